@@ -1,0 +1,20 @@
+"""Chalice entry point: wires blueprints and event handlers, nothing else."""
+
+from chalice import Chalice
+
+from chalicelib.api.borrower import borrower_api
+from chalicelib.api.http import install_middleware
+from chalicelib.api.meta import meta_api
+from chalicelib.config import NOTIFY_QUEUE
+from chalicelib.workers import notify
+
+app = Chalice(app_name="hava-cabinet")
+install_middleware(app)
+app.register_blueprint(meta_api)
+app.register_blueprint(borrower_api)
+
+
+@app.on_sqs_message(queue=NOTIFY_QUEUE, batch_size=1, name="notify_worker")
+def notify_worker(event: object) -> None:
+    """Deliver SMS and e-mail messages queued by the routes."""
+    notify.handle_batch(event)

@@ -1,0 +1,1 @@
+"""Benchmarks of hava-cabinet (`make bench`)."""

@@ -1,0 +1,1 @@
+"""hava-cabinet: the borrower's personal account of a Kazakh microfinance organisation."""

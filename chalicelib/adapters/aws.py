@@ -1,0 +1,37 @@
+"""Cached AWS clients, created on first use, never at import.
+
+Endpoints come from ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``
+(honoured by botocore itself); retries use botocore's standard mode, set once
+here for every client of the application.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from chalicelib.config import get_settings
+
+RETRY_CONFIG: dict[str, Any] = {"max_attempts": 4, "mode": "standard"}
+
+
+@lru_cache(maxsize=16)
+def _client(service: str, region: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        service,
+        region_name=region,
+        config=Config(retries=RETRY_CONFIG, connect_timeout=3, read_timeout=10),
+    )
+
+
+def client(service: str) -> Any:
+    """A shared boto3 client for ``service`` in the configured region."""
+    return _client(service, get_settings().region)
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests point them at a fresh moto)."""
+    _client.cache_clear()

@@ -1,0 +1,82 @@
+"""Where SMS and e-mail finally go: SNS/SES in AWS, or the local outbox file."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from typing import Protocol
+
+from chalicelib.clock import iso, now
+from chalicelib.config import Settings, get_settings
+
+
+class Sender(Protocol):
+    """Delivers one message to one recipient."""
+
+    def send(self, channel: str, to: str, text: str, subject: str | None = None) -> None: ...
+
+
+class AwsSender:
+    """SMS through SNS (transactional), e-mail through SES."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def send(self, channel: str, to: str, text: str, subject: str | None = None) -> None:
+        from chalicelib.adapters.aws import client
+
+        if channel == "sms":
+            client("sns").publish(
+                PhoneNumber=to,
+                Message=text,
+                MessageAttributes={
+                    "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
+                    "AWS.SNS.SMS.SenderID": {
+                        "DataType": "String",
+                        "StringValue": self._settings.sms_sender_id,
+                    },
+                },
+            )
+        elif channel == "email":
+            client("ses").send_email(
+                Source=self._settings.email_sender,
+                Destination={"ToAddresses": [to]},
+                Message={
+                    "Subject": {"Data": subject or "Hava", "Charset": "UTF-8"},
+                    "Body": {"Text": {"Data": text, "Charset": "UTF-8"}},
+                },
+            )
+        else:
+            raise ValueError(f"unknown channel {channel!r}")
+
+
+class OutboxSender:
+    """The local stack's delivery: one JSON line per message, also printed to the console."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def send(self, channel: str, to: str, text: str, subject: str | None = None) -> None:
+        line = {"channel": channel, "to": to, "text": text, "at": iso(now())}
+        if subject:
+            line["subject"] = subject
+        encoded = json.dumps(line, ensure_ascii=False)
+        with self._lock:
+            directory = os.path.dirname(self._path)
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+            with open(self._path, "a", encoding="utf-8") as fh:
+                fh.write(encoded + "\n")
+        print(f"[outbox] {encoded}", file=sys.stdout, flush=True)
+
+
+def sender() -> Sender:
+    """The sender the configuration asks for."""
+    settings = get_settings()
+    if settings.notify_backend == "outbox":
+        return OutboxSender(settings.outbox_path)
+    return AwsSender(settings)

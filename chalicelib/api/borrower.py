@@ -1,0 +1,110 @@
+"""Borrower routes: calculator, registration, sign-in, cabinet. Handlers translate only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib.api.http import bearer_token, json_body, json_response, route, user_agent
+
+if TYPE_CHECKING:
+    from chalicelib.services.sessions import Principal
+
+borrower_api = Blueprint(__name__)
+
+
+def _request() -> Request:
+    return borrower_api.current_request
+
+
+def _principal() -> Principal:
+    """The signed-in borrower, or 401 (services are imported on first use: cold start)."""
+    from chalicelib.services.sessions import authenticate
+
+    return authenticate(bearer_token(_request()))
+
+
+@route(borrower_api, "/v1/product", methods=["GET"])
+def product() -> Response:
+    """The loan product: limits for the calculator's sliders."""
+    from chalicelib.services import calculator_view
+
+    return json_response(calculator_view.product_view())
+
+
+@route(borrower_api, "/v1/calculator", methods=["GET"])
+def calculator() -> Response:
+    """Price an offer: ?amount=…&term_days=…"""
+    from chalicelib.services import calculator_view
+
+    params: Mapping[str, str] = _request().query_params or {}
+    amount, term = params.get("amount"), params.get("term_days")
+    return json_response(calculator_view.quote_view(amount, term))
+
+
+@route(borrower_api, "/v1/registrations", methods=["POST"])
+def start_registration() -> Response:
+    """Step 1: questionnaire + first application; an SMS code is sent."""
+    from chalicelib.services import registration
+
+    started = registration.start(json_body(_request()))
+    return json_response(started.as_dict(), status=202)
+
+
+@route(borrower_api, "/v1/registrations/{registration_id}/resend", methods=["POST"])
+def resend_code(registration_id: str) -> Response:
+    """Send a new code (cooldown and hourly cap apply)."""
+    from chalicelib.services import registration
+
+    return json_response(registration.resend(registration_id).as_dict(), status=202)
+
+
+@route(borrower_api, "/v1/registrations/{registration_id}/confirm", methods=["POST"])
+def confirm_registration(registration_id: str) -> Response:
+    """Step 2: the code creates the account and the application and signs the borrower in."""
+    from chalicelib.services import registration
+
+    body = json_body(_request())
+    done = registration.confirm(registration_id, body.get("code"), user_agent(_request()))
+    return json_response(
+        {"account_id": done.account_id, "loan_id": done.loan_id, **done.session.as_dict()},
+        status=201,
+    )
+
+
+@route(borrower_api, "/v1/sessions", methods=["POST"])
+def sign_in() -> Response:
+    """Log in with IIN, e-mail or phone and password."""
+    from chalicelib.services import auth
+
+    body = json_body(_request())
+    session = auth.login(body.get("login"), body.get("password"), user_agent(_request()))
+    return json_response(session.as_dict(), status=201)
+
+
+@route(borrower_api, "/v1/sessions/current", methods=["DELETE"])
+def sign_out() -> Response:
+    """End this session at once."""
+    from chalicelib.services import auth
+
+    auth.logout(_principal().token_hash)
+    return Response(body="", status_code=204)
+
+
+@route(borrower_api, "/v1/me", methods=["GET"])
+def me() -> Response:
+    """The borrower's profile, personal data masked."""
+    from chalicelib.services import cabinet
+
+    return json_response(cabinet.profile(_principal().account_id))
+
+
+@route(borrower_api, "/v1/me/loans", methods=["GET"])
+def my_loans() -> Response:
+    """The borrower's applications and loans."""
+    from chalicelib.services import cabinet
+
+    return json_response({"items": cabinet.loans(_principal().account_id)})

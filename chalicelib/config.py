@@ -1,0 +1,135 @@
+"""Every environment read of the application, in one place.
+
+Settings are read on first use (never at import) and cached for the life of
+the process; tests call ``reset_settings()`` after changing the environment.
+
+AWS endpoints are not read here: boto3 and botocore honour ``AWS_ENDPOINT_URL``
+and ``AWS_ENDPOINT_URL_<SERVICE>`` themselves, so the same code runs on AWS, on
+moto locally, or on DynamoDB-/S3-compatible stores hosted in Kazakhstan
+(Law 94-V, art. 12: personal-data databases kept in the country).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+
+#: Resource names. One stage per AWS account (the multi-account layout AWS
+#: recommends), so names carry no stage suffix; SQS names must be known when
+#: ``app.py`` is imported by ``chalice deploy`` itself.
+NOTIFY_QUEUE = "hava-notify"
+UPLOADS_QUEUE = "hava-uploads"
+TABLE_PREFIX = "hava-"
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The application's configuration for one process."""
+
+    stage: str
+    region: str
+    maintenance: bool
+    kms_key_id: str
+    documents_bucket: str
+    #: Name of the SSM SecureString holding the blind-index/HMAC key, or "".
+    index_key_parameter: str
+    #: The key itself (base64), for local runs and tests only.
+    index_key_b64: str
+    #: "aws" sends SMS through SNS and e-mail through SES; "outbox" appends
+    #: JSON lines to ``outbox_path`` and prints them (the local stack).
+    notify_backend: str
+    outbox_path: str
+    sms_sender_id: str
+    email_sender: str
+    # Loan product (terms are not published by Hava: configuration).
+    loan_min_amount: int
+    loan_max_amount: int
+    loan_min_term_days: int
+    loan_max_term_days: int
+    loan_daily_rate: Decimal
+    # Codes, sessions, limits.
+    code_ttl_seconds: int
+    code_max_attempts: int
+    code_resend_cooldown_seconds: int
+    code_sends_per_hour: int
+    session_idle_seconds: int
+    session_absolute_seconds: int
+    consent_version: str
+    max_body_bytes: int
+
+    @property
+    def index_key(self) -> bytes:
+        """The secret key of the blind indexes and code hashes (32 bytes)."""
+        return _index_key(self.index_key_b64, self.index_key_parameter)
+
+
+@lru_cache(maxsize=4)
+def _index_key(key_b64: str, parameter: str) -> bytes:
+    if key_b64:
+        key = base64.b64decode(key_b64)
+    elif parameter:
+        # Fetched once per cold start; Lambda keeps it in memory only.
+        from chalicelib.adapters.aws import client
+
+        response = client("ssm").get_parameter(Name=parameter, WithDecryption=True)
+        key = base64.b64decode(response["Parameter"]["Value"])
+    else:
+        raise RuntimeError("Set HAVA_INDEX_KEY_PARAMETER (or HAVA_INDEX_KEY locally).")
+    if len(key) < 32:
+        raise RuntimeError("The index key must be at least 32 bytes.")
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the environment once."""
+    env = os.environ.get
+    return Settings(
+        stage=env("HAVA_STAGE", "local"),
+        region=env("AWS_REGION") or env("AWS_DEFAULT_REGION") or "eu-central-1",
+        maintenance=_flag("HAVA_MAINTENANCE"),
+        kms_key_id=env("HAVA_KMS_KEY_ID", "alias/hava-pii"),
+        documents_bucket=env("HAVA_DOCUMENTS_BUCKET", "hava-documents-local"),
+        index_key_parameter=env("HAVA_INDEX_KEY_PARAMETER", ""),
+        index_key_b64=env("HAVA_INDEX_KEY", ""),
+        notify_backend=env("HAVA_NOTIFY_BACKEND", "aws"),
+        outbox_path=env("HAVA_OUTBOX_PATH", ".local/outbox.jsonl"),
+        sms_sender_id=env("HAVA_SMS_SENDER_ID", "Hava"),
+        email_sender=env("HAVA_EMAIL_SENDER", "no-reply@hava.example"),
+        loan_min_amount=_int("HAVA_LOAN_MIN_AMOUNT", 10_000),
+        loan_max_amount=_int("HAVA_LOAN_MAX_AMOUNT", 150_000),
+        loan_min_term_days=_int("HAVA_LOAN_MIN_TERM_DAYS", 5),
+        loan_max_term_days=_int("HAVA_LOAN_MAX_TERM_DAYS", 30),
+        # 0.28 %/day keeps the ГЭСВ of every term in 5–30 days under the 179 %
+        # cap (0.29 % would break it for terms under ~15 days).
+        loan_daily_rate=Decimal(env("HAVA_LOAN_DAILY_RATE", "0.0028")),
+        code_ttl_seconds=_int("HAVA_CODE_TTL_SECONDS", 600),
+        code_max_attempts=_int("HAVA_CODE_MAX_ATTEMPTS", 5),
+        code_resend_cooldown_seconds=_int("HAVA_CODE_RESEND_COOLDOWN_SECONDS", 60),
+        code_sends_per_hour=_int("HAVA_CODE_SENDS_PER_HOUR", 5),
+        session_idle_seconds=_int("HAVA_SESSION_IDLE_SECONDS", 30 * 60),
+        session_absolute_seconds=_int("HAVA_SESSION_ABSOLUTE_SECONDS", 12 * 3600),
+        consent_version=env("HAVA_CONSENT_VERSION", "2026-01"),
+        max_body_bytes=_int("HAVA_MAX_BODY_BYTES", 16 * 1024),
+    )
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change the environment)."""
+    get_settings.cache_clear()
+    _index_key.cache_clear()

@@ -1,0 +1,45 @@
+"""E-mail addresses: normalisation for login and storage, masking."""
+
+from __future__ import annotations
+
+from chalicelib.errors import InvalidValue
+
+#: RFC 5321 path limit: no deliverable address is longer.
+MAX_EMAIL_LENGTH = 254
+
+_MSG_FORMAT = "Укажите адрес электронной почты латинскими буквами, например name@example.kz."
+_MSG_LENGTH = f"Адрес электронной почты должен быть не длиннее {MAX_EMAIL_LENGTH} символов."
+
+
+def normalize_email(raw: str) -> str:
+    """A syntactically valid address, normalised and lower-cased entirely.
+
+    Lower-casing the local part too is a product decision: logins must accept
+    upper-case spellings, and no mainstream mailbox provider is case-sensitive.
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidValue(_MSG_FORMAT)
+    text = raw.strip()
+    if len(text) > MAX_EMAIL_LENGTH:
+        raise InvalidValue(_MSG_LENGTH)
+    # Lazy import keeps module import cheap (STYLE.md "No heavy import at import time").
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        # DESIGN.md "Platform facts": email-validator checks DNS unless told not to.
+        # SMTPUTF8 is refused: the local part must be ASCII so any relay can deliver.
+        result = validate_email(text, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise InvalidValue(_MSG_FORMAT) from exc
+    normalized = result.normalized.lower()
+    if len(normalized) > MAX_EMAIL_LENGTH:
+        raise InvalidValue(_MSG_LENGTH)
+    return normalized
+
+
+def mask_email(addr: str) -> str:
+    """Show an address as ``a•••@example.kz``: first character of the local part, then dots."""
+    local, at, domain = addr.rpartition("@")
+    if not at or not local or not domain:
+        raise ValueError("mask_email expects a normalised address.")
+    return f"{local[0]}•••@{domain}"

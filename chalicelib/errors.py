@@ -1,0 +1,142 @@
+"""The one exception tree of the application.
+
+Every layer raises these; ``chalicelib.api.http`` is the only place that turns
+them into HTTP responses. Messages are Russian and meant for the borrower;
+``code`` is stable and meant for programs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class HavaError(Exception):
+    """Base of every error the application raises on purpose."""
+
+    code = "error"
+    message = "Что-то пошло не так. Попробуйте ещё раз."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+
+
+class ValidationFailed(HavaError):
+    """One or more fields are invalid; ``fields`` maps field name to message."""
+
+    code = "validation_failed"
+    message = "Проверьте правильность заполнения полей."
+
+    def __init__(self, fields: Mapping[str, str], message: str | None = None) -> None:
+        super().__init__(message)
+        self.fields = dict(fields)
+
+
+class InvalidValue(HavaError):
+    """One value is invalid; services collect these into ``ValidationFailed``."""
+
+    code = "invalid_value"
+    message = "Неверное значение."
+
+
+class BadRequest(HavaError):
+    """The request itself is malformed (not JSON, wrong shape)."""
+
+    code = "bad_request"
+    message = "Некорректный запрос."
+
+
+class PayloadTooLarge(HavaError):
+    """The request body is larger than allowed."""
+
+    code = "payload_too_large"
+    message = "Слишком большой запрос."
+
+
+class InvalidCredentials(HavaError):
+    """Unknown login or wrong password: always the same answer."""
+
+    code = "invalid_credentials"
+    message = "Неверный логин или пароль"
+
+
+class Unauthenticated(HavaError):
+    """No valid session."""
+
+    code = "unauthenticated"
+    message = "Сессия истекла или недействительна. Войдите снова."
+
+
+class Forbidden(HavaError):
+    """Signed in, but not allowed to do this."""
+
+    code = "forbidden"
+    message = "Недостаточно прав для этого действия."
+
+
+class NotFound(HavaError):
+    """The object does not exist or is not the caller's."""
+
+    code = "not_found"
+    message = "Не найдено."
+
+
+class Conflict(HavaError):
+    """The state changed meanwhile or the action clashes with existing data."""
+
+    code = "conflict"
+    message = "Действие уже выполнено или данные изменились. Обновите страницу."
+
+
+class CodeInvalid(HavaError):
+    """Wrong, expired, used or exhausted confirmation code."""
+
+    code = "code_invalid"
+    message = "Неверный код подтверждения."
+
+
+class CodeExpired(CodeInvalid):
+    """The code is older than its lifetime or was already used."""
+
+    code = "code_expired"
+    message = "Срок действия кода истёк. Запросите новый код."
+
+
+class CodeAttemptsExhausted(CodeInvalid):
+    """Too many wrong tries for this code."""
+
+    code = "code_attempts_exhausted"
+    message = "Превышено число попыток ввода кода. Запросите новый код."
+
+
+class RateLimited(HavaError):
+    """Too many attempts; ``retry_after`` is in seconds."""
+
+    code = "rate_limited"
+    message = "Слишком много попыток. Повторите позже."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+class OfferNotAllowed(HavaError):
+    """The loan offer would break the regulator's rate caps."""
+
+    code = "offer_not_allowed"
+    message = "Такие условия займа недоступны."
+
+
+class Maintenance(HavaError):
+    """Technical work is on."""
+
+    code = "maintenance"
+    message = "Ведутся технические работы. Попробуйте войти через 20–30 минут."
+
+
+class ServiceUnavailable(HavaError):
+    """A dependency failed; the client may retry."""
+
+    code = "service_unavailable"
+    message = "Сервис временно недоступен. Повторите попытку через минуту."

@@ -1,0 +1,41 @@
+"""Queue SMS and e-mail for the delivery worker.
+
+The route only enqueues; ``workers.notify`` delivers. The message body holds
+no readable personal data: recipient and text are sealed under the KMS key,
+so neither the queue, its DLQ nor a log line ever shows a phone or a code.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from functools import lru_cache
+
+from chalicelib.adapters import crypto
+from chalicelib.adapters.aws import client
+from chalicelib.config import NOTIFY_QUEUE
+
+#: Encryption context of queued messages (constant, so data keys are cached).
+NOTIFY_CONTEXT = {"purpose": "notify"}
+
+
+@lru_cache(maxsize=1)
+def _queue_url() -> str:
+    url: str = client("sqs").get_queue_url(QueueName=NOTIFY_QUEUE)["QueueUrl"]
+    return url
+
+
+def enqueue(channel: str, to: str, text: str, subject: str | None = None) -> str:
+    """Queue one message; returns its delivery id (the idempotency key of the worker)."""
+    delivery_id = secrets.token_hex(16)
+    sealed = crypto.seal(
+        {"channel": channel, "to": to, "text": text, "subject": subject}, NOTIFY_CONTEXT
+    )
+    body = json.dumps({"delivery_id": delivery_id, "sealed": sealed})
+    client("sqs").send_message(QueueUrl=_queue_url(), MessageBody=body)
+    return delivery_id
+
+
+def reset_queue_cache() -> None:
+    """Forget the queue URL (tests)."""
+    _queue_url.cache_clear()

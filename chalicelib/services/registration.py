@@ -1,0 +1,435 @@
+"""Registration together with the first loan application, confirmed by an SMS code.
+
+Step 1 (``start``) checks the whole questionnaire, prices the offer, hashes the
+password, seals the personal data for the future account and stores all of it
+as a *challenge*; an SMS with the code is queued. Step 2 (``confirm``) checks
+the code and, in one DynamoDB transaction, consumes the challenge and creates
+the account, its three uniqueness guards, the application and a session.
+
+No enumeration: step 1 answers the same whatever is already registered. When
+the phone already belongs to an account, its owner gets an SMS saying so
+instead of a code, so nobody can go further with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+
+from chalicelib.adapters import crypto
+from chalicelib.adapters.passwords import hash_password
+from chalicelib.clock import epoch, iso, now, today_kz
+from chalicelib.config import Settings, get_settings
+from chalicelib.domain import calculator, otp
+from chalicelib.domain.email import normalize_email
+from chalicelib.domain.iin import Iin, check_borrower_age, parse_iin
+from chalicelib.domain.password import check_password, normalize_password
+from chalicelib.domain.phone import mask_phone, normalize_kz_mobile
+from chalicelib.errors import (
+    CodeAttemptsExhausted,
+    CodeExpired,
+    CodeInvalid,
+    Conflict,
+    InvalidValue,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from chalicelib.logs import logger
+from chalicelib.services import notifications
+from chalicelib.services.forms import (
+    Form,
+    accepted,
+    integer,
+    iso_date,
+    person_name,
+    secret,
+    string,
+)
+from chalicelib.services.sessions import NewSession, build_session
+from chalicelib.storage import throttles
+from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.base import (
+    failed_conditions,
+    new_id,
+    sortable_id,
+    storage_errors,
+    transaction,
+)
+from chalicelib.storage.challenges import ChallengeModel
+from chalicelib.storage.loans import LoanModel
+
+PURPOSE = "registration"
+#: An unfinished registration disappears after a day (TTL) and is refused after it.
+CHALLENGE_LIFETIME_SECONDS = 24 * 3600
+FIELDS = (
+    "amount",
+    "term_days",
+    "surname",
+    "name",
+    "patronymic",
+    "iin",
+    "id_number",
+    "id_issued_by",
+    "id_issued_on",
+    "id_expires_on",
+    "phone",
+    "email",
+    "consent",
+    "password",
+    "password_confirm",
+)
+
+
+@dataclass(frozen=True)
+class Started:
+    """Step 1 accepted; the code is on its way."""
+
+    registration_id: str
+    phone_masked: str
+    code_ttl_seconds: int
+    resend_after_seconds: int
+
+    def as_dict(self) -> dict[str, object]:
+        """The API's answer."""
+        return {
+            "registration_id": self.registration_id,
+            "code_expires_in": self.code_ttl_seconds,
+            "resend_after": self.resend_after_seconds,
+            "message": f"Мы отправили SMS с кодом подтверждения на номер {self.phone_masked}.",
+        }
+
+
+@dataclass(frozen=True)
+class Registered:
+    """Step 2 done: the account exists and the borrower is signed in."""
+
+    account_id: str
+    loan_id: str
+    session: NewSession
+
+
+def _id_card_number(raw: Any) -> str:
+    text = string(20)(raw).replace(" ", "")
+    if not (text.isascii() and text.isdigit() and len(text) == 9):
+        raise InvalidValue("Номер удостоверения личности — 9 цифр.")
+    return text
+
+
+def _parse_iin(raw: Any) -> Iin:
+    if not isinstance(raw, str):
+        raise InvalidValue("ИИН — 12 цифр.")
+    iin = parse_iin(raw)
+    check_borrower_age(iin, today_kz())
+    return iin
+
+
+def _phone(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise InvalidValue("Укажите номер мобильного телефона.")
+    return normalize_kz_mobile(raw)
+
+
+def _email(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise InvalidValue("Укажите адрес электронной почты.")
+    return normalize_email(raw)
+
+
+def _read_form(data: Mapping[str, Any], settings: Settings) -> tuple[dict[str, Any], Any]:
+    form = Form(data, FIELDS)
+    today = today_kz()
+    amount = form.field("amount", integer)
+    term = form.field("term_days", integer)
+    person = {
+        "surname": form.field("surname", person_name),
+        "name": form.field("name", person_name),
+        "patronymic": form.field("patronymic", person_name, required=False),
+    }
+    iin = form.field("iin", _parse_iin)
+    id_card = {
+        "number": form.field("id_number", _id_card_number),
+        "issued_by": form.field("id_issued_by", string(100)),
+        "issued_on": form.field("id_issued_on", iso_date),
+        "expires_on": form.field("id_expires_on", iso_date),
+    }
+    phone = form.field("phone", _phone)
+    email = form.field("email", _email)
+    form.field("consent", accepted)
+    password = form.field("password", secret)
+    confirm = form.field("password_confirm", secret)
+
+    issued, expires = id_card["issued_on"], id_card["expires_on"]
+    if isinstance(issued, date) and issued > today:
+        form.fail("id_issued_on", "Дата выдачи не может быть в будущем.")
+    if isinstance(issued, date) and iin is not None and issued < iin.birth_date:
+        form.fail("id_issued_on", "Дата выдачи раньше даты рождения.")
+    if isinstance(expires, date) and expires < today:
+        form.fail("id_expires_on", "Срок действия удостоверения истёк.")
+    if isinstance(expires, date) and isinstance(issued, date) and expires <= issued:
+        form.fail("id_expires_on", "Дата окончания должна быть позже даты выдачи.")
+
+    if password is not None and confirm is not None:
+        personal = [v for v in (iin.value if iin else None, phone, email) if v]
+        personal += [phone[2:]] if phone else []
+        personal += [email.split("@")[0]] if email else []
+        try:
+            check_password(password, confirm, personal)
+        except ValidationFailed as exc:
+            for field, message in exc.fields.items():
+                form.fail(field, message)
+
+    offer = None
+    if amount is not None and term is not None:
+        try:
+            offer = calculator.quote(amount, term, product(settings), today)
+        except ValidationFailed as exc:
+            for field, message in exc.fields.items():
+                form.fail(field, message)
+    form.raise_if_invalid()
+    assert iin is not None and phone is not None and email is not None and password is not None
+    pii = {
+        **person,
+        "iin": iin.value,
+        "birth_date": iin.birth_date.isoformat(),
+        "sex": iin.sex,
+        "phone": phone,
+        "email": email,
+        "id_card": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in id_card.items()},
+        "password": password,
+    }
+    return pii, offer
+
+
+def product(settings: Settings) -> calculator.Product:
+    """The loan product of this stage's configuration."""
+    return calculator.Product(
+        min_amount=settings.loan_min_amount,
+        max_amount=settings.loan_max_amount,
+        min_term_days=settings.loan_min_term_days,
+        max_term_days=settings.loan_max_term_days,
+        daily_rate=settings.loan_daily_rate,
+    )
+
+
+def _limit_sends(phone_index: str, settings: Settings) -> None:
+    throttles.cooldown(f"sms:{phone_index}", settings.code_resend_cooldown_seconds)
+    throttles.consume(f"sms:{phone_index}", settings.code_sends_per_hour, 3600)
+
+
+def _sms_text(code: str | None, settings: Settings) -> str:
+    if code is None:
+        return (
+            "Hava: на этот номер уже зарегистрирован личный кабинет. Войдите или "
+            "восстановите пароль. Если регистрацию начинали не вы, просто удалите это SMS."
+        )
+    minutes = settings.code_ttl_seconds // 60
+    return (
+        f"Hava: код подтверждения регистрации {code}. Действует {minutes} минут. "
+        "Никому не сообщайте этот код."
+    )
+
+
+def start(data: Mapping[str, Any]) -> Started:
+    """Step 1: check the questionnaire and send the code."""
+    settings = get_settings()
+    pii, offer = _read_form(data, settings)
+    password = normalize_password(pii.pop("password"))
+    phone_index = crypto.blind_index("phone", pii["phone"])
+    _limit_sends(phone_index, settings)
+
+    with storage_errors():
+        try:
+            IdentifierModel.get(phone_index)
+            phone_taken = True
+        except DoesNotExist:
+            phone_taken = False
+
+    challenge_id = new_id("reg")
+    account_id = new_id("acc")
+    code = otp.new_code()
+    current = epoch()
+    consent_at = iso(now())
+    challenge = ChallengeModel(
+        challenge_id=challenge_id,
+        purpose=PURPOSE,
+        # A taken phone gets no code: the digest is of a code nobody knows.
+        code_digest=otp.code_digest(crypto.derived_key("otp"), challenge_id, code),
+        code_expires_at=current + settings.code_ttl_seconds,
+        attempts=0,
+        sends=1,
+        last_sent_at=current,
+        consumed=False,
+        expires_at=datetime.fromtimestamp(current + CHALLENGE_LIFETIME_SECONDS, UTC),
+        account_id=account_id,
+        pii=crypto.seal(pii, {"purpose": "account", "account_id": account_id}),
+        iin_index=crypto.blind_index("iin", pii["iin"]),
+        phone_index=phone_index,
+        email_index=crypto.blind_index("email", pii["email"]),
+        password_hash=hash_password(password),
+        amount=offer.amount,
+        term_days=offer.term_days,
+        consent_version=settings.consent_version,
+        consent_at=consent_at,
+        phone_taken=phone_taken,
+    )
+    with storage_errors():
+        challenge.save(condition=ChallengeModel.challenge_id.does_not_exist())
+    notifications.enqueue("sms", pii["phone"], _sms_text(None if phone_taken else code, settings))
+    logger.info("registration started", extra={"registration_id": challenge_id})
+    return Started(
+        registration_id=challenge_id,
+        phone_masked=mask_phone(pii["phone"]),
+        code_ttl_seconds=settings.code_ttl_seconds,
+        resend_after_seconds=settings.code_resend_cooldown_seconds,
+    )
+
+
+def _open_challenge(registration_id: str) -> ChallengeModel:
+    if not isinstance(registration_id, str) or len(registration_id) > 64:
+        raise NotFound("Регистрация не найдена. Начните заново.")
+    with storage_errors():
+        try:
+            challenge = ChallengeModel.get(registration_id)
+        except DoesNotExist:
+            raise NotFound("Регистрация не найдена. Начните заново.") from None
+    if challenge.purpose != PURPOSE:
+        raise NotFound("Регистрация не найдена. Начните заново.")
+    if challenge.consumed or challenge.expires_at.timestamp() <= epoch():
+        raise CodeExpired("Эта регистрация уже завершена или устарела. Начните заново.")
+    return challenge
+
+
+def resend(registration_id: str) -> Started:
+    """Send a new code for an unfinished registration (60-second cooldown, hourly cap)."""
+    settings = get_settings()
+    challenge = _open_challenge(registration_id)
+    _limit_sends(challenge.phone_index, settings)
+    pii = crypto.unseal(challenge.pii, {"purpose": "account", "account_id": challenge.account_id})
+    code = otp.new_code()
+    current = epoch()
+    with storage_errors():
+        try:
+            challenge.update(
+                actions=[
+                    ChallengeModel.code_digest.set(
+                        otp.code_digest(crypto.derived_key("otp"), registration_id, code)
+                    ),
+                    ChallengeModel.code_expires_at.set(current + settings.code_ttl_seconds),
+                    ChallengeModel.attempts.set(0),
+                    ChallengeModel.sends.add(1),
+                    ChallengeModel.last_sent_at.set(current),
+                ],
+                condition=ChallengeModel.consumed == False,  # noqa: E712 (pynamodb condition)
+            )
+        except UpdateError as exc:
+            raise CodeExpired("Эта регистрация уже завершена. Войдите в кабинет.") from exc
+    text = _sms_text(None if challenge.phone_taken else code, settings)
+    notifications.enqueue("sms", pii["phone"], text)
+    return Started(
+        registration_id=registration_id,
+        phone_masked=mask_phone(pii["phone"]),
+        code_ttl_seconds=settings.code_ttl_seconds,
+        resend_after_seconds=settings.code_resend_cooldown_seconds,
+    )
+
+
+def _count_wrong_try(challenge: ChallengeModel, limit: int) -> int:
+    """Record one wrong code atomically; returns the tries left."""
+    with storage_errors():
+        try:
+            challenge.update(
+                actions=[ChallengeModel.attempts.add(1)],
+                condition=(ChallengeModel.attempts < limit) & (ChallengeModel.consumed == False),  # noqa: E712
+            )
+        except UpdateError as exc:
+            raise CodeAttemptsExhausted() from exc
+    return max(0, limit - int(challenge.attempts))
+
+
+def confirm(registration_id: str, code: Any, user_agent: str | None) -> Registered:
+    """Step 2: check the code; create account, guards, application and session at once."""
+    settings = get_settings()
+    challenge = _open_challenge(registration_id)
+    if challenge.code_expires_at <= epoch():
+        raise CodeExpired()
+    limit = settings.code_max_attempts
+    if challenge.attempts >= limit:
+        raise CodeAttemptsExhausted()
+    key = crypto.derived_key("otp")
+    if not isinstance(code, str) or not otp.code_matches(
+        key, registration_id, code.strip(), challenge.code_digest
+    ):
+        left = _count_wrong_try(challenge, limit)
+        if left == 0:
+            raise CodeAttemptsExhausted()
+        raise CodeInvalid(f"Неверный код подтверждения. Осталось попыток: {left}.")
+
+    created = iso(now())
+    account = AccountModel(
+        account_id=challenge.account_id,
+        pii=challenge.pii,
+        iin_index=challenge.iin_index,
+        phone_index=challenge.phone_index,
+        email_index=challenge.email_index,
+        password_hash=challenge.password_hash,
+        status="active",
+        must_change_password=False,
+        consent_version=challenge.consent_version,
+        consent_at=challenge.consent_at,
+        created_at=created,
+        failed_logins=0,
+    )
+    offer = calculator.quote(
+        int(challenge.amount), int(challenge.term_days), product(settings), today_kz()
+    )
+    loan = LoanModel(
+        account_id=account.account_id,
+        loan_id=sortable_id(created),
+        status="submitted",
+        amount=offer.amount,
+        term_days=offer.term_days,
+        daily_rate=str(offer.daily_rate),
+        interest=str(offer.interest),
+        total=str(offer.total),
+        gesv_percent=str(offer.gesv_percent),
+        created_at=created,
+    )
+    session = build_session(account.account_id, user_agent)
+    guards = [
+        IdentifierModel(lookup=index, account_id=account.account_id)
+        for index in (challenge.iin_index, challenge.phone_index, challenge.email_index)
+    ]
+    try:
+        with transaction() as tx:
+            # Puts first (positions 0..5), then the challenge update (position 6).
+            tx.save(account, condition=AccountModel.account_id.does_not_exist())
+            for guard in guards:
+                tx.save(guard, condition=IdentifierModel.lookup.does_not_exist())
+            tx.save(loan, condition=LoanModel.loan_id.does_not_exist())
+            tx.save(session.model, condition=type(session.model).token_hash.does_not_exist())
+            tx.update(
+                challenge,
+                actions=[ChallengeModel.consumed.set(True)],
+                condition=(ChallengeModel.consumed == False)  # noqa: E712
+                & (ChallengeModel.code_digest == challenge.code_digest)
+                & (ChallengeModel.attempts < limit),
+            )
+    except TransactWriteError as exc:
+        failed = failed_conditions(exc)
+        if 6 in failed or 0 in failed:
+            raise CodeExpired("Этот код уже использован. Войдите в кабинет.") from exc
+        if any(1 <= i <= 3 for i in failed):
+            raise Conflict(
+                "Этот ИИН, телефон или e-mail уже используется в другом кабинете. "
+                "Войдите или восстановите пароль."
+            ) from exc
+        if exc.cause_response_code == "TransactionCanceledException":
+            raise Conflict("Подтверждение уже выполняется. Повторите попытку.") from exc
+        raise ServiceUnavailable() from exc
+    logger.info("registration confirmed", extra={"account_id": account.account_id})
+    return Registered(account_id=account.account_id, loan_id=loan.loan_id, session=session)

@@ -1,0 +1,51 @@
+"""Accounts and their uniqueness guards (tables ``hava-accounts``, ``hava-identifiers``)."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.models import Model
+
+from chalicelib.storage.base import BaseMeta, table_name
+
+
+class AccountModel(Model):
+    """A borrower. Personal fields live only inside ``pii`` (KMS envelope, see adapters.crypto)."""
+
+    class Meta(BaseMeta):
+        table_name = table_name("accounts")
+
+    account_id = UnicodeAttribute(hash_key=True)
+    #: Sealed JSON: surname, name, patronymic, iin, birth_date, phone, email, id card.
+    pii = UnicodeAttribute()
+    #: Blind indexes of the login identifiers (keys of the guard items).
+    iin_index = UnicodeAttribute()
+    phone_index = UnicodeAttribute()
+    email_index = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")
+    must_change_password = BooleanAttribute(default=False)
+    consent_version = UnicodeAttribute()
+    consent_at = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    #: Consecutive failed logins (issue 4 builds the back-off on it).
+    failed_logins = NumberAttribute(default=0)
+    version = VersionAttribute()
+
+
+class IdentifierModel(Model):
+    """Guard item: one per IIN, phone and e-mail, written with the account in one transaction.
+
+    ``attribute_not_exists(lookup)`` on these puts is what makes each identifier
+    unique across accounts: DynamoDB enforces it, no read-then-write check.
+    """
+
+    class Meta(BaseMeta):
+        table_name = table_name("identifiers")
+
+    lookup = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()

@@ -1,0 +1,95 @@
+"""What every table model shares, and the one place storage errors are translated."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.config import TABLE_PREFIX
+from chalicelib.errors import ServiceUnavailable
+
+
+class BaseMeta:
+    """Connection settings of every table (region and endpoint come from botocore's env)."""
+
+    region: str | None = None
+    host: str | None = None
+    connect_timeout_seconds = 3
+    read_timeout_seconds = 10
+    # pynamodb turns this into botocore's "standard" retry mode.
+    max_retry_attempts = 3
+    billing_mode = "PAY_PER_REQUEST"
+
+
+def table_name(name: str) -> str:
+    """The physical name of a table (see ``infra/resources.yaml``)."""
+    return f"{TABLE_PREFIX}{name}"
+
+
+def new_id(prefix: str) -> str:
+    """An opaque 128-bit identifier with a readable prefix."""
+    return f"{prefix}_{secrets.token_hex(16)}"
+
+
+def sortable_id(iso_time: str) -> str:
+    """An identifier that sorts by time: ``<iso>#<random>``."""
+    return f"{iso_time}#{secrets.token_hex(6)}"
+
+
+def failed_conditions(exc: TransactWriteError) -> list[int]:
+    """Positions (condition checks, deletes, puts, updates order) whose condition failed."""
+    reasons = exc.cancellation_reasons or []
+    return [
+        i for i, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"
+    ]
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Turn an unexpected DynamoDB failure into a clean, retryable domain error."""
+    try:
+        yield
+    except PynamoDBException as exc:
+        raise ServiceUnavailable() from exc
+
+
+def all_models() -> list[type[Model]]:
+    """Every table model of the application (local provisioning and tests use it)."""
+    from chalicelib.storage import accounts, challenges, loans, sessions, throttles
+
+    return [
+        accounts.AccountModel,
+        accounts.IdentifierModel,
+        challenges.ChallengeModel,
+        loans.LoanModel,
+        sessions.SessionModel,
+        throttles.ThrottleModel,
+    ]
+
+
+@lru_cache(maxsize=1)
+def _transaction_connection() -> Connection:
+    return Connection(
+        connect_timeout_seconds=BaseMeta.connect_timeout_seconds,
+        read_timeout_seconds=BaseMeta.read_timeout_seconds,
+        max_retry_attempts=BaseMeta.max_retry_attempts,
+    )
+
+
+def transaction() -> TransactWrite:
+    """A ``TransactWrite`` on the shared connection (commits when its block ends)."""
+    return TransactWrite(connection=_transaction_connection())
+
+
+def reset_connections() -> None:
+    """Forget every cached DynamoDB connection (tests point them at a fresh moto)."""
+    _transaction_connection.cache_clear()
+    for model in all_models():
+        model._connection = None

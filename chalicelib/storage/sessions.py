@@ -1,0 +1,37 @@
+"""Borrower sessions (table ``hava-sessions``)."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.storage.base import BaseMeta, table_name
+
+
+class SessionsByAccount(GlobalSecondaryIndex["SessionModel"]):
+    """Every session of one account, oldest first (revocation, session list)."""
+
+    class Meta:
+        index_name = "by_account"
+        projection = AllProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class SessionModel(Model):
+    """A session; the key is the SHA-256 of the token, the token itself is never stored."""
+
+    class Meta(BaseMeta):
+        table_name = table_name("sessions")
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    last_seen_at = NumberAttribute()
+    #: Absolute end of the session (also the TTL).
+    expires_at = TTLAttribute()
+    user_agent = UnicodeAttribute(null=True)
+
+    by_account = SessionsByAccount()
