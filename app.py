@@ -8,7 +8,8 @@ from chalicelib.api.meta import meta_api
 from chalicelib.config import NOTIFY_QUEUE
 from chalicelib.workers import notify
 
-app = Chalice(app_name="hava-cabinet")
+# Powertools Logger writes the JSON logs; Chalice must not add a second handler.
+app = Chalice(app_name="hava-cabinet", configure_logs=False)
 install_middleware(app)
 app.register_blueprint(meta_api)
 app.register_blueprint(borrower_api)

@@ -117,8 +117,12 @@ class RateLimited(HavaError):
     message = "Слишком много попыток. Повторите позже."
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
-        super().__init__(message)
         self.retry_after = max(1, int(retry_after))
+        if message is None:
+            minutes = -(-self.retry_after // 60)
+            wait = f"{self.retry_after} с" if self.retry_after < 60 else f"{minutes} мин"
+            message = f"Слишком много попыток. Повторите через {wait}."
+        super().__init__(message)
 
 
 class OfferNotAllowed(HavaError):

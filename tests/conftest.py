@@ -25,6 +25,9 @@ TEST_INDEX_KEY = base64.b64encode(b"hava-tests-index-key-0123456789abcdef").deco
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
+    from chalicelib.local.moto_atomic import serialise_dynamodb
+
+    serialise_dynamodb()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -35,20 +38,16 @@ def moto_endpoint() -> Iterator[str]:
 
 
 def reset_process_caches() -> None:
-    """Forget every cached setting, client and connection of the application."""
-    from chalicelib.adapters.aws import reset_clients
+    """Forget cached settings and key material (clients stay: the endpoint is the same)."""
     from chalicelib.adapters.crypto import reset_crypto
     from chalicelib.config import reset_settings
     from chalicelib.services.notifications import reset_queue_cache
-    from chalicelib.storage.base import reset_connections
     from chalicelib.workers.notify import reset_worker
 
     reset_settings()
-    reset_clients()
     reset_crypto()
     reset_queue_cache()
     reset_worker()
-    reset_connections()
 
 
 @dataclass

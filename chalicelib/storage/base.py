@@ -7,13 +7,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+import pynamodb.connection.base
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters.aws import botocore_session
 from chalicelib.config import TABLE_PREFIX
 from chalicelib.errors import ServiceUnavailable
+
+
+# pynamodb opens a new botocore session per model connection, and each one
+# reloads the DynamoDB service model (≈ 200 ms): share the process's session.
+pynamodb.connection.base.get_session = botocore_session
 
 
 class BaseMeta:

@@ -26,7 +26,8 @@ class PoisonMessage(ValueError):
 
 
 @lru_cache(maxsize=1)
-def _deliver_once() -> Any:
+def _deliver_once() -> tuple[Any, Any]:
+    """``(deliver, config)``: the idempotent delivery function and its configuration."""
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
@@ -52,7 +53,7 @@ def _deliver_once() -> Any:
         sender().send(payload["channel"], payload["to"], payload["text"], payload.get("subject"))
         return {"delivered": message["delivery_id"]}
 
-    return deliver
+    return deliver, config
 
 
 def parse(body: str) -> dict[str, Any]:
@@ -68,10 +69,14 @@ def parse(body: str) -> dict[str, Any]:
     return message
 
 
-def handle_record(body: str, message_id: str) -> None:
+def handle_record(body: str, message_id: str, context: Any = None) -> None:
     """Deliver one queued message (idempotent)."""
     message = parse(body)
-    _deliver_once()(message=message)
+    deliver, config = _deliver_once()
+    if context is not None:
+        # Lets Powertools expire an in-progress claim when the Lambda times out.
+        config.register_lambda_context(context)
+    deliver(message=message)
     logger.info("delivered", extra={"delivery_id": message["delivery_id"], "sqs_id": message_id})
 
 
@@ -80,7 +85,7 @@ def handle_batch(event: Any) -> None:
     for record in event:
         message_id = record.to_dict().get("messageId", "")
         try:
-            handle_record(record.body, message_id)
+            handle_record(record.body, message_id, event.context)
         except Exception as exc:
             logger.error(
                 "delivery failed", extra={"sqs_id": message_id, "error": type(exc).__name__}

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import Api, form
+import threading
+from datetime import date, timedelta
+
+import pytest
+
+from tests.api.conftest import PASSWORD, Api, form
+from tests.factories import test_phone, valid_iin
 
 
 def test_registration_creates_account_application_and_signs_in(api: Api) -> None:
@@ -14,8 +20,313 @@ def test_registration_creates_account_application_and_signs_in(api: Api) -> None
     me = api.get("/v1/me", token=done["token"])
     assert me.status == 200, me.body
     assert me.body["iin"] == data["iin"][:4] + "••••••" + data["iin"][-2:]
+    assert me.body["phone"].endswith(data["phone"][-2:])
+    assert "•••" in me.body["phone"]
+    assert me.body["surname"] == "Тестова"
     loans = api.get("/v1/me/loans", token=done["token"])
     assert loans.status == 200
     (loan,) = loans.body["items"]
     assert loan["status"] == "submitted"
     assert loan["amount"] == 50_000
+    assert loan["term_days"] == 15
+    # 50 000 × 0.28 % × 15 days = 2 100 ₸ of interest
+    assert loan["total_to_repay"] == "52100.00"
+
+
+def test_every_invalid_field_is_named_in_russian_and_nothing_is_sent(api: Api) -> None:
+    # GIVEN a questionnaire with many mistakes at once
+    bad = form(
+        iin="123456789012",
+        phone="+7 916 123 45 67",
+        email="not-an-email",
+        amount=5_000,
+        term_days=90,
+        password="short",
+        password_confirm="other",
+        surname="R2-D2",
+        id_expires_on=(date.today() - timedelta(days=1)).isoformat(),
+        consent=False,
+    )
+    # WHEN step 1 is sent
+    reply = api.start(bad)
+    # THEN every field is reported at once, by name, and no SMS is queued
+    assert reply.status == 400
+    assert reply.error["code"] == "validation_failed"
+    fields = reply.error["fields"]
+    for name in (
+        "iin",
+        "phone",
+        "email",
+        "amount",
+        "term_days",
+        "password",
+        "surname",
+        "id_expires_on",
+        "consent",
+    ):
+        assert name in fields, name
+    assert "10 000" in fields["amount"]
+    assert api.aws.queued() == []
+
+
+def test_underage_borrower_is_refused(api: Api) -> None:
+    reply = api.start(form(iin=valid_iin(age_years=18, serial=7)))
+    assert reply.status == 400
+    assert "19" in reply.error["fields"]["iin"]
+
+
+def test_unknown_and_malformed_bodies_are_4xx(api: Api) -> None:
+    assert api.call("POST", "/v1/registrations", raw=b"{not json").status == 400
+    assert api.call("POST", "/v1/registrations", raw=b"\xff\xfe").status == 400
+    assert api.call("POST", "/v1/registrations", raw=b"[1, 2]").status == 400
+    assert api.call("POST", "/v1/registrations", raw=b"x" * 20_000).status == 413
+    unknown = api.start({**form(), "is_admin": True})
+    assert unknown.status == 400
+    assert "is_admin" in unknown.error["fields"]
+    wrong_types = api.start(form(amount="50000", term_days=True, surname=["x"]))
+    assert wrong_types.status == 400
+    assert {"amount", "term_days", "surname"} <= set(wrong_types.error["fields"])
+
+
+def test_step_one_answers_the_same_for_a_registered_phone_and_its_owner_is_told(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN an existing account, registered more than a resend cooldown ago
+    first = form()
+    api.register(first)
+    import chalicelib.storage.throttles as throttles
+
+    real = throttles.epoch()
+    monkeypatch.setattr(throttles, "epoch", lambda: real + 61)
+    # WHEN a stranger starts a registration with the same phone (other IIN, e-mail)
+    again = form(phone=first["phone"])
+    reply = api.start(again)
+    # THEN the answer looks like any other and the owner gets a notice, not a code
+    fresh = api.start(form())
+    assert reply.status == fresh.status == 202
+    assert set(reply.body) == set(fresh.body)
+    notice = api.sms_to(first["phone"])[-1]
+    assert "уже зарегистрирован" in notice
+    assert not any(ch.isdigit() for ch in notice.split("Hava:")[1][:60])
+
+
+def test_a_second_account_with_the_same_iin_or_email_is_refused_at_confirmation(api: Api) -> None:
+    first = form()
+    api.register(first)
+    clash = form(iin=first["iin"])
+    started = api.start(clash)
+    code = api.latest_code(clash["phone"])
+    reply = api.post(f"/v1/registrations/{started.body['registration_id']}/confirm", {"code": code})
+    assert reply.status == 409
+    assert "уже используется" in reply.error["message"]
+
+
+def test_wrong_codes_count_and_the_sixth_try_is_refused(api: Api) -> None:
+    data = form()
+    rid = api.start(data).body["registration_id"]
+    code = api.latest_code(data["phone"])
+    wrong = "000000" if code != "000000" else "111111"
+    for left in (4, 3, 2, 1):
+        reply = api.post(f"/v1/registrations/{rid}/confirm", {"code": wrong})
+        assert reply.status == 422
+        assert f"Осталось попыток: {left}" in reply.error["message"]
+    fifth = api.post(f"/v1/registrations/{rid}/confirm", {"code": wrong})
+    assert fifth.error["code"] == "code_attempts_exhausted"
+    # The right code no longer helps once the tries are used up.
+    sixth = api.post(f"/v1/registrations/{rid}/confirm", {"code": code})
+    assert sixth.status == 422
+    assert sixth.error["code"] == "code_attempts_exhausted"
+
+
+def test_a_code_works_once(api: Api) -> None:
+    data = form()
+    rid = api.start(data).body["registration_id"]
+    code = api.latest_code(data["phone"])
+    assert api.post(f"/v1/registrations/{rid}/confirm", {"code": code}).status == 201
+    again = api.post(f"/v1/registrations/{rid}/confirm", {"code": code})
+    assert again.status == 422
+    assert again.error["code"] == "code_expired"
+
+
+def test_an_expired_code_is_refused_even_before_ttl_removes_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = form()
+    rid = api.start(data).body["registration_id"]
+    code = api.latest_code(data["phone"])
+    import chalicelib.clock as clock
+
+    real = clock.epoch()
+    monkeypatch.setattr(clock, "epoch", lambda: real + 601)
+    import chalicelib.services.registration as registration
+
+    monkeypatch.setattr(registration, "epoch", lambda: real + 601)
+    reply = api.post(f"/v1/registrations/{rid}/confirm", {"code": code})
+    assert reply.status == 422
+    assert reply.error["code"] == "code_expired"
+
+
+def test_resend_has_a_cooldown_and_replaces_the_code(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = form()
+    rid = api.start(data).body["registration_id"]
+    first_code = api.latest_code(data["phone"])
+    # WHEN the borrower asks again at once
+    early = api.post(f"/v1/registrations/{rid}/resend")
+    # THEN the cooldown refuses it with Retry-After
+    assert early.status == 429
+    assert 0 < int(early.headers["Retry-After"]) <= 60
+    # AND after the cooldown a new code replaces the old one
+    import chalicelib.storage.throttles as throttles
+
+    real = throttles.epoch()
+    monkeypatch.setattr(throttles, "epoch", lambda: real + 61)
+    assert api.post(f"/v1/registrations/{rid}/resend").status == 202
+    new_code = api.latest_code(data["phone"])
+    if new_code != first_code:
+        old = api.post(f"/v1/registrations/{rid}/confirm", {"code": first_code})
+        assert old.status == 422
+    assert api.post(f"/v1/registrations/{rid}/confirm", {"code": new_code}).status == 201
+
+
+def test_hourly_cap_on_codes_per_number(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HAVA_CODE_SENDS_PER_HOUR", "2")
+    monkeypatch.setenv("HAVA_CODE_RESEND_COOLDOWN_SECONDS", "1")
+    from chalicelib.config import reset_settings
+
+    reset_settings()
+    import chalicelib.storage.throttles as throttles
+
+    real = throttles.epoch()
+    phone = test_phone(4242)
+    for i in range(2):
+        monkeypatch.setattr(throttles, "epoch", lambda i=i: real + 2 * i)
+        assert api.start(form(phone=phone)).status == 202
+    monkeypatch.setattr(throttles, "epoch", lambda: real + 10)
+    capped = api.start(form(phone=phone))
+    assert capped.status == 429
+    assert capped.error["code"] == "rate_limited"
+
+
+@pytest.mark.parametrize("spelling", ["iin", "email_upper", "phone_8", "phone_brackets"])
+def test_login_with_each_identifier_and_logout(api: Api, spelling: str) -> None:
+    data = form()
+    api.register(data)
+    digits = data["phone"][2:]
+    login = {
+        "iin": data["iin"],
+        "email_upper": data["email"].upper(),
+        "phone_8": f"8 {digits[:3]} {digits[3:6]} {digits[6:8]} {digits[8:]}",
+        "phone_brackets": f"+7 ({digits[:3]}) {digits[3:6]}-{digits[6:8]}-{digits[8:]}",
+    }[spelling]
+    reply = api.login(login)
+    assert reply.status == 201, reply.body
+    token = reply.body["token"]
+    assert api.get("/v1/me", token=token).status == 200
+    assert api.call("DELETE", "/v1/sessions/current", token=token).status == 204
+    assert api.get("/v1/me", token=token).status == 401
+
+
+def test_wrong_password_and_unknown_login_get_the_same_answer(api: Api) -> None:
+    data = form()
+    api.register(data)
+    wrong = api.login(data["email"], "совсем-не-тот-пароль")
+    unknown = api.login("nobody@example.kz", PASSWORD)
+    garbage = api.login("???", PASSWORD)
+    assert wrong.status == unknown.status == garbage.status == 401
+    assert wrong.body == unknown.body == garbage.body
+    assert wrong.error["message"] == "Неверный логин или пароль"
+
+
+def test_each_login_gets_a_new_session(api: Api) -> None:
+    data = form()
+    api.register(data)
+    first = api.login(data["iin"]).body["token"]
+    second = api.login(data["iin"]).body["token"]
+    assert first != second
+    assert api.get("/v1/me", token=first).status == 200
+    assert api.get("/v1/me", token=second).status == 200
+
+
+def test_cabinet_needs_a_session(api: Api) -> None:
+    assert api.get("/v1/me").status == 401
+    assert api.get("/v1/me", token="forged-token").status == 401
+    assert api.get("/v1/me/loans", token="x" * 500).status == 401
+
+
+def test_idle_session_expires(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = api.register()["token"]
+    import chalicelib.services.sessions as sessions
+
+    real = sessions.epoch()
+    monkeypatch.setattr(sessions, "epoch", lambda: real + 31 * 60)
+    assert api.get("/v1/me", token=token).status == 401
+
+
+def test_maintenance_mode(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HAVA_MAINTENANCE", "true")
+    from chalicelib.config import reset_settings
+
+    reset_settings()
+    for reply in (api.get("/v1/product"), api.login("x", "y"), api.get("/v1/me")):
+        assert reply.status == 503
+        assert reply.headers["Retry-After"] == "1800"
+        assert reply.error["message"] == (
+            "Ведутся технические работы. Попробуйте войти через 20–30 минут."
+        )
+    assert api.get("/health").status == 200
+
+
+def test_calculator_prices_and_refuses_out_of_range(api: Api) -> None:
+    ok = api.get("/v1/calculator?amount=50000&term_days=30")
+    assert ok.status == 200
+    # 50 000 × 0.0028 × 30 = 4 200 ₸; ГЭСВ = (54 200 / 50 000)^(365/30) − 1 ≈ 166.8 %
+    assert ok.body["interest"] == "4200.00"
+    assert ok.body["total"] == "54200.00"
+    assert ok.body["gesv_percent"] == "166.8"
+    low = api.get("/v1/calculator?amount=500&term_days=30")
+    assert low.status == 400
+    assert "от 10 000" in low.error["fields"]["amount"]
+    junk = api.get("/v1/calculator?amount=abc")
+    assert junk.status == 400
+    assert set(junk.error["fields"]) == {"amount", "term_days"}
+
+
+def test_calculator_refuses_a_configured_rate_that_breaks_the_caps(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HAVA_LOAN_DAILY_RATE", "0.0035")
+    from chalicelib.config import reset_settings
+
+    reset_settings()
+    reply = api.get("/v1/calculator?amount=50000&term_days=10")
+    assert reply.status == 422
+    assert reply.error["code"] == "offer_not_allowed"
+
+
+def test_concurrent_registrations_with_one_iin_make_one_account(api: Api) -> None:
+    # GIVEN five confirmed-ready registrations sharing one IIN (distinct phones and e-mails)
+    iin = valid_iin(serial=99)
+    pending = []
+    for n in range(5):
+        data = form(iin=iin, phone=test_phone(9000 + n), email=f"race{n}@example.kz")
+        rid = api.start(data).body["registration_id"]
+        pending.append((rid, api.latest_code(data["phone"])))
+    # WHEN all are confirmed at the same moment
+    results: list[int] = []
+    barrier = threading.Barrier(len(pending))
+
+    def confirm(rid: str, code: str) -> None:
+        barrier.wait()
+        results.append(api.post(f"/v1/registrations/{rid}/confirm", {"code": code}).status)
+
+    threads = [threading.Thread(target=confirm, args=p) for p in pending]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # THEN exactly one account exists and the others were refused cleanly
+    assert sorted(results).count(201) == 1, results
+    assert all(s in (201, 409) for s in results), results
+    assert api.login(iin).status == 201
