@@ -68,7 +68,7 @@ def confirm_registration(registration_id: str) -> Response:
     from chalicelib.services import registration
 
     body = json_body(_request())
-    done = registration.confirm(registration_id, body.get("code"), user_agent(_request()))
+    done = registration.confirm(registration_id, body, user_agent(_request()))
     return json_response(
         {"account_id": done.account_id, "loan_id": done.loan_id, **done.session.as_dict()},
         status=201,
@@ -81,7 +81,7 @@ def sign_in() -> Response:
     from chalicelib.services import auth
 
     body = json_body(_request())
-    session = auth.login(body.get("login"), body.get("password"), user_agent(_request()))
+    session = auth.login(body, user_agent(_request()))
     return json_response(session.as_dict(), status=201)
 
 

@@ -8,6 +8,7 @@ call: nothing personal is decrypted to sign in.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
@@ -17,6 +18,7 @@ from chalicelib.adapters.passwords import burn_verify, hash_password, verify_pas
 from chalicelib.domain.password import normalize_password
 from chalicelib.errors import Forbidden, InvalidCredentials, InvalidValue
 from chalicelib.logs import logger
+from chalicelib.services.forms import Form, secret, string
 from chalicelib.services.sessions import NewSession, end_session, start_session
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
 from chalicelib.storage.base import storage_errors
@@ -53,12 +55,19 @@ def _find_account(login: str) -> AccountModel | None:
             return None
 
 
-def login(login: Any, password: Any, user_agent: str | None) -> NewSession:
+def read_credentials(data: Mapping[str, Any]) -> tuple[str, str]:
+    """``login`` and ``password`` of a sign-in body (400 when absent or not strings)."""
+    form = Form(data, ("login", "password"))
+    login = form.field("login", string(MAX_LOGIN_LENGTH))
+    password = form.field("password", secret)
+    form.raise_if_invalid()
+    assert login is not None and password is not None
+    return login, password
+
+
+def login(data: Mapping[str, Any], user_agent: str | None) -> NewSession:
     """A new session for the right login and password, else ``InvalidCredentials``."""
-    if not isinstance(login, str) or not isinstance(password, str):
-        raise InvalidCredentials()
-    if not login.strip() or len(login) > MAX_LOGIN_LENGTH or len(password) > 1024:
-        raise InvalidCredentials()
+    login, password = read_credentials(data)
     password = normalize_password(password)
     account = _find_account(login)
     if account is None or account.status == "deleted":

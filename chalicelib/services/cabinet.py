@@ -66,7 +66,7 @@ def loan_view(loan: LoanModel) -> dict[str, Any]:
         "status_text": LOAN_STATUS_RU.get(loan.status, loan.status),
         "amount": int(loan.amount),
         "term_days": int(loan.term_days),
-        "daily_rate_percent": str((Decimal(loan.daily_rate) * 100).normalize()),
+        "daily_rate_percent": format((Decimal(loan.daily_rate) * 100).normalize(), "f"),
         "interest": loan.interest,
         "total_to_repay": loan.total,
         "gesv_percent": loan.gesv_percent,

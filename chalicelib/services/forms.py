@@ -116,4 +116,15 @@ def secret(raw: Any) -> str:
         raise InvalidValue("Ожидается строка.")
     if len(raw) > 1024:
         raise InvalidValue("Слишком длинный пароль.")
+    if not is_encodable(raw):
+        raise InvalidValue("Пароль содержит недопустимые символы.")
     return raw
+
+
+def is_encodable(text: str) -> bool:
+    """False for strings JSON can carry but UTF-8 cannot (lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -351,9 +351,19 @@ def _count_wrong_try(challenge: ChallengeModel, limit: int) -> int:
     return max(0, limit - int(challenge.attempts))
 
 
-def confirm(registration_id: str, code: Any, user_agent: str | None) -> Registered:
+def read_code(data: Mapping[str, Any]) -> str:
+    """The ``code`` field of a confirmation body (400 when absent or not a string)."""
+    form = Form(data, ("code",))
+    code = form.field("code", string(32))
+    form.raise_if_invalid()
+    assert code is not None
+    return code
+
+
+def confirm(registration_id: str, data: Mapping[str, Any], user_agent: str | None) -> Registered:
     """Step 2: check the code; create account, guards, application and session at once."""
     settings = get_settings()
+    code = read_code(data)
     challenge = _open_challenge(registration_id)
     if challenge.code_expires_at <= epoch():
         raise CodeExpired()
@@ -361,9 +371,7 @@ def confirm(registration_id: str, code: Any, user_agent: str | None) -> Register
     if challenge.attempts >= limit:
         raise CodeAttemptsExhausted()
     key = crypto.derived_key("otp")
-    if not isinstance(code, str) or not otp.code_matches(
-        key, registration_id, code.strip(), challenge.code_digest
-    ):
+    if not otp.code_matches(key, registration_id, code, challenge.code_digest):
         left = _count_wrong_try(challenge, limit)
         if left == 0:
             raise CodeAttemptsExhausted()

@@ -17,7 +17,6 @@ from chalicelib.adapters.aws import botocore_session
 from chalicelib.config import TABLE_PREFIX
 from chalicelib.errors import ServiceUnavailable
 
-
 # pynamodb opens a new botocore session per model connection, and each one
 # reloads the DynamoDB service model (≈ 200 ms): share the process's session.
 pynamodb.connection.base.get_session = botocore_session
@@ -46,8 +45,9 @@ def new_id(prefix: str) -> str:
 
 
 def sortable_id(iso_time: str) -> str:
-    """An identifier that sorts by time: ``<iso>#<random>``."""
-    return f"{iso_time}#{secrets.token_hex(6)}"
+    """A URL-safe identifier that sorts by time: ``20261126T010203Z-<random>``."""
+    compact = iso_time.replace("-", "").replace(":", "")
+    return f"{compact}-{secrets.token_hex(6)}"
 
 
 def failed_conditions(exc: TransactWriteError) -> list[int]:

@@ -330,3 +330,25 @@ def test_concurrent_registrations_with_one_iin_make_one_account(api: Api) -> Non
     assert sorted(results).count(201) == 1, results
     assert all(s in (201, 409) for s in results), results
     assert api.login(iin).status == 201
+
+
+def test_strange_bodies_on_confirm_and_login_are_clean_4xx(api: Api) -> None:
+    data = form()
+    rid = api.start(data).body["registration_id"]
+    missing = api.post(f"/v1/registrations/{rid}/confirm", {})
+    assert missing.status == 400
+    assert "code" in missing.error["fields"]
+    assert api.post(f"/v1/registrations/{rid}/confirm", {"code": 123456}).status == 400
+    surrogate = api.call(
+        "POST", "/v1/sessions", raw=b'{"login": "a@b.kz", "password": "\\ud800abcdefgh"}'
+    )
+    assert surrogate.status == 400
+    assert api.login("", "").status == 400
+    extra = api.post("/v1/sessions", {"login": "a@b.kz", "password": "12345678", "x": 1})
+    assert extra.status == 400
+    bad_reg = api.call(
+        "POST",
+        "/v1/registrations",
+        raw=('{"password": "\\ud800", "phone": "' + data["phone"] + '"}').encode(),
+    )
+    assert bad_reg.status == 400

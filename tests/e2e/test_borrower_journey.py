@@ -45,7 +45,9 @@ def test_calculator_register_confirm_login_cabinet_logout(local_stack: LocalStac
         assert [(x["status"], x["amount"], x["term_days"]) for x in loans] == [
             ("submitted", 60000, 20)
         ]
-        assert http.delete(f"{base}/v1/sessions/current", headers=auth, timeout=10).status_code == 204
+        assert (
+            http.delete(f"{base}/v1/sessions/current", headers=auth, timeout=10).status_code == 204
+        )
         assert http.get(f"{base}/v1/me", headers=auth, timeout=10).status_code == 401
 
     # A wrong password gets the one answer.
