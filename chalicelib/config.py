@@ -69,6 +69,14 @@ class Settings:
     code_sends_per_hour: int
     session_idle_seconds: int
     session_absolute_seconds: int
+    staff_session_idle_seconds: int
+    staff_session_absolute_seconds: int
+    review_days: int
+    document_retention_days: int
+    upload_max_bytes: int
+    upload_max_pixels: int
+    face_match_provider: str
+    staff_issuer: str
     consent_version: str
     max_body_bytes: int
 
@@ -124,6 +132,16 @@ def get_settings() -> Settings:
         code_sends_per_hour=_int("HAVA_CODE_SENDS_PER_HOUR", 5),
         session_idle_seconds=_int("HAVA_SESSION_IDLE_SECONDS", 30 * 60),
         session_absolute_seconds=_int("HAVA_SESSION_ABSOLUTE_SECONDS", 12 * 3600),
+        staff_session_idle_seconds=_int("HAVA_STAFF_SESSION_IDLE_SECONDS", 15 * 60),
+        staff_session_absolute_seconds=_int("HAVA_STAFF_SESSION_ABSOLUTE_SECONDS", 8 * 3600),
+        # Review deadline of a request, calendar days (Law 94-V / consumer practice: 15).
+        review_days=_int("HAVA_REVIEW_DAYS", 15),
+        document_retention_days=_int("HAVA_DOCUMENT_RETENTION_DAYS", 30),
+        upload_max_bytes=_int("HAVA_UPLOAD_MAX_BYTES", 10 * 1024 * 1024),
+        upload_max_pixels=_int("HAVA_UPLOAD_MAX_PIXELS", 40_000_000),
+        # "none" reports "not checked"; a real provider is configured per stage.
+        face_match_provider=env("HAVA_FACE_MATCH_PROVIDER", "none"),
+        staff_issuer=env("HAVA_STAFF_TOTP_ISSUER", "Hava support desk"),
         consent_version=env("HAVA_CONSENT_VERSION", "2026-01"),
         max_body_bytes=_int("HAVA_MAX_BODY_BYTES", 16 * 1024),
     )

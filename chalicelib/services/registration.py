@@ -15,32 +15,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import hash_password
-from chalicelib.clock import epoch, iso, now, today_kz
+from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import Settings, get_settings
-from chalicelib.domain import calculator, otp
+from chalicelib.domain import calculator
 from chalicelib.domain.email import normalize_email
 from chalicelib.domain.iin import Iin, check_borrower_age, parse_iin
 from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.domain.phone import mask_phone, normalize_kz_mobile
 from chalicelib.errors import (
-    CodeAttemptsExhausted,
     CodeExpired,
-    CodeInvalid,
     Conflict,
     InvalidValue,
-    NotFound,
     ServiceUnavailable,
     ValidationFailed,
 )
 from chalicelib.logs import logger
-from chalicelib.services import notifications
+from chalicelib.services import codes, notifications
 from chalicelib.services.forms import (
     Form,
     accepted,
@@ -51,7 +48,6 @@ from chalicelib.services.forms import (
     string,
 )
 from chalicelib.services.sessions import NewSession, build_session
-from chalicelib.storage import throttles
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
 from chalicelib.storage.base import (
     failed_conditions,
@@ -216,11 +212,6 @@ def product(settings: Settings) -> calculator.Product:
     )
 
 
-def _limit_sends(phone_index: str, settings: Settings) -> None:
-    throttles.cooldown(f"sms:{phone_index}", settings.code_resend_cooldown_seconds)
-    throttles.consume(f"sms:{phone_index}", settings.code_sends_per_hour, 3600)
-
-
 def _sms_text(code: str | None, settings: Settings) -> str:
     if code is None:
         return (
@@ -240,7 +231,7 @@ def start(data: Mapping[str, Any]) -> Started:
     pii, offer = _read_form(data, settings)
     password = normalize_password(pii.pop("password"))
     phone_index = crypto.blind_index("phone", pii["phone"])
-    _limit_sends(phone_index, settings)
+    codes.limit_sends(phone_index)
 
     with storage_errors():
         try:
@@ -251,32 +242,20 @@ def start(data: Mapping[str, Any]) -> Started:
 
     challenge_id = new_id("reg")
     account_id = new_id("acc")
-    code = otp.new_code()
-    current = epoch()
-    consent_at = iso(now())
-    challenge = ChallengeModel(
-        challenge_id=challenge_id,
-        purpose=PURPOSE,
-        # A taken phone gets no code: the digest is of a code nobody knows.
-        code_digest=otp.code_digest(crypto.derived_key("otp"), challenge_id, code),
-        code_expires_at=current + settings.code_ttl_seconds,
-        attempts=0,
-        sends=1,
-        last_sent_at=current,
-        consumed=False,
-        expires_at=datetime.fromtimestamp(current + CHALLENGE_LIFETIME_SECONDS, UTC),
-        account_id=account_id,
-        pii=crypto.seal(pii, {"purpose": "account", "account_id": account_id}),
-        iin_index=crypto.blind_index("iin", pii["iin"]),
-        phone_index=phone_index,
-        email_index=crypto.blind_index("email", pii["email"]),
-        password_hash=hash_password(password),
-        amount=offer.amount,
-        term_days=offer.term_days,
-        consent_version=settings.consent_version,
-        consent_at=consent_at,
-        phone_taken=phone_taken,
+    challenge, code = codes.new_challenge(
+        challenge_id, PURPOSE, phone_index, CHALLENGE_LIFETIME_SECONDS
     )
+    # A taken phone gets a notice, not the code: nobody ever learns that code.
+    challenge.account_id = account_id
+    challenge.pii = crypto.seal(pii, {"purpose": "account", "account_id": account_id})
+    challenge.iin_index = crypto.blind_index("iin", pii["iin"])
+    challenge.email_index = crypto.blind_index("email", pii["email"])
+    challenge.password_hash = hash_password(password)
+    challenge.amount = offer.amount
+    challenge.term_days = offer.term_days
+    challenge.consent_version = settings.consent_version
+    challenge.consent_at = iso(now())
+    challenge.phone_taken = phone_taken
     with storage_errors():
         challenge.save(condition=ChallengeModel.challenge_id.does_not_exist())
     notifications.enqueue("sms", pii["phone"], _sms_text(None if phone_taken else code, settings))
@@ -290,44 +269,17 @@ def start(data: Mapping[str, Any]) -> Started:
 
 
 def _open_challenge(registration_id: str) -> ChallengeModel:
-    if not isinstance(registration_id, str) or len(registration_id) > 64:
-        raise NotFound("Регистрация не найдена. Начните заново.")
-    with storage_errors():
-        try:
-            challenge = ChallengeModel.get(registration_id)
-        except DoesNotExist:
-            raise NotFound("Регистрация не найдена. Начните заново.") from None
-    if challenge.purpose != PURPOSE:
-        raise NotFound("Регистрация не найдена. Начните заново.")
-    if challenge.consumed or challenge.expires_at.timestamp() <= epoch():
-        raise CodeExpired("Эта регистрация уже завершена или устарела. Начните заново.")
-    return challenge
+    return codes.open_challenge(
+        registration_id, PURPOSE, "Регистрация не найдена или устарела. Начните заново."
+    )
 
 
 def resend(registration_id: str) -> Started:
     """Send a new code for an unfinished registration (60-second cooldown, hourly cap)."""
     settings = get_settings()
     challenge = _open_challenge(registration_id)
-    _limit_sends(challenge.phone_index, settings)
+    code = codes.reissue(challenge)
     pii = crypto.unseal(challenge.pii, {"purpose": "account", "account_id": challenge.account_id})
-    code = otp.new_code()
-    current = epoch()
-    with storage_errors():
-        try:
-            challenge.update(
-                actions=[
-                    ChallengeModel.code_digest.set(
-                        otp.code_digest(crypto.derived_key("otp"), registration_id, code)
-                    ),
-                    ChallengeModel.code_expires_at.set(current + settings.code_ttl_seconds),
-                    ChallengeModel.attempts.set(0),
-                    ChallengeModel.sends.add(1),
-                    ChallengeModel.last_sent_at.set(current),
-                ],
-                condition=ChallengeModel.consumed == False,  # noqa: E712 (pynamodb condition)
-            )
-        except UpdateError as exc:
-            raise CodeExpired("Эта регистрация уже завершена. Войдите в кабинет.") from exc
     text = _sms_text(None if challenge.phone_taken else code, settings)
     notifications.enqueue("sms", pii["phone"], text)
     return Started(
@@ -336,19 +288,6 @@ def resend(registration_id: str) -> Started:
         code_ttl_seconds=settings.code_ttl_seconds,
         resend_after_seconds=settings.code_resend_cooldown_seconds,
     )
-
-
-def _count_wrong_try(challenge: ChallengeModel, limit: int) -> int:
-    """Record one wrong code atomically; returns the tries left."""
-    with storage_errors():
-        try:
-            challenge.update(
-                actions=[ChallengeModel.attempts.add(1)],
-                condition=(ChallengeModel.attempts < limit) & (ChallengeModel.consumed == False),  # noqa: E712
-            )
-        except UpdateError as exc:
-            raise CodeAttemptsExhausted() from exc
-    return max(0, limit - int(challenge.attempts))
 
 
 def read_code(data: Mapping[str, Any]) -> str:
@@ -365,17 +304,7 @@ def confirm(registration_id: str, data: Mapping[str, Any], user_agent: str | Non
     settings = get_settings()
     code = read_code(data)
     challenge = _open_challenge(registration_id)
-    if challenge.code_expires_at <= epoch():
-        raise CodeExpired()
-    limit = settings.code_max_attempts
-    if challenge.attempts >= limit:
-        raise CodeAttemptsExhausted()
-    key = crypto.derived_key("otp")
-    if not otp.code_matches(key, registration_id, code, challenge.code_digest):
-        left = _count_wrong_try(challenge, limit)
-        if left == 0:
-            raise CodeAttemptsExhausted()
-        raise CodeInvalid(f"Неверный код подтверждения. Осталось попыток: {left}.")
+    codes.verify(challenge, code)
 
     created = iso(now())
     account = AccountModel(
@@ -423,9 +352,7 @@ def confirm(registration_id: str, data: Mapping[str, Any], user_agent: str | Non
             tx.update(
                 challenge,
                 actions=[ChallengeModel.consumed.set(True)],
-                condition=(ChallengeModel.consumed == False)  # noqa: E712
-                & (ChallengeModel.code_digest == challenge.code_digest)
-                & (ChallengeModel.attempts < limit),
+                condition=codes.consume_condition(challenge),
             )
     except TransactWriteError as exc:
         failed = failed_conditions(exc)

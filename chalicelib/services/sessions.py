@@ -23,12 +23,18 @@ from chalicelib.storage.sessions import SessionModel
 TOUCH_EVERY_SECONDS = 60
 
 
+BORROWER = "borrower"
+STAFF = "staff"
+
+
 @dataclass(frozen=True)
 class Principal:
-    """The signed-in borrower of a request."""
+    """Who signed in: a borrower (``account_id``) or staff (``staff#<username>``, ``roles``)."""
 
     account_id: str
     token_hash: str
+    kind: str = BORROWER
+    roles: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,14 @@ class NewSession:
             "token": self.token,
             "token_type": "Bearer",
             "expires_at": iso(self.model.expires_at),
-            "idle_timeout_seconds": get_settings().session_idle_seconds,
+            "idle_timeout_seconds": idle_seconds(self.model.kind),
         }
+
+
+def idle_seconds(kind: str) -> int:
+    """Idle timeout of a session kind (staff sessions are short)."""
+    settings = get_settings()
+    return settings.staff_session_idle_seconds if kind == STAFF else settings.session_idle_seconds
 
 
 def token_hash(token: str) -> str:
@@ -53,9 +65,20 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def build_session(account_id: str, user_agent: str | None) -> NewSession:
+def build_session(
+    account_id: str,
+    user_agent: str | None,
+    *,
+    kind: str = BORROWER,
+    roles: frozenset[str] = frozenset(),
+) -> NewSession:
     """A new session item (not yet saved: callers save it, alone or in a transaction)."""
     settings = get_settings()
+    lifetime = (
+        settings.staff_session_absolute_seconds
+        if kind == STAFF
+        else settings.session_absolute_seconds
+    )
     token = secrets.token_urlsafe(32)
     moment = now()
     model = SessionModel(
@@ -63,22 +86,30 @@ def build_session(account_id: str, user_agent: str | None) -> NewSession:
         account_id=account_id,
         created_at=iso(moment) + "#" + secrets.token_hex(4),
         last_seen_at=epoch(),
-        expires_at=datetime.fromtimestamp(epoch() + settings.session_absolute_seconds, UTC),
+        expires_at=datetime.fromtimestamp(epoch() + lifetime, UTC),
         user_agent=(user_agent or "")[:200] or None,
+        kind=kind,
+        roles=set(roles) or None,
     )
     return NewSession(token=token, model=model)
 
 
-def start_session(account_id: str, user_agent: str | None) -> NewSession:
+def start_session(
+    account_id: str,
+    user_agent: str | None,
+    *,
+    kind: str = BORROWER,
+    roles: frozenset[str] = frozenset(),
+) -> NewSession:
     """Create and save a session."""
-    session = build_session(account_id, user_agent)
+    session = build_session(account_id, user_agent, kind=kind, roles=roles)
     with storage_errors():
         session.model.save(condition=SessionModel.token_hash.does_not_exist())
     return session
 
 
-def authenticate(token: str | None) -> Principal:
-    """The principal of a bearer token, or ``Unauthenticated``."""
+def authenticate(token: str | None, kind: str = BORROWER) -> Principal:
+    """The principal of a bearer token of ``kind``, or ``Unauthenticated``."""
     if not token or len(token) > 128:
         raise Unauthenticated()
     key = token_hash(token)
@@ -87,11 +118,12 @@ def authenticate(token: str | None) -> Principal:
             session = SessionModel.get(key)
         except DoesNotExist:
             raise Unauthenticated() from None
+    if session.kind != kind:
+        raise Unauthenticated()
     current = epoch()
-    settings = get_settings()
     if (
         session.expires_at.timestamp() <= current
-        or session.last_seen_at + settings.session_idle_seconds <= current
+        or session.last_seen_at + idle_seconds(kind) <= current
     ):
         end_session(key)
         raise Unauthenticated()
@@ -105,7 +137,12 @@ def authenticate(token: str | None) -> Principal:
                 )
             except UpdateError as exc:
                 raise Unauthenticated() from exc
-    return Principal(account_id=session.account_id, token_hash=key)
+    return Principal(
+        account_id=session.account_id,
+        token_hash=key,
+        kind=session.kind,
+        roles=frozenset(session.roles or ()),
+    )
 
 
 def end_session(key: str) -> None:

@@ -69,14 +69,26 @@ def storage_errors() -> Iterator[None]:
 
 def all_models() -> list[type[Model]]:
     """Every table model of the application (local provisioning and tests use it)."""
-    from chalicelib.storage import accounts, challenges, loans, sessions, throttles
+    from chalicelib.storage import (
+        accounts,
+        audit,
+        challenges,
+        loans,
+        requests,
+        sessions,
+        staff,
+        throttles,
+    )
 
     return [
         accounts.AccountModel,
         accounts.IdentifierModel,
+        audit.AuditModel,
         challenges.ChallengeModel,
         loans.LoanModel,
+        requests.RequestModel,
         sessions.SessionModel,
+        staff.StaffModel,
         throttles.ThrottleModel,
     ]
 

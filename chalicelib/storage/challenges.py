@@ -34,16 +34,19 @@ class ChallengeModel(Model):
     consumed = BooleanAttribute(default=False)
     #: Whole challenge removed by TTL (unfinished registrations disappear).
     expires_at = TTLAttribute()
-    # Registration payload: the future account, sealed for that account id.
-    account_id = UnicodeAttribute()
-    pii = UnicodeAttribute()
-    iin_index = UnicodeAttribute()
+    #: Blind index of the phone the code goes to (send limits are per number).
     phone_index = UnicodeAttribute()
-    email_index = UnicodeAttribute()
-    password_hash = UnicodeAttribute()
-    amount = NumberAttribute()
-    term_days = NumberAttribute()
-    consent_version = UnicodeAttribute()
-    consent_at = UnicodeAttribute()
+    #: Phone change: the request this code confirms the new number of.
+    request_id = UnicodeAttribute(null=True)
+    # Registration payload: the future account, sealed for that account id.
+    account_id = UnicodeAttribute(null=True)
+    pii = UnicodeAttribute(null=True)
+    iin_index = UnicodeAttribute(null=True)
+    email_index = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute(null=True)
+    amount = NumberAttribute(null=True)
+    term_days = NumberAttribute(null=True)
+    consent_version = UnicodeAttribute(null=True)
+    consent_at = UnicodeAttribute(null=True)
     #: The phone was already registered: its owner got a notice, not a code.
     phone_taken = BooleanAttribute(default=False)

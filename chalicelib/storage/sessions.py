@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -21,7 +26,11 @@ class SessionsByAccount(GlobalSecondaryIndex["SessionModel"]):
 
 
 class SessionModel(Model):
-    """A session; the key is the SHA-256 of the token, the token itself is never stored."""
+    """A session; the key is the SHA-256 of the token, the token itself is never stored.
+
+    ``kind`` separates borrowers' sessions from staff sessions (``account_id`` is
+    then ``staff#<username>``, ``roles`` the staff roles at sign-in).
+    """
 
     class Meta(BaseMeta):
         table_name = table_name("sessions")
@@ -33,5 +42,7 @@ class SessionModel(Model):
     #: Absolute end of the session (also the TTL).
     expires_at = TTLAttribute()
     user_agent = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute(default="borrower")
+    roles = UnicodeSetAttribute(null=True)
 
     by_account = SessionsByAccount()

@@ -158,9 +158,9 @@ def test_an_expired_code_is_refused_even_before_ttl_removes_it(
 
     real = clock.epoch()
     monkeypatch.setattr(clock, "epoch", lambda: real + 601)
-    import chalicelib.services.registration as registration
+    import chalicelib.services.codes as codes
 
-    monkeypatch.setattr(registration, "epoch", lambda: real + 601)
+    monkeypatch.setattr(codes, "epoch", lambda: real + 601)
     reply = api.post(f"/v1/registrations/{rid}/confirm", {"code": code})
     assert reply.status == 422
     assert reply.error["code"] == "code_expired"

@@ -1,0 +1,79 @@
+"""Borrower requests: their types, statuses and the transitions between them.
+
+phone_change:  awaiting_documents ──(3 documents accepted + new number confirmed)──▶ in_review
+               in_review ──▶ approved | rejected;   awaiting_documents ──▶ cancelled
+deletion:      in_review ──▶ approved | rejected
+compromise:    in_review ──▶ resolved
+
+Only ``in_review`` requests are in the staff queue (see ``queue_key``).
+"""
+
+from __future__ import annotations
+
+from chalicelib.errors import Conflict
+
+PHONE_CHANGE = "phone_change"
+DELETION = "deletion"
+COMPROMISE = "compromise"
+TYPES = (PHONE_CHANGE, DELETION, COMPROMISE)
+
+AWAITING_DOCUMENTS = "awaiting_documents"
+IN_REVIEW = "in_review"
+APPROVED = "approved"
+REJECTED = "rejected"
+RESOLVED = "resolved"
+CANCELLED = "cancelled"
+
+#: Documents of a phone change, in the order the borrower uploads them.
+DOCUMENTS = ("id_front", "id_back", "selfie")
+DOC_AWAITING = "awaiting_upload"
+DOC_CHECKING = "checking"
+DOC_ACCEPTED = "accepted"
+DOC_REJECTED = "rejected"
+
+_TRANSITIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    PHONE_CHANGE: {
+        AWAITING_DOCUMENTS: (IN_REVIEW, CANCELLED),
+        IN_REVIEW: (APPROVED, REJECTED),
+    },
+    DELETION: {IN_REVIEW: (APPROVED, REJECTED)},
+    COMPROMISE: {IN_REVIEW: (RESOLVED,)},
+}
+
+TYPE_RU = {
+    PHONE_CHANGE: "Изменение номера телефона",
+    DELETION: "Удаление учётной записи",
+    COMPROMISE: "Подозрение на взлом",
+}
+STATUS_RU = {
+    AWAITING_DOCUMENTS: "Ожидает документы и подтверждение нового номера",
+    IN_REVIEW: "На рассмотрении",
+    APPROVED: "Одобрена",
+    REJECTED: "Отклонена",
+    RESOLVED: "Закрыта",
+    CANCELLED: "Отменена",
+}
+DOCUMENT_RU = {
+    "id_front": "Удостоверение личности, лицевая сторона",
+    "id_back": "Удостоверение личности, оборотная сторона",
+    "selfie": "Селфи с удостоверением в руке",
+}
+
+
+def check_transition(request_type: str, current: str, new: str) -> None:
+    """Refuse a transition the state machine does not have (``Conflict``)."""
+    if new not in _TRANSITIONS.get(request_type, {}).get(current, ()):
+        raise Conflict(
+            f"Заявка в статусе «{STATUS_RU.get(current, current)}»: "
+            "это действие для неё недоступно."
+        )
+
+
+def decisions_for(request_type: str) -> tuple[str, ...]:
+    """The outcomes staff can give a request of this type under review."""
+    return _TRANSITIONS[request_type][IN_REVIEW]
+
+
+def queue_key(request_type: str, status: str) -> str | None:
+    """The staff-queue key of a request, or None when it waits for nobody on staff."""
+    return f"{request_type}#{status}" if status == IN_REVIEW else None

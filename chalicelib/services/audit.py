@@ -1,0 +1,99 @@
+"""Recording and reading the audit trail (who / what / when / why / which account).
+
+Breach notification to the authorised body is due within one business day
+(Law 94-V): the trail must show who accessed which personal data and when,
+so every staff view of personal data or photos and every decision is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.clock import iso, now
+from chalicelib.errors import ServiceUnavailable
+from chalicelib.storage.audit import AuditModel
+from chalicelib.storage.base import sortable_id, storage_errors
+
+SYSTEM = "system"
+PAGE_SIZE = 50
+
+
+def staff_subject(username: str) -> str:
+    """The audit subject of a staff member's own account."""
+    return f"staff#{username}"
+
+
+def record(
+    actor: str,
+    action: str,
+    subject: str,
+    *,
+    reason: str | None = None,
+    target: str | None = None,
+) -> AuditModel:
+    """Append one entry; it can never overwrite another."""
+    moment = iso(now())
+    entry = AuditModel(
+        subject=subject or "none",
+        entry_id=sortable_id(moment),
+        actor=actor,
+        action=action,
+        at=moment,
+        reason=reason,
+        target=target,
+    )
+    with storage_errors():
+        try:
+            entry.save(condition=AuditModel.entry_id.does_not_exist())
+        except PutError as exc:  # a 48-bit random collision in the same second
+            raise ServiceUnavailable() from exc
+    return entry
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of entries and the cursor of the next (None at the end)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _view(entry: AuditModel) -> dict[str, Any]:
+    return {
+        "entry_id": entry.entry_id,
+        "at": entry.at,
+        "actor": entry.actor,
+        "action": entry.action,
+        "subject": entry.subject,
+        "target": entry.target,
+        "reason": entry.reason,
+    }
+
+
+def for_subject(subject: str, cursor: str | None = None) -> Page:
+    """Entries about one account (or staff member), oldest first."""
+    with storage_errors():
+        result = AuditModel.query(
+            subject,
+            AuditModel.entry_id > cursor if cursor else None,
+            limit=PAGE_SIZE,
+        )
+        items = [_view(e) for e in result]
+    last = result.last_evaluated_key
+    return Page(items, items[-1]["entry_id"] if last and items else None)
+
+
+def for_actor(actor: str, cursor: str | None = None) -> Page:
+    """Entries made by one staff member, oldest first."""
+    with storage_errors():
+        result = AuditModel.by_actor.query(
+            actor,
+            AuditModel.entry_id > cursor if cursor else None,
+            limit=PAGE_SIZE,
+        )
+        items = [_view(e) for e in result]
+    last = result.last_evaluated_key
+    return Page(items, items[-1]["entry_id"] if last and items else None)

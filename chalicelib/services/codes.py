@@ -1,0 +1,132 @@
+"""SMS confirmation codes, the same rules wherever one is asked for.
+
+6 digits from a CSPRNG, stored only as a keyed HMAC bound to the challenge,
+valid ``code_ttl_seconds`` (10 min), single use, void after ``code_max_attempts``
+(5) wrong tries, at most one send per ``code_resend_cooldown_seconds`` (60 s) and
+``code_sends_per_hour`` per number. Expiry is checked on read: TTL only cleans up.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.condition import Condition
+
+from chalicelib.adapters import crypto
+from chalicelib.clock import epoch
+from chalicelib.config import get_settings
+from chalicelib.domain import otp
+from chalicelib.errors import CodeAttemptsExhausted, CodeExpired, CodeInvalid, NotFound
+from chalicelib.storage import throttles
+from chalicelib.storage.base import storage_errors
+from chalicelib.storage.challenges import ChallengeModel
+
+
+def limit_sends(phone_index: str) -> None:
+    """Refuse a send inside the cooldown or over the hourly cap of this number (429)."""
+    settings = get_settings()
+    throttles.cooldown(f"sms:{phone_index}", settings.code_resend_cooldown_seconds)
+    throttles.consume(f"sms:{phone_index}", settings.code_sends_per_hour, 3600)
+
+
+def new_challenge(
+    challenge_id: str, purpose: str, phone_index: str, lifetime_seconds: int
+) -> tuple[ChallengeModel, str]:
+    """A challenge (not saved) and its code in clear, to be sent once."""
+    settings = get_settings()
+    code = otp.new_code()
+    current = epoch()
+    challenge = ChallengeModel(
+        challenge_id=challenge_id,
+        purpose=purpose,
+        code_digest=otp.code_digest(crypto.derived_key("otp"), challenge_id, code),
+        code_expires_at=current + settings.code_ttl_seconds,
+        attempts=0,
+        sends=1,
+        last_sent_at=current,
+        consumed=False,
+        expires_at=datetime.fromtimestamp(current + lifetime_seconds, UTC),
+        phone_index=phone_index,
+    )
+    return challenge, code
+
+
+def open_challenge(challenge_id: str, purpose: str, not_found: str) -> ChallengeModel:
+    """A live challenge of ``purpose``; ``NotFound`` or ``CodeExpired`` otherwise."""
+    if not isinstance(challenge_id, str) or not challenge_id or len(challenge_id) > 64:
+        raise NotFound(not_found)
+    with storage_errors():
+        try:
+            challenge = ChallengeModel.get(challenge_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound(not_found) from None
+    if challenge.purpose != purpose:
+        raise NotFound(not_found)
+    if challenge.consumed or challenge.expires_at.timestamp() <= epoch():
+        raise CodeExpired("Этот запрос уже завершён или устарел. Начните заново.")
+    return challenge
+
+
+def reissue(challenge: ChallengeModel) -> str:
+    """A new code for the same challenge (tries reset); the caller sends it."""
+    settings = get_settings()
+    limit_sends(challenge.phone_index)
+    code = otp.new_code()
+    current = epoch()
+    with storage_errors():
+        try:
+            challenge.update(
+                actions=[
+                    ChallengeModel.code_digest.set(
+                        otp.code_digest(crypto.derived_key("otp"), challenge.challenge_id, code)
+                    ),
+                    ChallengeModel.code_expires_at.set(current + settings.code_ttl_seconds),
+                    ChallengeModel.attempts.set(0),
+                    ChallengeModel.sends.add(1),
+                    ChallengeModel.last_sent_at.set(current),
+                ],
+                condition=ChallengeModel.consumed == False,  # noqa: E712 (pynamodb condition)
+            )
+        except UpdateError as exc:
+            raise CodeExpired("Этот запрос уже завершён.") from exc
+    return code
+
+
+def verify(challenge: ChallengeModel, code: str) -> None:
+    """Pass for the right live code; count a wrong try and raise otherwise.
+
+    The caller then consumes the challenge with a condition on ``code_digest``
+    and ``consumed`` in its own write, so a code works exactly once even when
+    sent twenty times at once.
+    """
+    limit = get_settings().code_max_attempts
+    if challenge.code_expires_at <= epoch():
+        raise CodeExpired()
+    if challenge.attempts >= limit:
+        raise CodeAttemptsExhausted()
+    key = crypto.derived_key("otp")
+    if otp.code_matches(key, challenge.challenge_id, code, challenge.code_digest):
+        return
+    with storage_errors():
+        try:
+            challenge.update(
+                actions=[ChallengeModel.attempts.add(1)],
+                condition=(ChallengeModel.attempts < limit)
+                & (ChallengeModel.consumed == False),  # noqa: E712
+            )
+        except UpdateError as exc:
+            raise CodeAttemptsExhausted() from exc
+    left = max(0, limit - int(challenge.attempts))
+    if left == 0:
+        raise CodeAttemptsExhausted()
+    raise CodeInvalid(f"Неверный код подтверждения. Осталось попыток: {left}.")
+
+
+def consume_condition(challenge: ChallengeModel) -> Condition:
+    """The condition that makes consuming ``challenge`` succeed exactly once."""
+    return (
+        (ChallengeModel.consumed == False)  # noqa: E712
+        & (ChallengeModel.code_digest == challenge.code_digest)
+        & (ChallengeModel.attempts < get_settings().code_max_attempts)
+    )

@@ -1,0 +1,74 @@
+"""Borrower requests reviewed by staff (table ``hava-requests``)."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.storage.base import BaseMeta, table_name
+
+
+class RequestsByAccount(GlobalSecondaryIndex["RequestModel"]):
+    """One borrower's requests, by creation time ("my requests")."""
+
+    class Meta:
+        index_name = "by_account"
+        projection = AllProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class RequestsByQueue(GlobalSecondaryIndex["RequestModel"]):
+    """Sparse index: only requests waiting for staff carry ``queue`` (``<type>#<status>``)."""
+
+    class Meta:
+        index_name = "by_queue"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class RequestModel(Model):
+    """A phone change, an account deletion or a compromise report.
+
+    ``version`` makes every decision a conditional write: of two staff members
+    deciding at once, exactly one wins.
+    """
+
+    class Meta(BaseMeta):
+        table_name = table_name("requests")
+
+    request_id = UnicodeAttribute(hash_key=True)
+    #: "" for a compromise report whose login matched no account.
+    account_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    status = UnicodeAttribute()
+    queue = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    #: Review deadline (ISO date).
+    due_on = UnicodeAttribute()
+    #: Sealed JSON of what the request carries (new phone, contact, description).
+    details = UnicodeAttribute(null=True)
+    new_phone_index = UnicodeAttribute(null=True)
+    phone_confirmed = BooleanAttribute(default=False)
+    challenge_id = UnicodeAttribute(null=True)
+    #: {"id_front"|"id_back"|"selfie": {"key", "status", "reason", "checked_at"}}
+    documents = MapAttribute[str, object](null=True)
+    #: {"provider", "status", "score", "detail", "checked_at"}: see adapters.facematch
+    face_match = MapAttribute[str, object](null=True)
+    decision_reason = UnicodeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    decided_at = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+    by_account = RequestsByAccount()
+    by_queue = RequestsByQueue()
