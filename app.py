@@ -2,20 +2,30 @@
 
 from chalice import Chalice
 
+from chalicelib.api.admin import admin_api
 from chalicelib.api.borrower import borrower_api
 from chalicelib.api.http import install_middleware
 from chalicelib.api.meta import meta_api
-from chalicelib.config import NOTIFY_QUEUE
-from chalicelib.workers import notify
+from chalicelib.api.requests import requests_api
+from chalicelib.config import NOTIFY_QUEUE, UPLOADS_QUEUE
+from chalicelib.workers import notify, uploads
 
 # Powertools Logger writes the JSON logs; Chalice must not add a second handler.
 app = Chalice(app_name="hava-cabinet", configure_logs=False)
 install_middleware(app)
 app.register_blueprint(meta_api)
 app.register_blueprint(borrower_api)
+app.register_blueprint(requests_api)
+app.register_blueprint(admin_api)
 
 
 @app.on_sqs_message(queue=NOTIFY_QUEUE, batch_size=1, name="notify_worker")
 def notify_worker(event: object) -> None:
     """Deliver SMS and e-mail messages queued by the routes."""
     notify.handle_batch(event)
+
+
+@app.on_sqs_message(queue=UPLOADS_QUEUE, batch_size=1, name="uploads_worker")
+def uploads_worker(event: object) -> None:
+    """Check uploaded ID photos and selfies (S3 → SQS notifications)."""
+    uploads.handle_batch(event)

@@ -75,6 +75,13 @@ class Forbidden(HavaError):
     message = "Недостаточно прав для этого действия."
 
 
+class PasswordChangeRequired(Forbidden):
+    """The account must set a new password before anything else."""
+
+    code = "password_change_required"
+    message = "Сначала задайте новый пароль: этого требует служба безопасности."
+
+
 class NotFound(HavaError):
     """The object does not exist or is not the caller's."""
 

@@ -28,12 +28,20 @@ def botocore_session() -> Any:
     return botocore.session.get_session()
 
 
+@lru_cache(maxsize=1)
+def _boto3_session() -> Any:
+    # One boto3 session over the shared botocore one: each boto3 session registers
+    # its handlers on the botocore session, so a second one would register them twice.
+    import boto3
+
+    return boto3.session.Session(botocore_session=botocore_session())
+
+
 @lru_cache(maxsize=16)
 def _client(service: str, region: str) -> Any:
-    import boto3
     from botocore.config import Config
 
-    return boto3.session.Session(botocore_session=botocore_session()).client(
+    return _boto3_session().client(
         service,
         region_name=region,
         config=Config(retries=RETRY_CONFIG, connect_timeout=3, read_timeout=10),

@@ -50,13 +50,13 @@ class _Sealer:
         import aws_encryption_sdk
         from aws_encryption_sdk.identifiers import CommitmentPolicy
 
-        from chalicelib.adapters.aws import botocore_session, client
+        from chalicelib.adapters.aws import client
 
         # The strict provider needs the key ARN to decrypt; resolve the alias once.
         key_arn = client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
-        provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
-            key_ids=[key_arn], botocore_session=botocore_session()
-        )
+        # Its own botocore session: the SDK wraps it in a boto3 session of its own,
+        # which must not be the application's shared one (boto3 would register twice).
+        provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_arn])
         self._sdk = aws_encryption_sdk.EncryptionSDKClient(
             commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT
         )

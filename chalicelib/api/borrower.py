@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib.api.http import bearer_token, json_body, json_response, route, user_agent
+from chalicelib.api.http import json_body, json_response, route, signed_in_borrower, user_agent
 
 if TYPE_CHECKING:
     from chalicelib.services.sessions import Principal
@@ -20,11 +20,9 @@ def _request() -> Request:
     return borrower_api.current_request
 
 
-def _principal() -> Principal:
-    """The signed-in borrower, or 401 (services are imported on first use: cold start)."""
-    from chalicelib.services.sessions import authenticate
-
-    return authenticate(bearer_token(_request()))
+def _principal(*, allow_restricted: bool = False) -> Principal:
+    """The signed-in borrower, or 401/403 (services are imported on first use: cold start)."""
+    return signed_in_borrower(_request(), allow_restricted=allow_restricted)
 
 
 @route(borrower_api, "/v1/product", methods=["GET"])
@@ -90,7 +88,7 @@ def sign_out() -> Response:
     """End this session at once."""
     from chalicelib.services import auth
 
-    auth.logout(_principal().token_hash)
+    auth.logout(_principal(allow_restricted=True).token_hash)
     return Response(body="", status_code=204)
 
 
@@ -99,7 +97,16 @@ def me() -> Response:
     """The borrower's profile, personal data masked."""
     from chalicelib.services import cabinet
 
-    return json_response(cabinet.profile(_principal().account_id))
+    return json_response(cabinet.profile(_principal(allow_restricted=True).account_id))
+
+
+@route(borrower_api, "/v1/me/password", methods=["POST"])
+def change_password() -> Response:
+    """A new password (the current one required); optionally end the other sessions."""
+    from chalicelib.services import auth
+
+    principal = _principal(allow_restricted=True)
+    return json_response(auth.change_password(principal, json_body(_request())))
 
 
 @route(borrower_api, "/v1/me/loans", methods=["GET"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Chalice, Response
 from chalice.app import Request
@@ -37,6 +37,9 @@ from chalicelib.errors import (
 )
 from chalicelib.logs import logger
 
+if TYPE_CHECKING:
+    from chalicelib.services.sessions import Principal
+
 STATUS: dict[type[HavaError], int] = {
     ValidationFailed: 400,
     BadRequest: 400,
@@ -52,8 +55,10 @@ STATUS: dict[type[HavaError], int] = {
     Maintenance: 503,
     ServiceUnavailable: 503,
 }
-#: Paths that answer even in maintenance mode.
+#: Paths that answer even in maintenance mode; so does the staff desk (``ADMIN_PREFIX``),
+#: which must keep working while the borrowers' cabinet is closed.
 ALWAYS_ON = {"/health", "/openapi.json"}
+ADMIN_PREFIX = "/admin/"
 MAINTENANCE_RETRY_AFTER = "1800"
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -154,6 +159,23 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+def signed_in_borrower(request: Request, *, allow_restricted: bool = False) -> Principal:
+    """The borrower of the bearer token (401), refused (403) while a new password is due."""
+    from chalicelib.errors import PasswordChangeRequired
+    from chalicelib.services.sessions import authenticate
+
+    principal = authenticate(bearer_token(request))
+    if principal.restricted and not allow_restricted:
+        raise PasswordChangeRequired()
+    return principal
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address as API Gateway saw it (rate limits only; never logged)."""
+    identity = (request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
 def user_agent(request: Request) -> str | None:
     """The client's User-Agent (kept with the session for the borrower's session list)."""
     value: str | None = request.headers.get("user-agent")
@@ -191,7 +213,8 @@ def install_middleware(app: Chalice) -> None:
     @app.middleware("http")
     def guard(event: Request, get_response: Callable[[Request], Response]) -> Response:
         path = (event.context or {}).get("resourcePath", "")
-        if get_settings().maintenance and path not in ALWAYS_ON:
+        borrower_route = path not in ALWAYS_ON and not path.startswith(ADMIN_PREFIX)
+        if borrower_route and get_settings().maintenance:
             response = error_response(Maintenance())
         else:
             response = get_response(event)

@@ -16,10 +16,11 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import burn_verify, hash_password, verify_password
 from chalicelib.domain.password import normalize_password
-from chalicelib.errors import Forbidden, InvalidCredentials, InvalidValue
+from chalicelib.errors import Forbidden, InvalidCredentials, InvalidValue, ValidationFailed
 from chalicelib.logs import logger
+from chalicelib.services import audit
 from chalicelib.services.forms import Form, secret, string
-from chalicelib.services.sessions import NewSession, end_session, start_session
+from chalicelib.services.sessions import NewSession, Principal, end_session, start_session
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
 from chalicelib.storage.base import storage_errors
 
@@ -84,7 +85,9 @@ def login(data: Mapping[str, Any], user_agent: str | None) -> NewSession:
         )
     if needs_rehash or account.failed_logins:
         _after_success(account, password if needs_rehash else None)
-    session = start_session(account.account_id, user_agent)
+    session = start_session(
+        account.account_id, user_agent, restricted=bool(account.must_change_password)
+    )
     logger.info("signed in", extra={"account_id": account.account_id})
     return session
 
@@ -107,3 +110,64 @@ def _after_success(account: AccountModel, rehash_password: str | None) -> None:
 def logout(token_hash: str) -> None:
     """End the current session at once."""
     end_session(token_hash)
+
+
+PASSWORD_CHANGE_FIELDS = (
+    "current_password",
+    "new_password",
+    "new_password_confirm",
+    "end_other_sessions",
+)
+
+
+def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Set a new password (current one required); other sessions end when asked or forced."""
+    from chalicelib.adapters import crypto as crypto_adapter
+    from chalicelib.domain.password import check_password
+    from chalicelib.services import notifications
+    from chalicelib.services.cabinet import get_account
+    from chalicelib.services.forms import accepted_bool
+    from chalicelib.services.sessions import end_all_sessions, lift_restriction
+
+    form = Form(data, PASSWORD_CHANGE_FIELDS)
+    current = form.field("current_password", secret)
+    new = form.field("new_password", secret)
+    confirm = form.field("new_password_confirm", secret)
+    end_others = form.field("end_other_sessions", accepted_bool, required=False)
+    form.raise_if_invalid()
+    assert current is not None and new is not None and confirm is not None
+    account = get_account(principal.account_id)
+    matches, _ = verify_password(account.password_hash, normalize_password(current))
+    if not matches:
+        _count_failure(account)
+        raise ValidationFailed({"current_password": "Неверный текущий пароль."})
+    pii = crypto_adapter.unseal(
+        account.pii, {"purpose": "account", "account_id": account.account_id}
+    )
+    personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
+    check_password(new, confirm, personal)
+    if verify_password(account.password_hash, normalize_password(new))[0]:
+        raise ValidationFailed({"new_password": "Новый пароль совпадает с текущим."})
+    forced = bool(account.must_change_password)
+    with storage_errors():
+        account.update(
+            actions=[
+                AccountModel.password_hash.set(hash_password(normalize_password(new))),
+                AccountModel.must_change_password.set(False),
+                AccountModel.failed_logins.set(0),
+            ],
+            add_version_condition=False,
+        )
+    ended = 0
+    if forced or end_others:
+        ended = end_all_sessions(account.account_id, keep=principal.token_hash)
+    if principal.restricted:
+        lift_restriction(principal.token_hash)
+    audit.record(account.account_id, "password_changed", account.account_id)
+    notifications.enqueue(
+        "sms",
+        pii["phone"],
+        "Hava: пароль от личного кабинета изменён. Если это были не вы, срочно "
+        "сообщите нам через «Не получается зайти» на странице входа.",
+    )
+    return {"sessions_ended": ended}

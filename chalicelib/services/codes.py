@@ -112,8 +112,7 @@ def verify(challenge: ChallengeModel, code: str) -> None:
         try:
             challenge.update(
                 actions=[ChallengeModel.attempts.add(1)],
-                condition=(ChallengeModel.attempts < limit)
-                & (ChallengeModel.consumed == False),  # noqa: E712
+                condition=(ChallengeModel.attempts < limit) & (ChallengeModel.consumed == False),  # noqa: E712
             )
         except UpdateError as exc:
             raise CodeAttemptsExhausted() from exc

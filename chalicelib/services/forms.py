@@ -110,6 +110,13 @@ def accepted(raw: Any) -> bool:
     return True
 
 
+def accepted_bool(raw: Any) -> bool:
+    """A JSON boolean."""
+    if not isinstance(raw, bool):
+        raise InvalidValue("Ожидается true или false.")
+    return raw
+
+
 def secret(raw: Any) -> str:
     """A password as typed (no trimming, no normalisation here)."""
     if not isinstance(raw, str):

@@ -35,6 +35,8 @@ class Principal:
     token_hash: str
     kind: str = BORROWER
     roles: frozenset[str] = frozenset()
+    #: The session may only change the password (``must_change_password`` at sign-in).
+    restricted: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class NewSession:
             "token_type": "Bearer",
             "expires_at": iso(self.model.expires_at),
             "idle_timeout_seconds": idle_seconds(self.model.kind),
+            "must_change_password": bool(self.model.restricted),
         }
 
 
@@ -71,6 +74,7 @@ def build_session(
     *,
     kind: str = BORROWER,
     roles: frozenset[str] = frozenset(),
+    restricted: bool = False,
 ) -> NewSession:
     """A new session item (not yet saved: callers save it, alone or in a transaction)."""
     settings = get_settings()
@@ -90,6 +94,7 @@ def build_session(
         user_agent=(user_agent or "")[:200] or None,
         kind=kind,
         roles=set(roles) or None,
+        restricted=restricted,
     )
     return NewSession(token=token, model=model)
 
@@ -100,9 +105,10 @@ def start_session(
     *,
     kind: str = BORROWER,
     roles: frozenset[str] = frozenset(),
+    restricted: bool = False,
 ) -> NewSession:
     """Create and save a session."""
-    session = build_session(account_id, user_agent, kind=kind, roles=roles)
+    session = build_session(account_id, user_agent, kind=kind, roles=roles, restricted=restricted)
     with storage_errors():
         session.model.save(condition=SessionModel.token_hash.does_not_exist())
     return session
@@ -142,6 +148,7 @@ def authenticate(token: str | None, kind: str = BORROWER) -> Principal:
         token_hash=key,
         kind=session.kind,
         roles=frozenset(session.roles or ()),
+        restricted=bool(session.restricted),
     )
 
 
@@ -151,11 +158,24 @@ def end_session(key: str) -> None:
         SessionModel(token_hash=key).delete()
 
 
-def end_all_sessions(account_id: str) -> int:
-    """Revoke every session of an account; returns how many ended."""
+def end_all_sessions(account_id: str, keep: str | None = None) -> int:
+    """Revoke every session of an account (but ``keep``, a token hash); returns how many ended."""
     ended = 0
     with storage_errors():
         for session in SessionModel.by_account.query(account_id):
-            SessionModel(token_hash=session.token_hash).delete()
-            ended += 1
+            if session.token_hash != keep:
+                SessionModel(token_hash=session.token_hash).delete()
+                ended += 1
     return ended
+
+
+def lift_restriction(key: str) -> None:
+    """The session may do everything again (after the password change)."""
+    with storage_errors():
+        try:
+            SessionModel(token_hash=key).update(
+                actions=[SessionModel.restricted.set(False)],
+                condition=SessionModel.token_hash.exists(),
+            )
+        except UpdateError as exc:
+            raise Unauthenticated() from exc

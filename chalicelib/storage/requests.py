@@ -47,8 +47,8 @@ class RequestModel(Model):
         table_name = table_name("requests")
 
     request_id = UnicodeAttribute(hash_key=True)
-    #: "" for a compromise report whose login matched no account.
-    account_id = UnicodeAttribute()
+    #: None for a compromise report whose login matched no account (not in ``by_account``).
+    account_id = UnicodeAttribute(null=True)
     type = UnicodeAttribute()
     status = UnicodeAttribute()
     queue = UnicodeAttribute(null=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -43,6 +44,8 @@ class SessionModel(Model):
     expires_at = TTLAttribute()
     user_agent = UnicodeAttribute(null=True)
     kind = UnicodeAttribute(default="borrower")
+    #: Only a password change is allowed (after a compromise report or a staff reset).
+    restricted = BooleanAttribute(default=False)
     roles = UnicodeSetAttribute(null=True)
 
     by_account = SessionsByAccount()

@@ -1,0 +1,504 @@
+"""``make bench``: the cold-start, login-cost and package-size figures, in one run.
+
+Run from the repository root (``python -m bench``); writes ``bench/results.json``
+and prints a table and the JSON. Every figure is a ratio against a baseline
+measured in the same run on the same machine, so runs on different machines
+compare; the raw medians behind each ratio are kept in ``raw`` for transparency.
+
+Figures (targets from issue 2, "Benchmarks"):
+
+- ``cold_import_ratio``: fresh ``python -c "import app"`` ÷ fresh
+  ``python -c "import boto3"`` (medians, interleaved).
+- ``cold_first_login_ratio``: a fresh process that imports the app and serves one
+  login through ``chalice.test.Client`` against the already running moto ÷ a fresh
+  process doing only what any login must (import boto3, a DynamoDB client, one
+  GetItem, one PutItem, one argon2id verify with the app's parameters).
+- ``login_dynamodb_calls`` / ``login_kms_calls``: AWS calls of one login (the most
+  any measured login made, cold process or warm), counted by botocore event
+  hooks on every client (``bench.calls``).
+- ``login_over_verify_ratio``: median warm login through the test client ÷ median
+  argon2id verify with the same parameters, interleaved in this process.
+- ``package_zip_mb``: ``build/package/deployment.zip`` after ``make package``.
+- ``scan_calls``: DynamoDB Scan calls of the whole scenario (registration, SMS
+  delivery, confirm, logins, cabinet, logout).
+
+Where a cold figure misses its target, ``diagnostics`` lists the first-party
+imports that cost the most, from ``python -X importtime``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import calls, cold
+from bench.calls import Calls
+
+RESULTS_PATH = Path(__file__).resolve().parent / "results.json"
+ZIP_PATH = cold.REPO_ROOT / "build" / "package" / "deployment.zip"
+
+#: name → (comparison, limit)
+TARGETS: dict[str, tuple[str, float]] = {
+    "cold_import_ratio": ("<=", 1.5),
+    "cold_first_login_ratio": ("<=", 1.5),
+    "login_dynamodb_calls": ("<=", 3),
+    "login_kms_calls": ("<=", 0),
+    "login_over_verify_ratio": ("<=", 1.5),
+    "package_zip_mb": ("<=", 12),
+    "scan_calls": ("<=", 0),
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def time_call(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+# --- in-process: the scenario, call counts, warm login vs verify -----------------
+
+
+def warm_scenario(stack: Any, logins: int) -> dict[str, Any]:
+    """Register, confirm, log in (each identifier kind, then ``logins`` timed), cabinet, logout."""
+    from chalice.test import Client
+
+    from app import app
+    from bench.scenario import BASELINE_TABLE, PASSWORD, Borrower
+    from chalicelib.adapters.passwords import hasher
+
+    per_login: list[Calls] = []
+    login_s: list[float] = []
+    verify_s: list[float] = []
+    roundtrip_s: list[float] = []
+    health_s: list[float] = []
+    floor_table = stack.harness_client("dynamodb")
+    with (
+        Client(app, stage_name="local") as client,
+        calls.counting() as scenario,
+        # The outbox sender prints every SMS (with its code) to stdout: keep the report clean.
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
+        borrower = Borrower(client, stack)
+        borrower.register()
+        assert borrower.token is not None
+        borrower.cabinet(borrower.token)
+        kinds = {
+            "iin": borrower.form["iin"],
+            "email": borrower.form["email"].upper(),
+            "phone": "8 " + borrower.form["phone"][2:],
+        }
+        by_kind: dict[str, dict[str, int]] = {}
+        for kind, login in kinds.items():
+            with calls.counting() as seen:
+                borrower.login(login)
+            per_login.append(seen)
+            by_kind[kind] = calls.as_table(seen)
+
+        reference_hash = hasher().hash(PASSWORD)
+        key = {"pk": {"S": "login"}}
+        token = ""
+        steps = ["login", "verify", "roundtrip", "health"]
+        for i in range(logins):
+            # Rotate the order each round, so drift falls evenly on every step.
+            for step in steps[i % len(steps) :] + steps[: i % len(steps)]:
+                if step == "login":
+                    with calls.counting() as seen:
+                        started = time.perf_counter()
+                        token = borrower.login(kinds["iin"])
+                        login_s.append(time.perf_counter() - started)
+                    per_login.append(seen)
+                elif step == "verify":
+                    verify_s.append(time_call(lambda: hasher().verify(reference_hash, PASSWORD)))
+                elif step == "roundtrip":
+                    # One plain GetItem on the same moto: the price of a round trip here.
+                    roundtrip_s.append(
+                        time_call(lambda: floor_table.get_item(TableName=BASELINE_TABLE, Key=key))
+                    )
+                else:
+                    # The cheapest route through the same client and middleware.
+                    health_s.append(
+                        time_call(lambda: borrower.expect(200, borrower.call("GET", "/health")))
+                    )
+        borrower.cabinet(token)
+        profile = login_profile(borrower, kinds["iin"], 10)
+        borrower.logout(token)
+
+    return {
+        "form": borrower.form,
+        "per_login": per_login,
+        "by_kind": by_kind,
+        "scenario": scenario,
+        "login_s": login_s,
+        "verify_s": verify_s,
+        "roundtrip_s": roundtrip_s,
+        "health_s": health_s,
+        "reference_hash": reference_hash,
+        "profile": profile,
+    }
+
+
+def _profile_group(filename: str, function: str) -> str:
+    """Who a profiled function belongs to: a package, the app, or a C call."""
+    if filename == "~":
+        if "recv_into" in function or "select" in function or "poll" in function:
+            return "waiting on the socket (the moto server answering)"
+        return "C: " + re.sub(r" at 0x[0-9a-f]+", "", function)
+    path = filename.replace("\\", "/")
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    root = str(cold.REPO_ROOT) + "/"
+    if path.startswith(root):
+        return path[len(root) :].removesuffix(".py").replace("/", ".")
+    return "python stdlib"
+
+
+def login_profile(borrower: Any, login: str, rounds: int) -> dict[str, Any]:
+    """Where warm login time goes (cProfile, own time per package; cProfile inflates Python)."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(rounds):
+        borrower.login(login)
+    profiler.disable()
+    raw: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    groups: Counter[str] = Counter()
+    for (filename, _, function), (_, _, own, _, _) in raw.items():
+        groups[_profile_group(filename, function)] += own
+    total = sum(groups.values()) or 1.0
+    return {
+        "logins_profiled": rounds,
+        "own_time_share": {
+            name: round(seconds / total, 3) for name, seconds in groups.most_common(10)
+        },
+    }
+
+
+# --- fresh processes -----------------------------------------------------------
+
+
+def child_env(stack: Any, form: dict[str, Any], reference_hash: str) -> dict[str, str]:
+    from bench.scenario import BASELINE_TABLE, PASSWORD
+    from chalicelib.adapters.passwords import MEMORY_COST_KIB, PARALLELISM, TIME_COST
+
+    env = dict(stack.env)
+    env.update(
+        BENCH_LOGIN=form["iin"],
+        BENCH_PASSWORD=PASSWORD,
+        BENCH_HASH=reference_hash,
+        BENCH_ARGON2=f"{TIME_COST},{MEMORY_COST_KIB},{PARALLELISM}",
+        BENCH_TABLE=BASELINE_TABLE,
+    )
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    return env
+
+
+def cold_figures(env: dict[str, str], runs: int) -> dict[str, Any]:
+    log(f"cold imports: {runs} interleaved runs of each")
+    imports = cold.interleaved(
+        {
+            "import_app": cold.python("-c", "import app"),
+            "import_boto3": cold.python("-c", "import boto3"),
+            "interpreter_only": cold.python("-c", "pass"),
+        },
+        env,
+        runs,
+    )
+    log(f"cold first login: {runs} interleaved runs of each")
+    logins = cold.interleaved(
+        {
+            "first_login": cold.python("-m", "bench.child_login"),
+            "login_floor": cold.python("-m", "bench.child_baseline"),
+        },
+        env,
+        runs,
+        extra_env={"first_login_lambda_entry": {"BENCH_ENTRY": "lambda"}},
+    )
+    _, counted_out = cold.run_once(
+        cold.python("-m", "bench.child_login"), {**env, "BENCH_COUNT_CALLS": "1"}
+    )
+    counted = json.loads(counted_out.strip().splitlines()[-1])
+    return {"imports": imports, "logins": logins, "cold_login_calls": counted["calls"]}
+
+
+def phase_medians(samples: cold.Samples) -> dict[str, float]:
+    keys = ("import_app_ms", "import_harness_ms", "login_ms")
+    return {
+        f"{k[:-3]}_median_ms": round(statistics.median(float(r[k]) for r in samples.reports), 3)
+        for k in keys
+        if samples.reports
+    }
+
+
+# --- make package ---------------------------------------------------------------
+
+
+def package_size() -> dict[str, Any]:
+    makefile = cold.REPO_ROOT / "Makefile"
+    if not makefile.exists() or not re.search(r"^package:", makefile.read_text(), re.M):
+        return {"mb": None, "reason": "the Makefile has no 'package' target"}
+    bindir = Path(sys.executable).parent
+    venv = cold.REPO_ROOT / ".venv"
+    if bindir.parent.resolve() == venv.resolve():
+        argv = ["make", "--no-print-directory", "package"]
+    else:
+        # Not inside the project venv (a manual run): use this interpreter's tools
+        # and do not let make build .venv.
+        if not (bindir / "chalice").exists():
+            return {"mb": None, "reason": f"no chalice next to {sys.executable}"}
+        argv = [
+            "make", "--no-print-directory", "-o", "venv", "-o", ".venv/.installed",
+            "package", f"BIN={bindir}", f"PY={sys.executable}",
+        ]  # fmt: skip
+    log("make package (chalice package + strip)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")}
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=cold.REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {"mb": None, "reason": f"make package failed: {exc}"}
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0 or not ZIP_PATH.exists():
+        tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+        return {"mb": None, "reason": f"make package exited {done.returncode}: {tail}"}
+    size = ZIP_PATH.stat().st_size
+    return {
+        "mb": round(size / 1_000_000, 2),
+        "bytes": size,
+        "command": " ".join(argv),
+        "seconds": round(elapsed, 1),
+    }
+
+
+# --- diagnostics ------------------------------------------------------------------
+
+
+def import_diagnostics(env: dict[str, str], argv_tail: list[str], top: int) -> dict[str, Any]:
+    roots = cold.importtime(argv_tail, env)
+    return {
+        "command": f"python -X importtime {' '.join(argv_tail)}",
+        "first_party_imports_of_libraries": [
+            {**e, "cumulative_ms": round(e["cumulative_ms"], 1)}
+            for e in cold.third_party_edges(roots)[:top]
+        ],
+        "first_party_modules": [
+            {**e, "cumulative_ms": round(e["cumulative_ms"], 1)}
+            for e in cold.first_party_modules(roots)[:top]
+        ],
+    }
+
+
+# --- report -----------------------------------------------------------------------
+
+
+def verdict(name: str, value: float | None) -> bool | None:
+    if value is None:
+        return None
+    op, limit = TARGETS[name]
+    return value <= limit if op == "<=" else value >= limit
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = [("figure", "value", "target", "pass", "from")]
+    raw = results["raw"]
+    sources = {
+        "cold_import_ratio": "import app {import_app_median_ms} ms / import boto3 "
+        "{import_boto3_median_ms} ms".format(**raw["cold_import"]),
+        "cold_first_login_ratio": "first login {first_login_median_ms} ms / floor "
+        "{login_floor_median_ms} ms (Lambda entry, no harness: {first_login_lambda_entry_median_ms}"
+        " ms)".format(**raw["cold_first_login"]),
+        "login_dynamodb_calls": "max over {logins_counted} logins".format(**raw["login_calls"]),
+        "login_kms_calls": "max over {logins_counted} logins".format(**raw["login_calls"]),
+        "login_over_verify_ratio": "login {login_median_ms} ms / verify {verify_median_ms} ms "
+        "(DynamoDB round trip {dynamodb_roundtrip_median_ms} ms)".format(**raw["warm_login"]),
+        "package_zip_mb": str(raw["package"].get("bytes", raw["package"].get("reason"))),
+        "scan_calls": "whole scenario",
+    }
+    for name, (op, limit) in TARGETS.items():
+        value = results[name]
+        ok = results["pass"][name]
+        rows.append(
+            (
+                name,
+                "null" if value is None else f"{value:g}",
+                f"{op} {limit:g}",
+                {True: "PASS", False: "FAIL", None: "n/a"}[ok],
+                sources[name],
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
+        for row in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="fresh processes per side (≥ 5)")
+    parser.add_argument("--logins", type=int, default=30, help="warm logins timed (≥ 20)")
+    parser.add_argument("--no-package", action="store_true", help="skip make package")
+    args = parser.parse_args(argv)
+    if args.runs < 5 or args.logins < 20:
+        parser.error("the spec asks for --runs ≥ 5 and --logins ≥ 20")
+    os.chdir(cold.REPO_ROOT)
+    began = time.perf_counter()
+
+    # Hook botocore before the application (or anything else) creates a client.
+    calls.install()
+    from bench.scenario import local_stack
+
+    with local_stack() as stack:
+        log("scenario: register → SMS → confirm → cabinet → logins → logout (in-process)")
+        warm = warm_scenario(stack, args.logins)
+        env = child_env(stack, warm["form"], warm["reference_hash"])
+        fresh = cold_figures(env, args.runs)
+        cold_import_ratio = fresh["imports"]["import_app"].median_ms / (
+            fresh["imports"]["import_boto3"].median_ms
+        )
+        cold_login_ratio = fresh["logins"]["first_login"].median_ms / (
+            fresh["logins"]["login_floor"].median_ms
+        )
+        # Where the cold time goes (always: the margins are thin and runs are noisy).
+        log("import costs: python -X importtime (import app; the first-login process)")
+        diagnostics: dict[str, Any] = {
+            "cold_import": import_diagnostics(env, ["-c", "import app"], 12),
+            "cold_first_login": import_diagnostics(env, ["-m", "bench.child_login"], 15),
+        }
+
+    package = {"mb": None, "reason": "skipped (--no-package)"}
+    if not args.no_package:
+        package = package_size()
+
+    per_login: list[Calls] = [*warm["per_login"]]
+    cold_login_calls: dict[str, int] = fresh["cold_login_calls"]
+    dynamodb_counts = [calls.of_service(c, "dynamodb") for c in per_login]
+    kms_counts = [calls.of_service(c, "kms") for c in per_login]
+    dynamodb_counts.append(sum(n for k, n in cold_login_calls.items() if k.startswith("dynamodb.")))
+    kms_counts.append(sum(n for k, n in cold_login_calls.items() if k.startswith("kms.")))
+    if max(dynamodb_counts) == 0:
+        raise RuntimeError("no DynamoDB call was seen during a login: the call counter is blind")
+    scenario: Calls = warm["scenario"]
+    login_median = statistics.median(warm["login_s"])
+    verify_median = statistics.median(warm["verify_s"])
+    roundtrip_median = statistics.median(warm["roundtrip_s"])
+    health_median = statistics.median(warm["health_s"])
+    warm_calls = statistics.median(calls.of_service(c, "dynamodb") for c in warm["per_login"])
+    imports = fresh["imports"]
+    logins = fresh["logins"]
+
+    results: dict[str, Any] = {
+        "cold_import_ratio": round(cold_import_ratio, 3),
+        "cold_first_login_ratio": round(cold_login_ratio, 3),
+        "login_dynamodb_calls": max(dynamodb_counts),
+        "login_kms_calls": max(kms_counts),
+        "login_over_verify_ratio": round(login_median / verify_median, 3),
+        "package_zip_mb": package["mb"],
+        # The in-process scenario plus the counted cold-process login.
+        "scan_calls": scenario[("dynamodb", "Scan")] + cold_login_calls.get("dynamodb.Scan", 0),
+    }
+    results["targets"] = {name: {op: limit} for name, (op, limit) in TARGETS.items()}
+    results["pass"] = {name: verdict(name, results[name]) for name in TARGETS}
+    results["all_pass"] = all(v is True for v in results["pass"].values())
+    results["raw"] = {
+        "cold_import": {
+            "runs": args.runs,
+            "import_app_median_ms": round(imports["import_app"].median_ms, 1),
+            "import_boto3_median_ms": round(imports["import_boto3"].median_ms, 1),
+            "interpreter_only_median_ms": round(imports["interpreter_only"].median_ms, 1),
+            "samples_ms": {k: [round(x, 1) for x in s.wall_ms] for k, s in imports.items()},
+        },
+        "cold_first_login": {
+            "runs": args.runs,
+            "first_login_median_ms": round(logins["first_login"].median_ms, 1),
+            "login_floor_median_ms": round(logins["login_floor"].median_ms, 1),
+            # Inside the first-login process: importing app, then chalice.test (the
+            # harness, not shipped to Lambda), then building the client and logging in.
+            "first_login_phases": phase_medians(logins["first_login"]),
+            # Diagnostic, not the figure: the same login with the app called as the
+            # Lambda runtime calls it (app(event, context)), no chalice.test imported.
+            "first_login_lambda_entry_median_ms": round(
+                logins["first_login_lambda_entry"].median_ms, 1
+            ),
+            "first_login_lambda_entry_ratio": round(
+                logins["first_login_lambda_entry"].median_ms / logins["login_floor"].median_ms, 3
+            ),
+            "samples_ms": {k: [round(x, 1) for x in s.wall_ms] for k, s in logins.items()},
+        },
+        "login_calls": {
+            "logins_counted": len(dynamodb_counts),
+            "cold_process_login": cold_login_calls,
+            "warm_login_by_identifier": warm["by_kind"],
+        },
+        "warm_login": {
+            "logins": len(warm["login_s"]),
+            "login_median_ms": ms(login_median),
+            "verify_median_ms": ms(verify_median),
+            "dynamodb_roundtrip_median_ms": ms(roundtrip_median),
+            "health_route_median_ms": ms(health_median),
+            # Where a login's time beyond its verify goes: its DynamoDB round trips,
+            # the client + middleware floor (GET /health), and the rest (the app's own).
+            "login_minus_verify_ms": ms(login_median - verify_median),
+            "dynamodb_calls_per_login": warm_calls,
+            "login_rest_ms": ms(
+                login_median - verify_median - warm_calls * roundtrip_median - health_median
+            ),
+            "profile": warm["profile"],
+            "argon2": "argon2id t=2 m=19 MiB p=1 (chalicelib.adapters.passwords.hasher())",
+        },
+        "package": package,
+        "scenario_calls": calls.as_table(scenario),
+    }
+    if diagnostics:
+        results["diagnostics"] = diagnostics
+    results["meta"] = {
+        "command": "make bench  (= python -m bench from the repository root)",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "interpreter": sys.executable,
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "bench_seconds": round(time.perf_counter() - began, 1),
+    }
+    text = json.dumps(results, ensure_ascii=False, indent=2)
+    RESULTS_PATH.write_text(text + "\n", encoding="utf-8")
+    print(table(results))
+    print()
+    print(text)
+    log(f"wrote {RESULTS_PATH.relative_to(cold.REPO_ROOT)} in {time.perf_counter() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Borrower routes for requests: phone change, deletion, compromise reports, my requests."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib.api.http import client_ip, json_body, json_response, route, signed_in_borrower
+
+requests_api = Blueprint(__name__)
+
+
+def _request() -> Request:
+    return requests_api.current_request
+
+
+def _account_id() -> str:
+    return signed_in_borrower(_request()).account_id
+
+
+@route(requests_api, "/v1/requests", methods=["GET"])
+def list_my_requests() -> Response:
+    """The borrower's requests with type, status, dates and rejection reason."""
+    from chalicelib.services import requests
+
+    return json_response({"items": requests.my_requests(_account_id())})
+
+
+@route(requests_api, "/v1/requests/{request_id}", methods=["GET"])
+def get_my_request(request_id: str) -> Response:
+    """One of the borrower's requests (any other id is 404)."""
+    from chalicelib.services import requests
+
+    return json_response(requests.view(requests.own_request(_account_id(), request_id)))
+
+
+@route(requests_api, "/v1/phone-change-requests", methods=["POST"])
+def start_phone_change() -> Response:
+    """New number + password → a code to the new number and three upload forms."""
+    from chalicelib.services import requests
+
+    body = json_body(_request())
+    return json_response(requests.start_phone_change(_account_id(), body), status=201)
+
+
+@route(requests_api, "/v1/requests/{request_id}/confirm-phone", methods=["POST"])
+def confirm_new_phone(request_id: str) -> Response:
+    """The code sent to the new number."""
+    from chalicelib.services import requests
+
+    body = json_body(_request())
+    return json_response(requests.confirm_new_phone(_account_id(), request_id, body))
+
+
+@route(requests_api, "/v1/requests/{request_id}/resend-code", methods=["POST"])
+def resend_phone_code(request_id: str) -> Response:
+    """Another code to the new number (cooldown and hourly cap apply)."""
+    from chalicelib.services import requests
+
+    return json_response(requests.resend_phone_code(_account_id(), request_id), status=202)
+
+
+@route(requests_api, "/v1/requests/{request_id}/uploads", methods=["POST"])
+def renew_upload_forms(request_id: str) -> Response:
+    """Fresh presigned upload forms (the previous ones expire after 15 minutes)."""
+    from chalicelib.services import requests
+
+    return json_response(requests.fresh_upload_forms(_account_id(), request_id))
+
+
+@route(requests_api, "/v1/deletion-requests", methods=["POST"])
+def request_deletion() -> Response:
+    """Ask support to delete the account (refused while a loan is unpaid)."""
+    from chalicelib.services import requests
+
+    return json_response(requests.request_deletion(_account_id()), status=201)
+
+
+@route(requests_api, "/v1/me/compromise", methods=["POST"])
+def report_compromise() -> Response:
+    """«Кто-то другой в моём кабинете»: all sessions end now, a new password is required."""
+    from chalicelib.services import requests
+
+    principal = signed_in_borrower(_request(), allow_restricted=True)
+    body = json_body(_request())
+    return json_response(requests.report_compromise(principal.account_id, body), status=201)
+
+
+@route(requests_api, "/v1/compromise-reports", methods=["POST"])
+def report_compromise_anonymously() -> Response:
+    """«Не получается зайти»: no sign-in; the same answer whether or not the login exists."""
+    from chalicelib.services import requests
+
+    body = json_body(_request())
+    answer = requests.report_compromise_anonymously(body, client_ip(_request()))
+    return json_response(answer, status=202)

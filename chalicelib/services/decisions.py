@@ -1,0 +1,381 @@
+"""Staff decisions: each with a reason, each audited, each a conditional write.
+
+Two staff members deciding the same request at once: the request's version
+attribute makes exactly one write succeed; the other gets ``Conflict`` (409).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
+
+from chalicelib.adapters import crypto
+from chalicelib.clock import iso, now, today_kz
+from chalicelib.domain import requests as rules
+from chalicelib.errors import Conflict, Forbidden, InvalidValue, NotFound, ServiceUnavailable
+from chalicelib.logs import logger
+from chalicelib.services import audit, notifications
+from chalicelib.services.forms import Form, string
+from chalicelib.services.requests import (
+    check_no_unpaid_loans,
+    load,
+    request_context,
+)
+from chalicelib.services.sessions import Principal, end_all_sessions
+from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.base import failed_conditions, storage_errors, transaction
+from chalicelib.storage.loans import LoanModel
+from chalicelib.storage.requests import RequestModel
+
+#: Which staff role decides which request type.
+ROLE_FOR_TYPE = {
+    rules.PHONE_CHANGE: "support",
+    rules.DELETION: "support",
+    rules.COMPROMISE: "security",
+}
+#: Loan statuses staff can set, from each status.
+LOAN_TRANSITIONS = {
+    "submitted": ("approved", "rejected"),
+    "approved": ("issued", "rejected"),
+    "issued": ("repaid", "overdue"),
+    "overdue": ("repaid",),
+}
+CONCURRENT = "Заявку уже рассмотрел другой сотрудник. Обновите страницу."
+
+
+def read_decision(data: dict[str, Any], allowed: tuple[str, ...], field: str) -> tuple[str, str]:
+    """``(decision, reason)`` from a staff form; the reason is required (5–500 characters)."""
+    form = Form(data, (field, "reason"))
+    decision = form.field(field, string(32))
+    reason = form.field("reason", string(500))
+    if decision is not None and decision not in allowed:
+        form.fail(field, "Допустимые значения: " + ", ".join(allowed) + ".")
+    if reason is not None and len(reason) < 5:
+        form.fail("reason", "Укажите причину решения (не короче 5 символов).")
+    form.raise_if_invalid()
+    assert decision is not None and reason is not None
+    return decision, reason
+
+
+def _staff_name(staff: Principal) -> str:
+    return staff.account_id
+
+
+def _check_role(staff: Principal, role: str) -> None:
+    if role not in staff.roles:
+        raise Forbidden()
+
+
+def _account(account_id: str | None) -> AccountModel:
+    if not account_id:
+        raise NotFound("У заявки нет учётной записи.")
+    with storage_errors():
+        try:
+            return AccountModel.get(account_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("Учётная запись не найдена.") from None
+
+
+def _pii(account: AccountModel) -> dict[str, Any]:
+    return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+
+
+def _closing_actions(status: str, reason: str, staff: Principal) -> list[Action]:
+    moment = iso(now())
+    return [
+        RequestModel.status.set(status),
+        RequestModel.queue.remove(),
+        RequestModel.decision_reason.set(reason),
+        RequestModel.decided_by.set(_staff_name(staff)),
+        RequestModel.decided_at.set(moment),
+        RequestModel.updated_at.set(moment),
+    ]
+
+
+def _open_guard(request: RequestModel) -> IdentifierModel:
+    return IdentifierModel(lookup=f"open#{request.type}#{request.account_id}")
+
+
+def decide(request_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
+    """Approve, reject or resolve a request under review."""
+    request = load(request_id)
+    _check_role(staff, ROLE_FOR_TYPE[request.type])
+    if request.status != rules.IN_REVIEW:
+        raise Conflict(CONCURRENT)
+    decision, reason = read_decision(data, rules.decisions_for(request.type), "decision")
+    rules.check_transition(request.type, request.status, decision)
+    handler = {
+        (rules.PHONE_CHANGE, rules.APPROVED): _approve_phone_change,
+        (rules.PHONE_CHANGE, rules.REJECTED): _reject,
+        (rules.DELETION, rules.APPROVED): _approve_deletion,
+        (rules.DELETION, rules.REJECTED): _reject,
+        (rules.COMPROMISE, rules.RESOLVED): _resolve_compromise,
+    }[(request.type, decision)]
+    handler(request, decision, reason, staff)
+    audit.record(
+        _staff_name(staff),
+        f"{request.type}_{decision}",
+        request.account_id or "none",
+        reason=reason,
+        target=request_id,
+    )
+    logger.info("request decided", extra={"request_id": request_id, "decision": decision})
+    from chalicelib.services.requests import view
+
+    return view(load(request_id))
+
+
+def _commit(tx_body: Any, request: RequestModel) -> None:
+    """Run a transaction whose first update is the request; map failures to domain errors."""
+    try:
+        with transaction() as tx:
+            tx_body(tx)
+    except TransactWriteError as exc:
+        failed = failed_conditions(exc)
+        if not failed and exc.cause_response_code != "TransactionCanceledException":
+            raise ServiceUnavailable() from exc
+        raise Conflict(CONCURRENT) from exc
+
+
+def _reject(request: RequestModel, _: str, reason: str, staff: Principal) -> None:
+    def body(tx: Any) -> None:
+        tx.update(request, actions=_closing_actions(rules.REJECTED, reason, staff))
+        tx.delete(_open_guard(request))
+
+    _commit(body, request)
+    _after_close(request)
+    account = _account(request.account_id)
+    notifications.enqueue(
+        "sms",
+        _pii(account)["phone"],
+        f"Hava: заявка «{rules.TYPE_RU[request.type]}» отклонена. Причина: {reason}",
+    )
+
+
+def _after_close(request: RequestModel) -> None:
+    if request.type == rules.PHONE_CHANGE:
+        from chalicelib.services import documents
+
+        documents.mark_decided(request.request_id)
+
+
+def _approve_phone_change(request: RequestModel, _: str, reason: str, staff: Principal) -> None:
+    account = _account(request.account_id)
+    pii = _pii(account)
+    old_phone = pii["phone"]
+    new_phone = crypto.unseal(request.details or "", request_context(request.request_id))[
+        "new_phone"
+    ]
+    new_index = crypto.blind_index("phone", new_phone)
+    pii["phone"] = new_phone
+    sealed = crypto.seal(pii, {"purpose": "account", "account_id": account.account_id})
+
+    def body(tx: Any) -> None:
+        # Order matters for the error mapping: deletes, puts, then updates.
+        tx.delete(
+            IdentifierModel(lookup=account.phone_index),
+            condition=IdentifierModel.account_id == account.account_id,
+        )
+        tx.delete(_open_guard(request))
+        tx.save(
+            IdentifierModel(lookup=new_index, account_id=account.account_id),
+            condition=IdentifierModel.lookup.does_not_exist(),
+        )
+        tx.update(request, actions=_closing_actions(rules.APPROVED, reason, staff))
+        tx.update(
+            account,
+            actions=[AccountModel.pii.set(sealed), AccountModel.phone_index.set(new_index)],
+        )
+
+    try:
+        with transaction() as tx:
+            body(tx)
+    except TransactWriteError as exc:
+        failed = failed_conditions(exc)
+        if 2 in failed:
+            raise Conflict(
+                "Новый номер за это время занял другой кабинет. Отклоните заявку с объяснением."
+            ) from exc
+        if failed or exc.cause_response_code == "TransactionCanceledException":
+            raise Conflict(CONCURRENT) from exc
+        raise ServiceUnavailable() from exc
+    end_all_sessions(account.account_id)
+    _after_close(request)
+    notice = (
+        "Hava: номер телефона вашего личного кабинета изменён. Если вы этого не делали, "
+        "срочно свяжитесь со службой поддержки."
+    )
+    notifications.enqueue("sms", old_phone, notice)
+    notifications.enqueue(
+        "email", pii["email"], notice.removeprefix("Hava: "), "Изменён номер телефона"
+    )
+    notifications.enqueue("sms", new_phone, "Hava: теперь это номер вашего личного кабинета.")
+
+
+def _approve_deletion(request: RequestModel, _: str, reason: str, staff: Principal) -> None:
+    account = _account(request.account_id)
+    check_no_unpaid_loans(account.account_id)  # re-checked at the moment of the decision
+    pii = _pii(account)
+    with storage_errors():
+        loans = list(LoanModel.query(account.account_id))
+        other_requests = [
+            r
+            for r in RequestModel.by_account.query(account.account_id)
+            if r.request_id != request.request_id
+        ]
+
+    def body(tx: Any) -> None:
+        for index in (account.iin_index, account.phone_index, account.email_index):
+            tx.delete(
+                IdentifierModel(lookup=index),
+                condition=IdentifierModel.account_id == account.account_id,
+            )
+        tx.delete(_open_guard(request))
+        tx.update(request, actions=_closing_actions(rules.APPROVED, reason, staff))
+        # Personal data erased: the sealed blob, the blind indexes and the password go;
+        # the account id stays only as the key that loan records (kept by law) point to.
+        tx.update(
+            account,
+            actions=[
+                AccountModel.status.set("deleted"),
+                AccountModel.pii.set(""),
+                AccountModel.iin_index.set(""),
+                AccountModel.phone_index.set(""),
+                AccountModel.email_index.set(""),
+                AccountModel.password_hash.set("!"),
+            ],
+        )
+        for loan in loans:
+            if loan.status == "submitted":
+                tx.update(loan, actions=[LoanModel.status.set("rejected")])
+
+    _commit(body, request)
+    for other in other_requests:
+        _erase_request(other)
+    end_all_sessions(account.account_id)
+    from chalicelib.services import documents
+
+    for other in [request, *other_requests]:
+        if other.type == rules.PHONE_CHANGE:
+            documents.delete_documents(other.request_id)
+    text = "Учётная запись Hava удалена по вашей заявке. Данные займов хранятся по закону."
+    notifications.enqueue("sms", pii["phone"], f"Hava: {text}")
+    notifications.enqueue("email", pii["email"], text, "Учётная запись удалена")
+
+
+def _erase_request(request: RequestModel) -> None:
+    """Drop the personal details of a deleted borrower's other requests."""
+    with storage_errors():
+        try:
+            request.update(
+                actions=[RequestModel.details.remove(), RequestModel.new_phone_index.remove()]
+            )
+        except UpdateError:
+            logger.warning("request not erased", extra={"request_id": request.request_id})
+
+
+def _resolve_compromise(request: RequestModel, _: str, reason: str, staff: Principal) -> None:
+    def body(tx: Any) -> None:
+        tx.update(request, actions=_closing_actions(rules.RESOLVED, reason, staff))
+
+    _commit(body, request)
+
+
+# --- accounts and loans ----------------------------------------------------------
+
+
+def lock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
+    """Security: lock sign-in, end every session, require a new password."""
+    _check_role(staff, "security")
+    reason = _reason(data)
+    account = _account(account_id)
+    if account.status == "deleted":
+        raise Conflict("Учётная запись удалена.")
+    with storage_errors():
+        account.update(
+            actions=[
+                AccountModel.status.set("locked"),
+                AccountModel.must_change_password.set(True),
+            ]
+        )
+    end_all_sessions(account_id)
+    audit.record(_staff_name(staff), "account_locked", account_id, reason=reason)
+    return {"account_id": account_id, "status": "locked", "must_change_password": True}
+
+
+def unlock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
+    """Security: allow sign-in again (a new password is still required at the next login)."""
+    _check_role(staff, "security")
+    reason = _reason(data)
+    account = _account(account_id)
+    if account.status != "locked":
+        raise Conflict("Учётная запись не заблокирована.")
+    with storage_errors():
+        account.update(actions=[AccountModel.status.set("active")])
+    audit.record(_staff_name(staff), "account_unlocked", account_id, reason=reason)
+    return {
+        "account_id": account_id,
+        "status": "active",
+        "must_change_password": bool(account.must_change_password),
+    }
+
+
+def _reason(data: dict[str, Any]) -> str:
+    form = Form(data, ("reason",))
+    reason = form.field("reason", string(500))
+    if reason is not None and len(reason) < 5:
+        form.fail("reason", "Укажите причину (не короче 5 символов).")
+    form.raise_if_invalid()
+    assert reason is not None
+    return reason
+
+
+def decide_loan(
+    account_id: str, loan_id: str, data: dict[str, Any], staff: Principal
+) -> dict[str, Any]:
+    """Support: approve/reject an application, mark a loan issued, overdue or repaid."""
+    _check_role(staff, "support")
+    with storage_errors():
+        try:
+            loan = LoanModel.get(account_id, loan_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("Заявка на займ не найдена.") from None
+    allowed = LOAN_TRANSITIONS.get(loan.status, ())
+    if not allowed:
+        raise Conflict("По этому займу решения больше не принимаются.")
+    status, reason = read_decision(data, allowed, "status")
+    actions: list[Action] = [LoanModel.status.set(status)]
+    if status == "issued":
+        # The repayment date runs from the day the money is issued.
+        due = today_kz() + timedelta(days=int(loan.term_days))
+        actions.append(LoanModel.due_date.set(due.isoformat()))
+    with storage_errors():
+        try:
+            loan.update(actions=actions)
+        except UpdateError as exc:
+            raise Conflict(CONCURRENT) from exc
+    audit.record(_staff_name(staff), f"loan_{status}", account_id, reason=reason, target=loan_id)
+    _notify_loan(account_id, status, loan)
+    from chalicelib.services.cabinet import loan_view
+
+    return loan_view(loan)
+
+
+def _notify_loan(account_id: str, status: str, loan: LoanModel) -> None:
+    texts = {
+        "approved": f"Hava: заявка на займ {int(loan.amount)} ₸ одобрена.",
+        "rejected": f"Hava: по заявке на займ {int(loan.amount)} ₸ принято отрицательное решение.",
+        "issued": (
+            f"Hava: займ {int(loan.amount)} ₸ выдан. Вернуть {loan.total} ₸ до {loan.due_date}."
+        ),
+    }
+    if status not in texts:
+        return
+    try:
+        account = _account(account_id)
+        notifications.enqueue("sms", _pii(account)["phone"], texts[status])
+    except (NotFound, InvalidValue):
+        logger.warning("loan notice not sent", extra={"account_id": account_id})

@@ -1,0 +1,458 @@
+"""Borrower requests: phone change, account deletion, compromise reports, "my requests"."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.models import Model
+
+from chalicelib.adapters import crypto
+from chalicelib.clock import iso, now, today_kz
+from chalicelib.config import get_settings
+from chalicelib.domain import requests as rules
+from chalicelib.errors import (
+    CodeExpired,
+    Conflict,
+    InvalidValue,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from chalicelib.logs import logger
+from chalicelib.services import audit
+from chalicelib.services.forms import Form, secret, string
+from chalicelib.storage import throttles
+from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.base import (
+    failed_conditions,
+    new_id,
+    storage_errors,
+    transaction,
+)
+from chalicelib.storage.challenges import ChallengeModel
+from chalicelib.storage.loans import LoanModel
+from chalicelib.storage.requests import RequestModel
+
+
+class UnpaidLoan(Conflict):
+    """Account deletion while a loan is not repaid."""
+
+    code = "unpaid_loan"
+
+
+def load(request_id: str) -> RequestModel:
+    """A request by id (strongly consistent), or ``NotFound``."""
+    if not isinstance(request_id, str) or not request_id or len(request_id) > 64:
+        raise NotFound("Заявка не найдена.")
+    with storage_errors():
+        try:
+            return RequestModel.get(request_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("Заявка не найдена.") from None
+
+
+def submit_if_ready(request_id: str) -> bool:
+    """Move a phone change to review once all documents are accepted and the number confirmed.
+
+    Called by the upload worker after each verdict and by the code confirmation;
+    safe to call any number of times (the versioned update lets one caller win,
+    the others re-read and find it done).
+    """
+    for _ in range(3):
+        request = load(request_id)
+        if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
+            return False
+        documents = request.documents.as_dict() if request.documents else {}
+        ready = request.phone_confirmed and all(
+            documents.get(doc, {}).get("status") == rules.DOC_ACCEPTED for doc in rules.DOCUMENTS
+        )
+        if not ready:
+            return False
+        rules.check_transition(request.type, request.status, rules.IN_REVIEW)
+        queue = rules.queue_key(request.type, rules.IN_REVIEW)
+        assert queue is not None
+        with storage_errors():
+            try:
+                request.update(
+                    actions=[
+                        RequestModel.status.set(rules.IN_REVIEW),
+                        RequestModel.queue.set(queue),
+                        RequestModel.updated_at.set(iso(now())),
+                    ]
+                )
+            except UpdateError:
+                continue  # someone else changed it: look again
+        logger.info("request submitted for review", extra={"request_id": request_id})
+        _after_submit(request)
+        return True
+    return False
+
+
+def _after_submit(request: RequestModel) -> None:
+    """Hooks run once a phone change reaches review (face match, notification)."""
+    from chalicelib.services import review_hooks
+
+    review_hooks.on_phone_change_submitted(request)
+
+
+def view(request: RequestModel) -> dict[str, Any]:
+    """A request as its borrower sees it."""
+    documents = request.documents.as_dict() if request.documents else {}
+    return {
+        "request_id": request.request_id,
+        "type": request.type,
+        "type_text": rules.TYPE_RU.get(request.type, request.type),
+        "status": request.status,
+        "status_text": rules.STATUS_RU.get(request.status, request.status),
+        "created_at": request.created_at,
+        "updated_at": request.updated_at,
+        "due_on": request.due_on,
+        "decided_at": request.decided_at,
+        "rejection_reason": request.decision_reason if request.status == rules.REJECTED else None,
+        "phone_confirmed": request.phone_confirmed if request.type == rules.PHONE_CHANGE else None,
+        "documents": [
+            {
+                "document": doc,
+                "title": rules.DOCUMENT_RU[doc],
+                "status": documents[doc].get("status"),
+                "reason": documents[doc].get("reason"),
+            }
+            for doc in rules.DOCUMENTS
+            if doc in documents
+        ]
+        or None,
+    }
+
+
+# --- filing requests ------------------------------------------------------------
+
+UNPAID_LOAN_STATUSES = ("approved", "issued", "overdue")
+PHONE_CODE_PURPOSE = "phone_change"
+#: A phone change not completed within a week is dropped (its code and uploads expire).
+PHONE_CHANGE_LIFETIME_SECONDS = 7 * 24 * 3600
+
+
+def _open_guard(request_type: str, account_id: str) -> str:
+    """Key of the guard item that allows one open request of a type per account."""
+    return f"open#{request_type}#{account_id}"
+
+
+def _new_request(
+    request_type: str, status: str, account_id: str | None, details: Mapping[str, Any] | None
+) -> RequestModel:
+    settings = get_settings()
+    moment = now()
+    request_id = new_id("req")
+    return RequestModel(
+        request_id=request_id,
+        account_id=account_id,
+        type=request_type,
+        status=status,
+        queue=rules.queue_key(request_type, status),
+        created_at=iso(moment),
+        updated_at=iso(moment),
+        due_on=(today_kz() + timedelta(days=settings.review_days)).isoformat(),
+        details=crypto.seal(details, request_context(request_id)) if details else None,
+        phone_confirmed=False,
+    )
+
+
+def request_context(request_id: str) -> dict[str, str]:
+    """Encryption context of a request's sealed details."""
+    return {"purpose": "request", "request_id": request_id}
+
+
+def _file(request: RequestModel, *extra: Model) -> None:
+    """Save a request with its one-open-request guard (and extra items) in one transaction."""
+    guard = IdentifierModel(
+        lookup=_open_guard(request.type, request.account_id), account_id=request.request_id
+    )
+    try:
+        with transaction() as tx:
+            tx.save(guard, condition=IdentifierModel.lookup.does_not_exist())
+            tx.save(request, condition=RequestModel.request_id.does_not_exist())
+            for item in extra:
+                tx.save(item)
+    except TransactWriteError as exc:
+        if 0 in failed_conditions(exc):
+            raise Conflict(
+                f"У вас уже есть открытая заявка «{rules.TYPE_RU[request.type]}». "
+                "Дождитесь решения по ней."
+            ) from exc
+        raise ServiceUnavailable() from exc
+
+
+def _account_pii(account: AccountModel) -> dict[str, Any]:
+    return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+
+
+def start_phone_change(account_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """File a phone change: re-check the password, code to the new number, upload forms."""
+    from chalicelib.adapters.passwords import verify_password
+    from chalicelib.domain.password import normalize_password
+    from chalicelib.services import codes, documents, notifications
+    from chalicelib.services.cabinet import get_account
+
+    form = Form(data, ("password", "new_phone"))
+    password = form.field("password", secret)
+    new_phone = form.field("new_phone", _kz_mobile)
+    form.raise_if_invalid()
+    assert password is not None and new_phone is not None
+    account = get_account(account_id)
+    matches, _ = verify_password(account.password_hash, normalize_password(password))
+    if not matches:
+        raise ValidationFailed({"password": "Неверный пароль."})
+    if crypto.blind_index("phone", new_phone) == account.phone_index:
+        raise ValidationFailed({"new_phone": "Это ваш текущий номер."})
+    new_index = crypto.blind_index("phone", new_phone)
+    with storage_errors():
+        taken = IdentifierModel.count(new_index, limit=1) > 0
+    if taken:
+        raise ValidationFailed(
+            {
+                "new_phone": "Этот номер нельзя указать. Если он принадлежит вам, "
+                "обратитесь в службу поддержки."
+            }
+        )
+    codes.limit_sends(new_index)
+    request = _new_request(rules.PHONE_CHANGE, rules.AWAITING_DOCUMENTS, account_id, None)
+    request.details = crypto.seal({"new_phone": new_phone}, request_context(request.request_id))
+    request.new_phone_index = new_index
+    request.documents = {
+        doc: {"key": documents.object_key(request.request_id, doc), "status": rules.DOC_AWAITING}
+        for doc in rules.DOCUMENTS
+    }
+    challenge, code = codes.new_challenge(
+        new_id("pcc"), PHONE_CODE_PURPOSE, new_index, PHONE_CHANGE_LIFETIME_SECONDS
+    )
+    challenge.request_id = request.request_id
+    challenge.account_id = account_id
+    request.challenge_id = challenge.challenge_id
+    _file(request, challenge)
+    notifications.enqueue("sms", new_phone, _phone_code_text(code))
+    audit.record(account_id, "phone_change_requested", account_id, target=request.request_id)
+    return {**view(request), "uploads": documents.upload_forms(request.request_id)}
+
+
+def _phone_code_text(code: str) -> str:
+    minutes = get_settings().code_ttl_seconds // 60
+    return (
+        f"Hava: код подтверждения нового номера {code}. Действует {minutes} минут. "
+        "Никому не сообщайте этот код."
+    )
+
+
+def _kz_mobile(raw: Any) -> str:
+    from chalicelib.domain.phone import normalize_kz_mobile
+
+    return normalize_kz_mobile(string(32)(raw))
+
+
+def own_request(account_id: str, request_id: str) -> RequestModel:
+    """The borrower's own request; any other id is ``NotFound`` (no hint that it exists)."""
+    request = load(request_id)
+    if request.account_id != account_id:
+        raise NotFound("Заявка не найдена.")
+    return request
+
+
+def confirm_new_phone(account_id: str, request_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Confirm the new number with the code sent to it; submit for review if documents are in."""
+    from chalicelib.services import codes
+    from chalicelib.services.registration import read_code
+
+    code = read_code(data)
+    request = own_request(account_id, request_id)
+    if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
+        raise Conflict("Эта заявка уже не ждёт подтверждения номера.")
+    challenge = codes.open_challenge(
+        request.challenge_id or "", PHONE_CODE_PURPOSE, "Заявка не найдена."
+    )
+    codes.verify(challenge, code)
+    try:
+        with transaction() as tx:
+            tx.update(
+                challenge,
+                actions=[ChallengeModel.consumed.set(True)],
+                condition=codes.consume_condition(challenge),
+            )
+            tx.update(
+                request,
+                actions=[
+                    RequestModel.phone_confirmed.set(True),
+                    RequestModel.updated_at.set(iso(now())),
+                ],
+                condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
+                add_version_condition=False,
+            )
+    except TransactWriteError as exc:
+        if failed_conditions(exc):
+            raise CodeExpired("Этот код уже использован.") from exc
+        raise ServiceUnavailable() from exc
+    audit.record(account_id, "new_phone_confirmed", account_id, target=request_id)
+    submit_if_ready(request_id)
+    return view(load(request_id))
+
+
+def resend_phone_code(account_id: str, request_id: str) -> dict[str, Any]:
+    """A new code to the new number (cooldown and hourly cap apply)."""
+    from chalicelib.services import codes, notifications
+
+    request = own_request(account_id, request_id)
+    if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
+        raise Conflict("Эта заявка уже не ждёт подтверждения номера.")
+    if request.phone_confirmed:
+        raise Conflict("Новый номер уже подтверждён.")
+    challenge = codes.open_challenge(
+        request.challenge_id or "", PHONE_CODE_PURPOSE, "Заявка не найдена."
+    )
+    code = codes.reissue(challenge)
+    new_phone = crypto.unseal(request.details or "", request_context(request_id))["new_phone"]
+    notifications.enqueue("sms", new_phone, _phone_code_text(code))
+    return {"resend_after": get_settings().code_resend_cooldown_seconds}
+
+
+def fresh_upload_forms(account_id: str, request_id: str) -> dict[str, Any]:
+    """New presigned forms for the documents still to be uploaded (the old ones expire)."""
+    from chalicelib.services import documents
+
+    request = own_request(account_id, request_id)
+    if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
+        raise Conflict("По этой заявке документы больше не принимаются.")
+    return {"uploads": documents.upload_forms(request_id)}
+
+
+def request_deletion(account_id: str) -> dict[str, Any]:
+    """File an account deletion, refused at once while any loan is unpaid."""
+    from chalicelib.services import notifications
+    from chalicelib.services.cabinet import get_account
+
+    account = get_account(account_id)
+    check_no_unpaid_loans(account_id)
+    request = _new_request(rules.DELETION, rules.IN_REVIEW, account_id, None)
+    _file(request)
+    audit.record(account_id, "deletion_requested", account_id, target=request.request_id)
+    pii = _account_pii(account)
+    notifications.enqueue(
+        "sms",
+        pii["phone"],
+        "Hava: заявка на удаление учётной записи принята. Кабинет работает до решения "
+        f"службы поддержки (срок — до {request.due_on}).",
+    )
+    return view(request)
+
+
+def check_no_unpaid_loans(account_id: str) -> None:
+    """``Conflict`` naming the unpaid loan, if there is one."""
+    with storage_errors():
+        unpaid = [
+            loan for loan in LoanModel.query(account_id) if loan.status in UNPAID_LOAN_STATUSES
+        ]
+    if unpaid:
+        loan = unpaid[0]
+        due = f", срок возврата {loan.due_date}" if loan.due_date else ""
+        raise UnpaidLoan(
+            f"Удалить учётную запись нельзя, пока не погашен займ на {int(loan.amount)} ₸"
+            f"{due}. Погасите задолженность и подайте заявку снова."
+        )
+
+
+def report_compromise(principal_account_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Signed-in report: every session ends now, a new password is required, security is told."""
+    from chalicelib.services import notifications
+    from chalicelib.services.cabinet import get_account
+    from chalicelib.services.sessions import end_all_sessions
+
+    form = Form(data, ("description",))
+    description = form.field("description", string(2000), required=False)
+    form.raise_if_invalid()
+    account = get_account(principal_account_id)
+    with storage_errors():
+        account.update(
+            actions=[AccountModel.must_change_password.set(True)], add_version_condition=False
+        )
+    end_all_sessions(principal_account_id)
+    request = _new_request(
+        rules.COMPROMISE,
+        rules.IN_REVIEW,
+        principal_account_id,
+        {"description": description or "", "signed_in": True},
+    )
+    with storage_errors():
+        request.save(condition=RequestModel.request_id.does_not_exist())
+    audit.record(
+        principal_account_id, "compromise_reported", principal_account_id, target=request.request_id
+    )
+    pii = _account_pii(account)
+    notifications.enqueue(
+        "sms",
+        pii["phone"],
+        "Hava: по вашему сообщению о взломе все сеансы кабинета завершены. "
+        "При следующем входе задайте новый пароль.",
+    )
+    return view(request)
+
+
+ANONYMOUS_REPORT_FIELDS = ("login", "contact", "description")
+
+
+def report_compromise_anonymously(data: Mapping[str, Any], client_ip: str) -> dict[str, str]:
+    """«Не получается зайти»: the same answer whether or not the login exists."""
+    from chalicelib.services.auth import identifier_index
+
+    throttles.consume(f"compromise-ip:{client_ip}", 5, 3600)
+    form = Form(data, ANONYMOUS_REPORT_FIELDS)
+    login = form.field("login", string(254))
+    contact = form.field("contact", _contact)
+    description = form.field("description", string(2000))
+    if description is not None and len(description) < 10:
+        form.fail("description", "Опишите, что случилось (не меньше 10 символов).")
+    form.raise_if_invalid()
+    assert login is not None and contact is not None
+    index = identifier_index(login)
+    account_id = None
+    if index is not None:
+        with storage_errors():
+            try:
+                account_id = IdentifierModel.get(index).account_id
+            except DoesNotExist:
+                account_id = None
+    request = _new_request(
+        rules.COMPROMISE,
+        rules.IN_REVIEW,
+        account_id,
+        {"login": login, "contact": contact, "description": description, "signed_in": False},
+    )
+    with storage_errors():
+        request.save(condition=RequestModel.request_id.does_not_exist())
+    audit.record(
+        "anonymous", "compromise_reported", account_id or "none", target=request.request_id
+    )
+    return {
+        "message": "Сообщение получено. Специалист службы безопасности свяжется с вами "
+        "по указанному контакту. Если вы ещё можете войти — смените пароль."
+    }
+
+
+def _contact(raw: Any) -> str:
+    """A Kazakh mobile number or an e-mail address to reach the reporter."""
+    from chalicelib.domain.email import normalize_email
+    from chalicelib.domain.phone import normalize_kz_mobile
+
+    text = string(254)(raw)
+    try:
+        return normalize_email(text) if "@" in text else normalize_kz_mobile(text)
+    except InvalidValue:
+        raise InvalidValue(
+            "Укажите мобильный номер или e-mail, по которому с вами связаться."
+        ) from None
+
+
+def my_requests(account_id: str) -> list[dict[str, Any]]:
+    """The borrower's requests, newest first (one Query on ``by_account``)."""
+    with storage_errors():
+        items = list(RequestModel.by_account.query(account_id, scan_index_forward=False))
+    return [view(r) for r in items]

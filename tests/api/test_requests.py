@@ -1,0 +1,356 @@
+"""Borrower requests (phone change, deletion, compromise) and the staff decisions on them."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import PASSWORD, Api, form
+from tests.factories import test_phone
+
+
+def staff(*roles: str, name: str = "officer") -> Any:
+    from chalicelib.services.sessions import STAFF, Principal
+
+    return Principal(account_id=f"staff#{name}", token_hash="t", kind=STAFF, roles=frozenset(roles))
+
+
+def signed_in(api: Api, **overrides: Any) -> tuple[dict[str, Any], str]:
+    data = form(**overrides)
+    return data, api.register(data)["token"]
+
+
+def start_phone_change(api: Api, token: str, new_phone: str, password: str = PASSWORD) -> Any:
+    return api.post(
+        "/v1/phone-change-requests", {"password": password, "new_phone": new_phone}, token=token
+    )
+
+
+def accept_documents(request_id: str) -> None:
+    """What the upload worker records after checking three good images."""
+    from chalicelib.domain import requests as rules
+    from chalicelib.services.requests import load
+
+    request = load(request_id)
+    docs = request.documents.as_dict()
+    for doc in rules.DOCUMENTS:
+        docs[doc]["status"] = rules.DOC_ACCEPTED
+    request.documents = docs
+    request.save()
+
+
+def after_cooldown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Move the send limits' clock past the 60-second cooldown of every number."""
+    import chalicelib.storage.throttles as throttles
+
+    real = throttles.epoch()
+    monkeypatch.setattr(throttles, "epoch", lambda: real + 61)
+
+
+def set_loan_status(account_id: str, status: str) -> None:
+    from chalicelib.storage.loans import LoanModel
+
+    (loan,) = LoanModel.query(account_id)
+    loan.status = status
+    loan.save()
+
+
+# --- phone change ---------------------------------------------------------------
+
+
+def test_phone_change_refusals_name_the_field(api: Api) -> None:
+    data, token = signed_in(api)
+    other, _ = signed_in(api)
+    wrong = start_phone_change(api, token, test_phone(7001), password="не-тот-пароль-123")
+    assert wrong.status == 400 and "password" in wrong.error["fields"]
+    same = start_phone_change(api, token, data["phone"])
+    assert same.status == 400 and same.error["fields"]["new_phone"] == "Это ваш текущий номер."
+    taken = start_phone_change(api, token, other["phone"])
+    assert taken.status == 400
+    assert "нельзя указать" in taken.error["fields"]["new_phone"]
+    russian = start_phone_change(api, token, "+7 916 123 45 67")
+    assert russian.status == 400 and "new_phone" in russian.error["fields"]
+    assert api.get("/v1/requests", token=token).body["items"] == []
+
+
+def test_phone_change_sends_a_code_to_the_new_number_and_gives_three_upload_forms(
+    api: Api,
+) -> None:
+    _, token = signed_in(api)
+    new_phone = test_phone(7002)
+    reply = start_phone_change(api, token, new_phone)
+    assert reply.status == 201, reply.body
+    assert reply.body["status"] == "awaiting_documents"
+    assert set(reply.body["uploads"]) == {"id_front", "id_back", "selfie"}
+    request_id = reply.body["request_id"]
+    for doc, upload in reply.body["uploads"].items():
+        assert upload["fields"]["key"] == f"requests/{request_id}/{doc}"
+    code = api.latest_code(new_phone)
+    confirmed = api.post(f"/v1/requests/{request_id}/confirm-phone", {"code": code}, token=token)
+    assert confirmed.status == 200, confirmed.body
+    assert confirmed.body["phone_confirmed"] is True
+    # Documents are not in yet: still waiting, not in the staff queue.
+    assert confirmed.body["status"] == "awaiting_documents"
+    # A second phone change while this one is open is refused.
+    again = start_phone_change(api, token, test_phone(7003))
+    assert again.status == 409
+
+
+def test_a_borrower_sees_only_their_own_requests(api: Api) -> None:
+    _, token = signed_in(api)
+    _, stranger = signed_in(api)
+    request_id = start_phone_change(api, token, test_phone(7004)).body["request_id"]
+    assert api.get(f"/v1/requests/{request_id}", token=token).status == 200
+    assert api.get(f"/v1/requests/{request_id}", token=stranger).status == 404
+    assert api.get("/v1/requests/req_unknown", token=token).status == 404
+    code = api.latest_code(test_phone(7004))
+    hijack = api.post(f"/v1/requests/{request_id}/confirm-phone", {"code": code}, token=stranger)
+    assert hijack.status == 404
+    assert api.get("/v1/requests", token=stranger).body["items"] == []
+
+
+def test_approved_phone_change_moves_login_and_guard_and_ends_sessions(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.services import decisions, requests
+
+    data, token = signed_in(api)
+    new_phone = test_phone(7005)
+    request_id = start_phone_change(api, token, new_phone).body["request_id"]
+    accept_documents(request_id)
+    code = api.latest_code(new_phone)
+    api.post(f"/v1/requests/{request_id}/confirm-phone", {"code": code}, token=token)
+    assert requests.load(request_id).status == "in_review"
+    assert requests.load(request_id).queue == "phone_change#in_review"
+
+    decisions.decide(
+        request_id, {"decision": "approved", "reason": "Документы в порядке"}, staff("support")
+    )
+
+    assert api.get("/v1/me", token=token).status == 401  # every session ended
+    assert api.login(data["phone"]).status == 401
+    assert api.login(new_phone).status == 201
+    assert requests.load(request_id).queue is None
+    old_number_told = api.sms_to(data["phone"])[-1]
+    assert "изменён" in old_number_told
+    assert any(m["channel"] == "email" and m["to"] == data["email"] for m in api.aws.outbox())
+    # The old number is free again; the new one is taken.
+    after_cooldown(monkeypatch)
+    other = form(phone=data["phone"])
+    assert api.register(other)["token"]
+
+
+def test_phone_change_approval_fails_cleanly_when_the_number_was_taken_meanwhile(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.errors import Conflict
+    from chalicelib.services import decisions, requests
+
+    data, token = signed_in(api)
+    new_phone = test_phone(7006)
+    request_id = start_phone_change(api, token, new_phone).body["request_id"]
+    accept_documents(request_id)
+    api.post(
+        f"/v1/requests/{request_id}/confirm-phone",
+        {"code": api.latest_code(new_phone)},
+        token=token,
+    )
+    # Meanwhile someone registers the new number.
+    after_cooldown(monkeypatch)
+    api.register(form(phone=new_phone))
+    with pytest.raises(Conflict):
+        decisions.decide(
+            request_id, {"decision": "approved", "reason": "Документы в порядке"}, staff("support")
+        )
+    assert requests.load(request_id).status == "in_review"
+    assert api.login(data["phone"]).status == 201
+
+
+def test_rejection_reason_reaches_the_borrower(api: Api) -> None:
+    from chalicelib.services import decisions
+
+    data, token = signed_in(api)
+    filed = api.post("/v1/deletion-requests", token=token)
+    assert filed.status == 201
+    decisions.decide(
+        filed.body["request_id"],
+        {"decision": "rejected", "reason": "Нужна личная явка в офис"},
+        staff("support"),
+    )
+    (mine,) = api.get("/v1/requests", token=token).body["items"]
+    assert mine["status"] == "rejected"
+    assert mine["rejection_reason"] == "Нужна личная явка в офис"
+    assert "Нужна личная явка" in api.sms_to(data["phone"])[-1]
+
+
+def test_two_staff_deciding_at_once_one_wins(api: Api) -> None:
+    from chalicelib.errors import Conflict
+    from chalicelib.services import decisions
+
+    _, token = signed_in(api)
+    request_id = api.post("/v1/deletion-requests", token=token).body["request_id"]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def decide(decision: str, who: str) -> None:
+        barrier.wait()
+        try:
+            decisions.decide(
+                request_id,
+                {"decision": decision, "reason": "Проверено"},
+                staff("support", name=who),
+            )
+            outcomes.append("ok")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [
+        threading.Thread(target=decide, args=("rejected", "a")),
+        threading.Thread(target=decide, args=("rejected", "b")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "ok"]
+
+
+def test_staff_without_the_role_cannot_decide(api: Api) -> None:
+    from chalicelib.errors import Forbidden
+    from chalicelib.services import decisions
+
+    _, token = signed_in(api)
+    request_id = api.post("/v1/deletion-requests", token=token).body["request_id"]
+    with pytest.raises(Forbidden):
+        decisions.decide(
+            request_id, {"decision": "approved", "reason": "Проверено"}, staff("security")
+        )
+
+
+# --- deletion -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["approved", "issued", "overdue"])
+def test_deletion_is_refused_while_a_loan_is_unpaid(api: Api, status: str) -> None:
+    _, token = signed_in(api)
+    account_id = api.get("/v1/me", token=token).body["account_id"]
+    set_loan_status(account_id, status)
+    reply = api.post("/v1/deletion-requests", token=token)
+    assert reply.status == 409
+    assert reply.error["code"] == "unpaid_loan"
+    assert "не погашен займ" in reply.error["message"]
+    assert api.get("/v1/requests", token=token).body["items"] == []
+
+
+def test_approved_deletion_erases_personal_data_and_releases_identifiers(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.services import decisions
+    from chalicelib.storage.accounts import AccountModel
+    from chalicelib.storage.loans import LoanModel
+
+    data, token = signed_in(api)
+    account_id = api.get("/v1/me", token=token).body["account_id"]
+    set_loan_status(account_id, "repaid")
+    request_id = api.post("/v1/deletion-requests", token=token).body["request_id"]
+    # The account keeps working until support acts.
+    assert api.get("/v1/me/loans", token=token).status == 200
+    decisions.decide(
+        request_id, {"decision": "approved", "reason": "Заявка клиента"}, staff("support")
+    )
+
+    account = AccountModel.get(account_id)
+    assert account.status == "deleted"
+    assert account.pii == "" and account.iin_index == "" and account.password_hash == "!"
+    (loan,) = LoanModel.query(account_id)  # the loan record is kept, without personal fields
+    assert loan.status == "repaid"
+    assert api.get("/v1/me", token=token).status == 401
+    assert api.login(data["iin"]).status == 401
+    # IIN, phone and e-mail are free again.
+    after_cooldown(monkeypatch)
+    assert api.register(form(iin=data["iin"], phone=data["phone"], email=data["email"]))
+
+
+def test_deletion_approval_rechecks_loans_at_that_moment(api: Api) -> None:
+    from chalicelib.errors import Conflict
+    from chalicelib.services import decisions, requests
+
+    _, token = signed_in(api)
+    account_id = api.get("/v1/me", token=token).body["account_id"]
+    set_loan_status(account_id, "rejected")
+    request_id = api.post("/v1/deletion-requests", token=token).body["request_id"]
+    set_loan_status(account_id, "issued")
+    with pytest.raises(Conflict):
+        decisions.decide(
+            request_id, {"decision": "approved", "reason": "Заявка клиента"}, staff("support")
+        )
+    assert requests.load(request_id).status == "in_review"
+
+
+# --- compromise -----------------------------------------------------------------
+
+
+def test_signed_in_compromise_report_ends_sessions_and_forces_a_new_password(api: Api) -> None:
+    data, token = signed_in(api)
+    second = api.login(data["iin"]).body["token"]
+    reply = api.post("/v1/me/compromise", {"description": "Чужой вход ночью"}, token=token)
+    assert reply.status == 201
+    assert reply.body["status"] == "in_review"
+    assert api.get("/v1/me", token=token).status == 401
+    assert api.get("/v1/me", token=second).status == 401
+
+    signed = api.login(data["iin"])
+    assert signed.status == 201
+    assert signed.body["must_change_password"] is True
+    restricted = signed.body["token"]
+    blocked = api.get("/v1/me/loans", token=restricted)
+    assert blocked.status == 403 and blocked.error["code"] == "password_change_required"
+    new_password = "новый-длинный-пароль-2026"
+    changed = api.post(
+        "/v1/me/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": new_password,
+            "new_password_confirm": new_password,
+        },
+        token=restricted,
+    )
+    assert changed.status == 200, changed.body
+    assert api.get("/v1/me/loans", token=restricted).status == 200
+    assert api.login(data["iin"], new_password).body["must_change_password"] is False
+
+
+def test_anonymous_report_answers_the_same_for_known_and_unknown_logins(api: Api) -> None:
+    from chalicelib.storage.requests import RequestModel
+
+    data, _ = signed_in(api)
+    body = {"contact": "+7 700 000 99 99", "description": "Не могу войти, пароль не подходит"}
+    known = api.post("/v1/compromise-reports", {**body, "login": data["iin"]})
+    unknown = api.post("/v1/compromise-reports", {**body, "login": "nobody@example.kz"})
+    assert known.status == unknown.status == 202
+    assert known.body == unknown.body
+    filed = list(RequestModel.by_queue.query("compromise#in_review"))
+    assert len(filed) == 2
+    assert sorted(bool(r.account_id) for r in filed) == [False, True]
+
+
+def test_anonymous_report_validates_and_is_rate_limited(api: Api) -> None:
+    bad = api.post("/v1/compromise-reports", {"login": "x", "contact": "phone?", "description": ""})
+    assert bad.status == 400
+    assert {"contact", "description"} <= set(bad.error["fields"])
+    body = {
+        "login": "x@example.kz",
+        "contact": "x@example.kz",
+        "description": "Не могу войти в кабинет",
+    }
+    statuses = [api.post("/v1/compromise-reports", body).status for _ in range(6)]
+    assert statuses[:4] == [202] * 4
+    assert statuses[-1] == 429
+
+
+def test_requests_need_a_session(api: Api) -> None:
+    assert api.get("/v1/requests").status == 401
+    assert api.post("/v1/deletion-requests").status == 401
+    assert api.post("/v1/phone-change-requests", {"password": "x", "new_phone": "x"}).status == 401
