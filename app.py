@@ -8,7 +8,6 @@ from chalicelib.api.http import install_middleware
 from chalicelib.api.meta import meta_api
 from chalicelib.api.requests import requests_api
 from chalicelib.config import NOTIFY_QUEUE, UPLOADS_QUEUE
-from chalicelib.workers import notify, uploads
 
 # Powertools Logger writes the JSON logs; Chalice must not add a second handler.
 app = Chalice(app_name="hava-cabinet", configure_logs=False)
@@ -22,10 +21,14 @@ app.register_blueprint(admin_api)
 @app.on_sqs_message(queue=NOTIFY_QUEUE, batch_size=1, name="notify_worker")
 def notify_worker(event: object) -> None:
     """Deliver SMS and e-mail messages queued by the routes."""
+    from chalicelib.workers import notify  # imported on use: routes' cold start stays lean
+
     notify.handle_batch(event)
 
 
 @app.on_sqs_message(queue=UPLOADS_QUEUE, batch_size=1, name="uploads_worker")
 def uploads_worker(event: object) -> None:
     """Check uploaded ID photos and selfies (S3 → SQS notifications)."""
+    from chalicelib.workers import uploads
+
     uploads.handle_batch(event)

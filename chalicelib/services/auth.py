@@ -25,6 +25,13 @@ from chalicelib.storage.accounts import AccountModel, IdentifierModel
 from chalicelib.storage.base import storage_errors
 
 MAX_LOGIN_LENGTH = 254
+LOGIN_ATTRIBUTES = (
+    "account_id",
+    "password_hash",
+    "status",
+    "must_change_password",
+    "failed_logins",
+)
 
 
 def identifier_index(login: str) -> str | None:
@@ -51,7 +58,8 @@ def _find_account(login: str) -> AccountModel | None:
     with storage_errors():
         try:
             guard = IdentifierModel.get(index)
-            return AccountModel.get(guard.account_id)
+            # Only what signing in needs: not the sealed personal data.
+            return AccountModel.get(guard.account_id, attributes_to_get=list(LOGIN_ATTRIBUTES))
         except DoesNotExist:
             return None
 
