@@ -61,3 +61,12 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) .local build .pytest_cache .mypy_cache .ruff_cache
+
+## make staff USERNAME=… ROLES="support security": create a staff member; asks the
+## password twice and prints the TOTP provisioning URI. Talks to the AWS the
+## environment points at, or to the local stack (`make run`) when none is set.
+.PHONY: staff
+staff: venv
+	@test -n "$(USERNAME)" -a -n "$(ROLES)" || \
+		{ echo 'usage: make staff USERNAME=name ROLES="support security admin"' >&2; exit 2; }
+	$(PY) -m chalicelib.staff_cli create '$(USERNAME)' $(foreach role,$(ROLES),--role '$(role)')

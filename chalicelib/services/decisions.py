@@ -25,17 +25,12 @@ from chalicelib.services.requests import (
     request_context,
 )
 from chalicelib.services.sessions import Principal, end_all_sessions
+from chalicelib.services.staff import ROLE_FOR_TYPE, SECURITY, SUPPORT
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
 from chalicelib.storage.base import failed_conditions, storage_errors, transaction
 from chalicelib.storage.loans import LoanModel
 from chalicelib.storage.requests import RequestModel
 
-#: Which staff role decides which request type.
-ROLE_FOR_TYPE = {
-    rules.PHONE_CHANGE: "support",
-    rules.DELETION: "support",
-    rules.COMPROMISE: "security",
-}
 #: Loan statuses staff can set, from each status.
 LOAN_TRANSITIONS = {
     "submitted": ("approved", "rejected"),
@@ -289,7 +284,7 @@ def _resolve_compromise(request: RequestModel, _: str, reason: str, staff: Princ
 
 def lock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
     """Security: lock sign-in, end every session, require a new password."""
-    _check_role(staff, "security")
+    _check_role(staff, SECURITY)
     reason = _reason(data)
     account = _account(account_id)
     if account.status == "deleted":
@@ -308,7 +303,7 @@ def lock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dic
 
 def unlock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
     """Security: allow sign-in again (a new password is still required at the next login)."""
-    _check_role(staff, "security")
+    _check_role(staff, SECURITY)
     reason = _reason(data)
     account = _account(account_id)
     if account.status != "locked":
@@ -337,7 +332,7 @@ def decide_loan(
     account_id: str, loan_id: str, data: dict[str, Any], staff: Principal
 ) -> dict[str, Any]:
     """Support: approve/reject an application, mark a loan issued, overdue or repaid."""
-    _check_role(staff, "support")
+    _check_role(staff, SUPPORT)
     with storage_errors():
         try:
             loan = LoanModel.get(account_id, loan_id, consistent_read=True)

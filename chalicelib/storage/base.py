@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -45,9 +46,13 @@ def new_id(prefix: str) -> str:
 
 
 def sortable_id(iso_time: str) -> str:
-    """A URL-safe identifier that sorts by time: ``20261126T010203Z-<random>``."""
+    """A URL-safe identifier that sorts by time: ``20261126T010203Z-<ns><random>``.
+
+    The nanoseconds within the second keep entries written in the same second
+    in the order they were made.
+    """
     compact = iso_time.replace("-", "").replace(":", "")
-    return f"{compact}-{secrets.token_hex(6)}"
+    return f"{compact}-{time.time_ns() % 1_000_000_000:09d}{secrets.token_hex(4)}"
 
 
 def failed_conditions(exc: TransactWriteError) -> list[int]:

@@ -1,0 +1,152 @@
+"""Support-desk (staff) routes under /admin/v1. Handlers translate only.
+
+Roles: ``support`` reviews phone changes, deletions and loans; ``security``
+compromise reports and account locks; ``admin`` manages staff and reads the
+trail per staff member. Rules and audit entries live in ``services.staff``
+and ``services.decisions`` (which checks roles again). These routes answer
+during maintenance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib.api.http import bearer_token, json_body, json_response, route, user_agent
+
+if TYPE_CHECKING:
+    from chalicelib.services.sessions import Principal
+
+admin_api = Blueprint(__name__)
+
+PREFIX = "/admin/v1"
+
+
+def _request() -> Request:
+    return admin_api.current_request
+
+
+def _params() -> Mapping[str, str]:
+    params: Mapping[str, str] = _request().query_params or {}
+    return params
+
+
+def _staff(*roles: str) -> Principal:
+    """The signed-in staff member holding one of ``roles`` (any staff when none), or 401/403."""
+    from chalicelib.services.staff import require_staff
+
+    return require_staff(bearer_token(_request()), *roles)
+
+
+@route(admin_api, f"{PREFIX}/sessions", methods=["POST"])
+def staff_sign_in() -> Response:
+    """Sign in with username, password and a TOTP code."""
+    from chalicelib.services import staff
+
+    session = staff.staff_login(json_body(_request()), user_agent(_request()))
+    return json_response(session.as_dict(), status=201)
+
+
+@route(admin_api, f"{PREFIX}/sessions/current", methods=["DELETE"])
+def staff_sign_out() -> Response:
+    """End this staff session at once."""
+    from chalicelib.services import staff
+
+    staff.staff_logout(_staff())
+    return Response(body="", status_code=204)
+
+
+@route(admin_api, f"{PREFIX}/queue", methods=["GET"])
+def review_queue() -> Response:
+    """Requests waiting for review, oldest first: ?type=…&cursor=…"""
+    from chalicelib.services import staff
+
+    principal = _staff(staff.SUPPORT, staff.SECURITY)
+    params = _params()
+    return json_response(staff.queue_page(principal, params.get("type"), params.get("cursor")))
+
+
+@route(admin_api, f"{PREFIX}/requests/{{request_id}}", methods=["GET"])
+def review_request(request_id: str) -> Response:
+    """One request with what its decision needs (audited)."""
+    from chalicelib.services import staff
+
+    principal = _staff(staff.SUPPORT, staff.SECURITY)
+    return json_response(staff.review_view(principal, request_id))
+
+
+@route(admin_api, f"{PREFIX}/requests/{{request_id}}/decision", methods=["POST"])
+def decide_request(request_id: str) -> Response:
+    """Approve, reject or resolve a request: {decision, reason}."""
+    from chalicelib.services import decisions, staff
+
+    principal = _staff(staff.SUPPORT, staff.SECURITY)
+    return json_response(decisions.decide(request_id, json_body(_request()), principal))
+
+
+@route(admin_api, f"{PREFIX}/loans", methods=["GET"])
+def loan_queue() -> Response:
+    """Loans by status, oldest first: ?status=submitted&cursor=…"""
+    from chalicelib.services import staff
+
+    _staff(staff.SUPPORT)
+    params = _params()
+    return json_response(staff.loan_queue(params.get("status"), params.get("cursor")))
+
+
+@route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}", methods=["POST"])
+def decide_loan(account_id: str, loan_id: str) -> Response:
+    """Move a loan on: {status, reason}."""
+    from chalicelib.services import decisions, staff
+
+    principal = _staff(staff.SUPPORT)
+    body = json_body(_request())
+    return json_response(decisions.decide_loan(account_id, loan_id, body, principal))
+
+
+@route(admin_api, f"{PREFIX}/accounts/{{account_id}}/lock", methods=["POST"])
+def lock_account(account_id: str) -> Response:
+    """Lock a borrower's account: {reason}."""
+    from chalicelib.services import decisions, staff
+
+    principal = _staff(staff.SECURITY)
+    return json_response(decisions.lock_account(account_id, json_body(_request()), principal))
+
+
+@route(admin_api, f"{PREFIX}/accounts/{{account_id}}/unlock", methods=["POST"])
+def unlock_account(account_id: str) -> Response:
+    """Unlock a borrower's account: {reason}."""
+    from chalicelib.services import decisions, staff
+
+    principal = _staff(staff.SECURITY)
+    return json_response(decisions.unlock_account(account_id, json_body(_request()), principal))
+
+
+@route(admin_api, f"{PREFIX}/audit", methods=["GET"])
+def audit_trail() -> Response:
+    """The trail: ?account_id=… (support, security) or ?actor=… (admin); the read is audited."""
+    from chalicelib.services import staff
+
+    principal = _staff(staff.SUPPORT, staff.SECURITY, staff.ADMIN)
+    return json_response(staff.audit_trail(principal, _params()))
+
+
+@route(admin_api, f"{PREFIX}/staff", methods=["POST"])
+def create_staff() -> Response:
+    """Create a staff member: {username, password, roles}; answers the TOTP provisioning URI."""
+    from chalicelib.services import staff
+
+    principal = _staff(staff.ADMIN)
+    return json_response(staff.create_staff_from(principal, json_body(_request())), status=201)
+
+
+@route(admin_api, f"{PREFIX}/staff", methods=["GET"])
+def list_staff() -> Response:
+    """Every staff member (no secrets)."""
+    from chalicelib.services import staff
+
+    _staff(staff.ADMIN)
+    return json_response({"items": staff.list_staff()})

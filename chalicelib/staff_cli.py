@@ -1,0 +1,129 @@
+"""Staff accounts from the command line (``make staff``)::
+
+    python -m chalicelib.staff_cli create <username> --role support [--role security]
+    python -m chalicelib.staff_cli list
+    python -m chalicelib.staff_cli disable <username>
+
+``create`` reads the password from stdin (typed twice, hidden, on a terminal)
+and prints the TOTP provisioning URI to scan into an authenticator app.
+
+It talks to whatever AWS the environment points at. When ``AWS_ENDPOINT_URL``
+is unset and the local stack's key file exists (``.local/index-key``, or under
+``HAVA_LOCAL_DIR``), it talks to the local stack instead: moto on
+``127.0.0.1:${HAVA_LOCAL_AWS_PORT:-4566}`` with dummy credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from chalicelib.errors import HavaError, ValidationFailed
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+ROLES = ("support", "security", "admin")
+
+
+def use_local_stack_if_present(project_dir: Path = PROJECT_DIR) -> bool:
+    """Point this process at the local stack when no endpoint is set and its key exists."""
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return False
+    from chalicelib.local.stack import (
+        HOST,
+        Options,
+        apply_environment,
+        load_or_create_index_key,
+        local_environment,
+    )
+
+    options = Options.from_env(project_dir)
+    if not options.index_key_path.exists():
+        return False
+    endpoint = f"http://{HOST}:{options.aws_port}"
+    key = load_or_create_index_key(options.index_key_path)
+    apply_environment(local_environment(options, endpoint, key))
+    from chalicelib.config import reset_settings
+
+    reset_settings()
+    return True
+
+
+def read_password() -> str:
+    """The new password: typed twice on a terminal, else the first line of stdin."""
+    if sys.stdin.isatty():
+        first = getpass.getpass("Пароль сотрудника: ")
+        if getpass.getpass("Повторите пароль: ") != first:
+            raise ValidationFailed({"password_confirm": "Пароли не совпадают."})
+        return first
+    return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+
+
+def _operator() -> str:
+    """Who ran the command, for the audit trail."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m chalicelib.staff_cli", description="hava-cabinet staff accounts"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="create a staff member (password from stdin)")
+    create.add_argument("username")
+    create.add_argument(
+        "--role", dest="roles", action="append", choices=ROLES, required=True, help="repeatable"
+    )
+    commands.add_parser("list", help="list staff members")
+    disable = commands.add_parser("disable", help="disable a staff member, end their sessions")
+    disable.add_argument("username")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    from chalicelib.local.stack import StartupError
+
+    try:
+        local = use_local_stack_if_present()
+    except StartupError as exc:
+        print(f"staff_cli: {exc}", file=sys.stderr)
+        return 2
+    if local:
+        print("Локальный стенд: " + os.environ["AWS_ENDPOINT_URL"], file=sys.stderr)
+
+    from chalicelib.services import staff
+
+    try:
+        if args.command == "create":
+            uri = staff.create_staff(args.username, read_password(), args.roles, _operator())
+            print(f"Сотрудник {args.username} создан ({', '.join(sorted(set(args.roles)))}).")
+            print("Отсканируйте этот URI (QR-код) в приложении-аутентификаторе")
+            print("(Google Authenticator, FreeOTP, Aegis…); он показывается один раз:")
+            print(uri)
+        elif args.command == "list":
+            for member in staff.list_staff():
+                roles = ",".join(member["roles"])
+                print(f"{member['username']}\t{member['status']}\t{roles}\t{member['created_at']}")
+        else:
+            staff.disable_staff(args.username, _operator())
+            print(f"Сотрудник {args.username} отключён, его сессии завершены.")
+    except ValidationFailed as exc:
+        for field, message in exc.fields.items():
+            print(f"{field}: {message}", file=sys.stderr)
+        return 2
+    except HavaError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
