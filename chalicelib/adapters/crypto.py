@@ -22,7 +22,7 @@ from typing import Any
 
 from chalicelib.config import get_settings
 
-_PURPOSES = ("blind-index", "otp", "session")
+_PURPOSES = ("blind-index", "otp", "session", "upload-marker")
 
 
 def derived_key(purpose: str) -> bytes:

@@ -1,0 +1,134 @@
+"""What happens beside the human review of a phone change: face match and borrower SMS.
+
+Nothing here may stop a request from reaching staff: a failing face-match
+provider is stored as ``error`` (staff then decide from the photos alone) and a
+failed notification is logged, not raised — the request is already in review,
+so a retry of the calling worker could not send it again anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.adapters import crypto, facematch
+from chalicelib.clock import iso, now
+from chalicelib.domain import requests as rules
+from chalicelib.errors import NotFound
+from chalicelib.logs import logger
+from chalicelib.services import notifications
+from chalicelib.services import requests as request_service
+from chalicelib.services.documents import object_key
+from chalicelib.storage.accounts import AccountModel
+from chalicelib.storage.base import storage_errors
+from chalicelib.storage.requests import RequestModel
+
+_UPDATE_ATTEMPTS = 4
+
+
+def on_phone_change_submitted(request: RequestModel) -> None:
+    """Run the face-match provider, store its result, tell the borrower it is in review."""
+    if request.type != rules.PHONE_CHANGE:
+        return
+    result = _face_match(request)
+    try:
+        _store_face_match(request, result)
+    except Exception as exc:
+        logger.error(
+            "face match not stored",
+            extra={"request_id": request.request_id, "error": type(exc).__name__},
+        )
+    _sms(
+        request,
+        "Hava: документы приняты, заявка на изменение номера передана на рассмотрение. "
+        f"Срок — до {_ru_date(request.due_on)}.",
+    )
+
+
+def on_document_rejected(request: RequestModel, doc: str, reason: str) -> None:
+    """Tell the borrower which document to upload again (the reason is in the cabinet)."""
+    title = rules.DOCUMENT_RU.get(doc, doc)
+    logger.info(
+        "document rejected",
+        extra={"request_id": request.request_id, "document": doc, "reason": reason},
+    )
+    _sms(
+        request,
+        f"Hava: документ «{title}» не принят. Причина указана в личном кабинете — "
+        "загрузите его заново.",
+    )
+
+
+def _face_match(request: RequestModel) -> facematch.FaceMatchResult:
+    name = "unknown"
+    try:
+        checker = facematch.provider()
+        name = checker.name
+        return checker.check(
+            request.request_id,
+            object_key(request.request_id, "selfie"),
+            object_key(request.request_id, "id_front"),
+        )
+    except Exception as exc:
+        # Never blocks the human review: staff see the error instead of a result.
+        logger.error(
+            "face match failed",
+            extra={"request_id": request.request_id, "error": type(exc).__name__},
+        )
+        return facematch.FaceMatchResult(
+            provider=name,
+            status=facematch.ERROR,
+            score=None,
+            detail=f"Автоматическая проверка не выполнена: {type(exc).__name__}",
+        )
+
+
+def _store_face_match(request: RequestModel, result: facematch.FaceMatchResult) -> None:
+    """Versioned update; on a concurrent change re-read and try again."""
+    value = {**result.as_dict(), "checked_at": iso(now())}
+    current = request
+    for _ in range(_UPDATE_ATTEMPTS):
+        with storage_errors():
+            try:
+                current.update(actions=[RequestModel.face_match.set(value)])
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                current = request_service.load(request.request_id)
+                continue
+        logger.info(
+            "face match stored",
+            extra={"request_id": request.request_id, "face_match": result.status},
+        )
+        return
+    logger.error("face match not stored", extra={"request_id": request.request_id})
+
+
+def _ru_date(iso_date: str) -> str:
+    try:
+        return date.fromisoformat(iso_date).strftime("%d.%m.%Y")
+    except ValueError:
+        return iso_date
+
+
+def _current_phone(account_id: str) -> str:
+    with storage_errors():
+        try:
+            account = AccountModel.get(account_id)
+        except DoesNotExist:
+            raise NotFound() from None
+    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
+    phone: str = pii["phone"]
+    return phone
+
+
+def _sms(request: RequestModel, text: str) -> None:
+    """Queue an SMS to the account's current phone; failures are logged, never raised."""
+    try:
+        notifications.enqueue("sms", _current_phone(request.account_id), text)
+    except Exception as exc:
+        logger.error(
+            "borrower notification failed",
+            extra={"request_id": request.request_id, "error": type(exc).__name__},
+        )
