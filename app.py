@@ -2,11 +2,14 @@
 
 from chalice import Chalice
 
+from chalicelib.api.account import account_api
 from chalicelib.api.admin import admin_api
 from chalicelib.api.borrower import borrower_api
 from chalicelib.api.http import install_middleware
 from chalicelib.api.meta import meta_api
+from chalicelib.api.privacy import privacy_api
 from chalicelib.api.requests import requests_api
+from chalicelib.api.web import web_api
 from chalicelib.config import NOTIFY_QUEUE, UPLOADS_QUEUE
 
 # Powertools Logger writes the JSON logs; Chalice must not add a second handler.
@@ -16,6 +19,9 @@ app.register_blueprint(meta_api)
 app.register_blueprint(borrower_api)
 app.register_blueprint(requests_api)
 app.register_blueprint(admin_api)
+app.register_blueprint(privacy_api)
+app.register_blueprint(account_api)
+app.register_blueprint(web_api)
 
 
 @app.on_sqs_message(queue=NOTIFY_QUEUE, batch_size=1, name="notify_worker")

@@ -21,6 +21,10 @@ Figures (targets from issue 2, "Benchmarks"):
 - ``package_zip_mb``: ``build/package/deployment.zip`` after ``make package``.
 - ``scan_calls``: DynamoDB Scan calls of the whole scenario (registration, SMS
   delivery, confirm, logins, cabinet, logout).
+- ``enumeration_timing_gap_ratio`` (issue 4): |median login of an unknown login −
+  median login of an existing one with a wrong password| ÷ median argon2id verify,
+  interleaved through ``chalice.test.Client`` in the same moto (the back-off is
+  lifted for the measurement so both sides reach the password check).
 
 Where a cold figure misses its target, ``diagnostics`` lists the first-party
 imports that cost the most, from ``python -X importtime``.
@@ -62,6 +66,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "login_over_verify_ratio": ("<=", 1.5),
     "package_zip_mb": ("<=", 12),
     "scan_calls": ("<=", 0),
+    "enumeration_timing_gap_ratio": ("<=", 0.2),
 }
 
 
@@ -193,6 +198,63 @@ def login_profile(borrower: Any, login: str, rounds: int) -> dict[str, Any]:
         "own_time_share": {
             name: round(seconds / total, 3) for name, seconds in groups.most_common(10)
         },
+    }
+
+
+def enumeration_timing(stack: Any, form: dict[str, Any], rounds: int) -> dict[str, Any]:
+    """Wrong password of a real login vs an unknown login, interleaved, and argon2 verify."""
+    from chalice.test import Client
+
+    from app import app
+    from bench.scenario import PASSWORD, Borrower
+    from chalicelib.adapters.passwords import hasher
+    from chalicelib.config import reset_settings
+
+    wrong = "совсем-не-тот-пароль"
+    sides = {"wrong_password": form["email"], "unknown_login": "nobody-at-all@example.kz"}
+    samples: dict[str, list[float]] = {name: [] for name in sides}
+    verify_s: list[float] = []
+    reference_hash = hasher().hash(PASSWORD)
+    saved = os.environ.get("HAVA_LOGIN_FREE_FAILURES")
+    # Otherwise both sides are refused early (429) after five failures.
+    os.environ["HAVA_LOGIN_FREE_FAILURES"] = "1000000"
+    reset_settings()
+    try:
+        with Client(app, stage_name="local") as client, contextlib.redirect_stdout(io.StringIO()):
+            borrower = Borrower(client, stack)
+
+            def attempt(login: str) -> None:
+                body = {"login": login, "password": wrong}
+                borrower.expect(401, borrower.call("POST", "/v1/sessions", body))
+
+            for login in sides.values():
+                attempt(login)  # warm both paths
+            steps = [*sides, "verify"]
+            for i in range(rounds):
+                for step in steps[i % len(steps) :] + steps[: i % len(steps)]:
+                    if step == "verify":
+                        verify_s.append(
+                            time_call(lambda: hasher().verify(reference_hash, PASSWORD))
+                        )
+                    else:
+                        started = time.perf_counter()
+                        attempt(sides[step])
+                        samples[step].append(time.perf_counter() - started)
+    finally:
+        if saved is None:
+            os.environ.pop("HAVA_LOGIN_FREE_FAILURES", None)
+        else:
+            os.environ["HAVA_LOGIN_FREE_FAILURES"] = saved
+        reset_settings()
+    medians = {name: statistics.median(s) for name, s in samples.items()}
+    verify_median = statistics.median(verify_s)
+    gap = abs(medians["unknown_login"] - medians["wrong_password"])
+    return {
+        "ratio": round(gap / verify_median, 3),
+        "rounds": rounds,
+        "unknown_login_median_ms": ms(medians["unknown_login"]),
+        "wrong_password_median_ms": ms(medians["wrong_password"]),
+        "verify_median_ms": ms(verify_median),
     }
 
 
@@ -343,6 +405,10 @@ def table(results: dict[str, Any]) -> str:
         "(DynamoDB round trip {dynamodb_roundtrip_median_ms} ms)".format(**raw["warm_login"]),
         "package_zip_mb": str(raw["package"].get("bytes", raw["package"].get("reason"))),
         "scan_calls": "whole scenario",
+        "enumeration_timing_gap_ratio": "|unknown {unknown_login_median_ms} ms - wrong password "
+        "{wrong_password_median_ms} ms| / verify {verify_median_ms} ms ({rounds} each)".format(
+            **raw["enumeration_timing"]
+        ),
     }
     for name, (op, limit) in TARGETS.items():
         value = results[name]
@@ -383,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     with local_stack() as stack:
         log("scenario: register → SMS → confirm → cabinet → logins → logout (in-process)")
         warm = warm_scenario(stack, args.logins)
+        log("enumeration timing: unknown login vs wrong password (interleaved, in-process)")
+        enumeration = enumeration_timing(stack, warm["form"], args.logins)
         env = child_env(stack, warm["form"], warm["reference_hash"])
         fresh = cold_figures(env, args.runs)
         cold_import_ratio = fresh["imports"]["import_app"].median_ms / (
@@ -428,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         "package_zip_mb": package["mb"],
         # The in-process scenario plus the counted cold-process login.
         "scan_calls": scenario[("dynamodb", "Scan")] + cold_login_calls.get("dynamodb.Scan", 0),
+        "enumeration_timing_gap_ratio": enumeration["ratio"],
     }
     results["targets"] = {name: {op: limit} for name, (op, limit) in TARGETS.items()}
     results["pass"] = {name: verdict(name, results[name]) for name in TARGETS}
@@ -478,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
             "profile": warm["profile"],
             "argon2": "argon2id t=2 m=19 MiB p=1 (chalicelib.adapters.passwords.hasher())",
         },
+        "enumeration_timing": enumeration,
         "package": package,
         "scenario_calls": calls.as_table(scenario),
     }

@@ -67,6 +67,22 @@ class Settings:
     code_max_attempts: int
     code_resend_cooldown_seconds: int
     code_sends_per_hour: int
+    # SMS budgets (SMS pumping): per number, per client address, for the whole service.
+    sms_per_phone_per_day: int
+    sms_per_ip_per_hour: int
+    sms_per_ip_per_day: int
+    sms_global_per_hour: int
+    sms_global_per_day: int
+    # Brute force: per login identifier, then per client address (fixed windows).
+    login_free_failures: int
+    login_delay_base_seconds: int
+    login_delay_max_seconds: int
+    login_failure_memory_seconds: int
+    login_per_ip_per_minute: int
+    registration_per_ip_per_hour: int
+    recovery_per_ip_per_hour: int
+    #: Recovery start/resend never answer sooner (equal timing, known or unknown login).
+    recovery_min_response_ms: int
     session_idle_seconds: int
     session_absolute_seconds: int
     staff_session_idle_seconds: int
@@ -79,6 +95,10 @@ class Settings:
     staff_issuer: str
     consent_version: str
     max_body_bytes: int
+    #: Fingerprints of known browsers kept per account (new-device notices).
+    known_devices_max: int
+    #: Data exports a borrower may download per hour (each decrypts all their data).
+    exports_per_hour: int
 
     @property
     def index_key(self) -> bytes:
@@ -130,6 +150,21 @@ def get_settings() -> Settings:
         code_max_attempts=_int("HAVA_CODE_MAX_ATTEMPTS", 5),
         code_resend_cooldown_seconds=_int("HAVA_CODE_RESEND_COOLDOWN_SECONDS", 60),
         code_sends_per_hour=_int("HAVA_CODE_SENDS_PER_HOUR", 5),
+        sms_per_phone_per_day=_int("HAVA_SMS_PER_PHONE_PER_DAY", 10),
+        # Mobile carriers put many subscribers behind one address (CGNAT): raise
+        # the per-address limits per stage if real users meet them.
+        sms_per_ip_per_hour=_int("HAVA_SMS_PER_IP_PER_HOUR", 10),
+        sms_per_ip_per_day=_int("HAVA_SMS_PER_IP_PER_DAY", 30),
+        sms_global_per_hour=_int("HAVA_SMS_GLOBAL_PER_HOUR", 2_000),
+        sms_global_per_day=_int("HAVA_SMS_GLOBAL_PER_DAY", 20_000),
+        login_free_failures=_int("HAVA_LOGIN_FREE_FAILURES", 5),
+        login_delay_base_seconds=_int("HAVA_LOGIN_DELAY_BASE_SECONDS", 1),
+        login_delay_max_seconds=_int("HAVA_LOGIN_DELAY_MAX_SECONDS", 15 * 60),
+        login_failure_memory_seconds=_int("HAVA_LOGIN_FAILURE_MEMORY_SECONDS", 24 * 3600),
+        login_per_ip_per_minute=_int("HAVA_LOGIN_PER_IP_PER_MINUTE", 30),
+        registration_per_ip_per_hour=_int("HAVA_REGISTRATION_PER_IP_PER_HOUR", 10),
+        recovery_per_ip_per_hour=_int("HAVA_RECOVERY_PER_IP_PER_HOUR", 10),
+        recovery_min_response_ms=_int("HAVA_RECOVERY_MIN_RESPONSE_MS", 400),
         session_idle_seconds=_int("HAVA_SESSION_IDLE_SECONDS", 30 * 60),
         session_absolute_seconds=_int("HAVA_SESSION_ABSOLUTE_SECONDS", 12 * 3600),
         staff_session_idle_seconds=_int("HAVA_STAFF_SESSION_IDLE_SECONDS", 15 * 60),
@@ -144,6 +179,8 @@ def get_settings() -> Settings:
         staff_issuer=env("HAVA_STAFF_TOTP_ISSUER", "Hava support desk"),
         consent_version=env("HAVA_CONSENT_VERSION", "2026-01"),
         max_body_bytes=_int("HAVA_MAX_BODY_BYTES", 16 * 1024),
+        known_devices_max=_int("HAVA_KNOWN_DEVICES_MAX", 20),
+        exports_per_hour=_int("HAVA_EXPORTS_PER_HOUR", 5),
     )
 
 

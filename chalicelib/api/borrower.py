@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib.api.http import json_body, json_response, route, signed_in_borrower, user_agent
+from chalicelib.api.http import (
+    client_ip,
+    json_body,
+    json_response,
+    route,
+    signed_in_borrower,
+    user_agent,
+)
 
 if TYPE_CHECKING:
     from chalicelib.services.sessions import Principal
@@ -46,9 +53,10 @@ def calculator() -> Response:
 @route(borrower_api, "/v1/registrations", methods=["POST"])
 def start_registration() -> Response:
     """Step 1: questionnaire + first application; an SMS code is sent."""
-    from chalicelib.services import registration
+    from chalicelib.services import auth, registration
 
-    started = registration.start(json_body(_request()))
+    auth.limit_address("registration", client_ip(_request()))
+    started = registration.start(json_body(_request()), client_ip=client_ip(_request()))
     return json_response(started.as_dict(), status=202)
 
 
@@ -57,7 +65,8 @@ def resend_code(registration_id: str) -> Response:
     """Send a new code (cooldown and hourly cap apply)."""
     from chalicelib.services import registration
 
-    return json_response(registration.resend(registration_id).as_dict(), status=202)
+    started = registration.resend(registration_id, client_ip=client_ip(_request()))
+    return json_response(started.as_dict(), status=202)
 
 
 @route(borrower_api, "/v1/registrations/{registration_id}/confirm", methods=["POST"])
@@ -66,7 +75,9 @@ def confirm_registration(registration_id: str) -> Response:
     from chalicelib.services import registration
 
     body = json_body(_request())
-    done = registration.confirm(registration_id, body, user_agent(_request()))
+    done = registration.confirm(
+        registration_id, body, user_agent(_request()), client_ip=client_ip(_request())
+    )
     return json_response(
         {"account_id": done.account_id, "loan_id": done.loan_id, **done.session.as_dict()},
         status=201,
@@ -79,7 +90,7 @@ def sign_in() -> Response:
     from chalicelib.services import auth
 
     body = json_body(_request())
-    session = auth.login(body, user_agent(_request()))
+    session = auth.login(body, user_agent(_request()), client_ip=client_ip(_request()))
     return json_response(session.as_dict(), status=201)
 
 

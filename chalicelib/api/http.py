@@ -11,8 +11,12 @@ appears when specific fields are at fault.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Chalice, Response
@@ -56,8 +60,9 @@ STATUS: dict[type[HavaError], int] = {
     ServiceUnavailable: 503,
 }
 #: Paths that answer even in maintenance mode; so does the staff desk (``ADMIN_PREFIX``),
-#: which must keep working while the borrowers' cabinet is closed.
-ALWAYS_ON = {"/health", "/openapi.json"}
+#: which must keep working while the borrowers' cabinet is closed. The web pages
+#: (``chalicelib.api.web``) are static and must load to *show* the maintenance notice.
+ALWAYS_ON = {"/health", "/openapi.json", "/", "/staff", "/assets/{name}"}
 ADMIN_PREFIX = "/admin/"
 MAINTENANCE_RETRY_AFTER = "1800"
 SECURITY_HEADERS = {
@@ -150,23 +155,165 @@ def json_body(request: Request) -> dict[str, Any]:
     return data
 
 
+# --- web sessions: the token in an HttpOnly cookie ----------------------------
+#
+# The browser pages never hold the session token where script can read it. A
+# client that sends ``X-Hava-Client: web`` when signing in gets the token also as
+# an ``HttpOnly; Secure; SameSite=Strict`` cookie (the JSON answer is unchanged),
+# and ``bearer_token`` falls back to that cookie when no Authorization header is
+# sent. Cookie-authenticated requests that change state must echo the CSRF token
+# (a readable cookie) in ``X-CSRF-Token``: a signed double-submit token, the HMAC
+# of the session token, so it can be neither guessed nor planted by another site.
+# ``__Host-`` names: Secure, Path=/, no Domain - no sibling subdomain can set them.
+
+#: Custom header of the web client; a cross-site form cannot send it, so no other
+#: site can make a browser sign in (login CSRF) and receive a cookie.
+WEB_CLIENT_HEADER = "x-hava-client"
+CSRF_HEADER = "x-csrf-token"
+
+
+@dataclass(frozen=True)
+class CookieNames:
+    """The session cookie and its CSRF cookie of one side (borrowers or staff)."""
+
+    session: str
+    csrf: str
+
+
+BORROWER_COOKIES = CookieNames("__Host-hava_session", "__Host-hava_csrf")
+STAFF_COOKIES = CookieNames("__Host-hava_staff", "__Host-hava_staff_csrf")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SIGN_OUT_PATHS = frozenset({"/v1/sessions/current", f"{ADMIN_PREFIX}v1/sessions/current"})
+_CSRF_LABEL = b"hava-csrf-v1\x00"
+
+
+def _resource_path(request: Request) -> str:
+    return str((request.context or {}).get("resourcePath", ""))
+
+
+def cookie_names(path: str) -> CookieNames:
+    """Which cookies authenticate ``path``: staff's under ``/admin/``, borrowers' elsewhere."""
+    return STAFF_COOKIES if path.startswith(ADMIN_PREFIX) else BORROWER_COOKIES
+
+
+def request_cookies(request: Request) -> dict[str, str]:
+    """The request's cookies by name (the first of a repeated name wins)."""
+    found: dict[str, str] = {}
+    for pair in (request.headers.get("cookie") or "").split(";"):
+        name, sep, value = pair.strip().partition("=")
+        if sep and name and name not in found:
+            found[name] = value.strip().strip('"')
+    return found
+
+
+def csrf_token_for(session_token: str) -> str:
+    """The CSRF token bound to a session token (keyed, so unforgeable without the key)."""
+    key = get_settings().index_key
+    digest = hmac.new(key, _CSRF_LABEL + session_token.encode("utf-8"), hashlib.sha256)
+    return digest.hexdigest()
+
+
+def _check_csrf(request: Request, session_token: str, names: CookieNames) -> None:
+    """Refuse (403) a state-changing, cookie-authenticated request without the CSRF token."""
+    if request.method.upper() in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    echoed = request_cookies(request).get(names.csrf, "")
+    expected = csrf_token_for(session_token)
+    # Both compared in constant time; both must hold (double submit, signed).
+    header_ok = hmac.compare_digest(sent.encode(), expected.encode())
+    cookie_ok = hmac.compare_digest(echoed.encode(), expected.encode())
+    if not (header_ok and cookie_ok):
+        raise Forbidden("Запрос отклонён: обновите страницу и повторите действие.")
+
+
 def bearer_token(request: Request) -> str | None:
-    """The token of ``Authorization: Bearer …``, if any."""
+    """The token of ``Authorization: Bearer …``, else of the web session cookie.
+
+    The cookie counts only when no Authorization header is sent; a state-changing
+    request authenticated by it must carry the CSRF token (else ``Forbidden``).
+    """
     header = request.headers.get("authorization", "")
+    if not header:
+        names = cookie_names(_resource_path(request))
+        token = request_cookies(request).get(names.session, "")
+        if not token:
+            return None
+        _check_csrf(request, token, names)
+        return token
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
 
 
-def signed_in_borrower(request: Request, *, allow_restricted: bool = False) -> Principal:
-    """The borrower of the bearer token (401), refused (403) while a new password is due."""
+def _cookie(name: str, value: str, max_age: int, *, http_only: bool) -> str:
+    flags = "; HttpOnly" if http_only else ""
+    return f"{name}={value}; Max-Age={max_age}; Path=/; Secure; SameSite=Strict{flags}"
+
+
+def _seconds_until(expires_at: object) -> int:
+    """Seconds until an ISO 8601 instant (the session's absolute expiry), at least 0."""
+    try:
+        moment = datetime.fromisoformat(str(expires_at).replace("Z", "+00:00"))
+    except ValueError:
+        return 0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0, int((moment - datetime.now(UTC)).total_seconds()))
+
+
+def _session_cookies(request: Request, response: Response) -> list[str]:
+    """The Set-Cookie values a response needs: a new web session, or an ended one."""
+    names = cookie_names(_resource_path(request))
+    body = response.body
+    if (
+        response.status_code == 201
+        and request.headers.get(WEB_CLIENT_HEADER, "").lower() == "web"
+        and isinstance(body, dict)
+        and isinstance(body.get("token"), str)
+    ):
+        token, max_age = body["token"], _seconds_until(body.get("expires_at"))
+        return [
+            _cookie(names.session, token, max_age, http_only=True),
+            _cookie(names.csrf, csrf_token_for(token), max_age, http_only=False),
+        ]
+    used_cookie = not request.headers.get("authorization") and bool(
+        request_cookies(request).get(names.session)
+    )
+    signed_out = response.status_code == 204 and _resource_path(request) in SIGN_OUT_PATHS
+    if used_cookie and (signed_out or response.status_code == 401):
+        return [
+            _cookie(names.session, "", 0, http_only=True),
+            _cookie(names.csrf, "", 0, http_only=False),
+        ]
+    return []
+
+
+def signed_in_borrower(
+    request: Request,
+    *,
+    allow_restricted: bool = False,
+    allow_consent_pending: bool | None = None,
+) -> Principal:
+    """The borrower of the bearer token (401), refused (403) while a new password is due
+    or while a newer consent text awaits acceptance (``consent_required``).
+
+    ``allow_consent_pending`` defaults to ``allow_restricted``: the routes open to a
+    restricted session (sign-out, profile, password, compromise report) stay open.
+    """
     from chalicelib.errors import PasswordChangeRequired
     from chalicelib.services.sessions import authenticate
 
     principal = authenticate(bearer_token(request))
     if principal.restricted and not allow_restricted:
         raise PasswordChangeRequired()
+    if allow_consent_pending is None:
+        allow_consent_pending = allow_restricted
+    if principal.consent_pending and not allow_consent_pending:
+        from chalicelib.domain.consent import ConsentRequired
+
+        raise ConsentRequired()
     return principal
 
 
@@ -208,7 +355,7 @@ def _chalice_error_to_ours(response: Response) -> Response:
 
 
 def install_middleware(app: Chalice) -> None:
-    """Maintenance switch, uniform error bodies and security headers for every route."""
+    """Maintenance switch, uniform error bodies, web-session cookies and security headers."""
 
     @app.middleware("http")
     def guard(event: Request, get_response: Callable[[Request], Response]) -> Response:
@@ -220,6 +367,9 @@ def install_middleware(app: Chalice) -> None:
             response = get_response(event)
         if response.status_code >= 400:
             response = _chalice_error_to_ours(response)
+        cookies = _session_cookies(event, response)
+        if cookies:
+            response.headers["Set-Cookie"] = cookies
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response

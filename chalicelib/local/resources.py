@@ -419,6 +419,21 @@ class _Provisioner:
             s3.put_bucket_ownership_controls(
                 Bucket=name, OwnershipControls=props["OwnershipControls"]
             )
+        if "CorsConfiguration" in props:
+            s3.put_bucket_cors(
+                Bucket=name,
+                CORSConfiguration={
+                    "CORSRules": [
+                        {
+                            "AllowedMethods": rule["AllowedMethods"],
+                            "AllowedOrigins": rule["AllowedOrigins"],
+                            "AllowedHeaders": rule.get("AllowedHeaders", []),
+                            "MaxAgeSeconds": rule.get("MaxAge", 0),
+                        }
+                        for rule in props["CorsConfiguration"]["CorsRules"]
+                    ]
+                },
+            )
         if "LifecycleConfiguration" in props:
             s3.put_bucket_lifecycle_configuration(
                 Bucket=name,

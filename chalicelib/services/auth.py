@@ -2,8 +2,22 @@
 
 An unknown login and a wrong password get the same ``InvalidCredentials`` after
 the same work: an unknown login still spends one argon2 verify on a dummy hash.
-A login costs at most three DynamoDB calls (guard, account, session) and no KMS
-call: nothing personal is decrypted to sign in.
+Nothing personal is decrypted to sign in (no KMS call).
+
+Brute force (ASVS 5.0 V6.3, NIST SP 800-63B §5.2.2): failures are counted per
+*login identifier*, keyed by its blind index, or by a keyed hash of the typed
+text when it cannot be an identifier, so an unknown login is throttled exactly
+like a known one and the 429s tell nobody which logins exist. After
+``login_free_failures`` (5) consecutive failures each attempt waits 1 s, doubling
+per further failure up to 15 min, refused with 429 *before* any password check;
+the right password after the wait works and a success resets the count.
+A wrong guess cannot lock a borrower out for good: the wait is capped, the other
+two identifiers of the account count separately, and recovery is never throttled
+by it. A fixed window per client address (``login_per_ip_per_minute``) limits
+password spraying across identifiers. ``AccountModel.failed_logins`` is no longer
+written: that state lived only on existing accounts.
+A login costs: address window, identifier state, guard, account, session
+(DynamoDB); a failure one or two more writes.
 """
 
 from __future__ import annotations
@@ -15,6 +29,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import burn_verify, hash_password, verify_password
+from chalicelib.config import get_settings
 from chalicelib.domain.password import normalize_password
 from chalicelib.errors import Forbidden, InvalidCredentials, InvalidValue, ValidationFailed
 from chalicelib.logs import logger
@@ -25,12 +40,25 @@ from chalicelib.storage.accounts import AccountModel, IdentifierModel
 from chalicelib.storage.base import storage_errors
 
 MAX_LOGIN_LENGTH = 254
+#: What signing in reads of the account: not the sealed personal data. ``version`` is
+#: read so that an update of this projection ADDs to it instead of resetting it.
 LOGIN_ATTRIBUTES = (
     "account_id",
     "password_hash",
     "status",
     "must_change_password",
-    "failed_logins",
+    "consent_version",
+    "known_devices",
+    "version",
+)
+#: Per-address attempt windows: action → (setting with the limit, window seconds).
+ADDRESS_WINDOWS = {
+    "login": ("login_per_ip_per_minute", 60),
+    "registration": ("registration_per_ip_per_hour", 3600),
+    "recovery": ("recovery_per_ip_per_hour", 3600),
+}
+LOCKED_MESSAGE = (
+    "Слишком много неудачных попыток входа. Повторите через {wait} или восстановите пароль."
 )
 
 
@@ -74,45 +102,126 @@ def read_credentials(data: Mapping[str, Any]) -> tuple[str, str]:
     return login, password
 
 
-def login(data: Mapping[str, Any], user_agent: str | None) -> NewSession:
-    """A new session for the right login and password, else ``InvalidCredentials``."""
+def limit_address(action: str, client_ip: str | None) -> None:
+    """Count one ``action`` attempt ("login", "registration", "recovery") of a client address.
+
+    Over the configured window: 429 with ``Retry-After`` and a ``security_event`` log
+    line (the address is never logged nor stored: the key is its keyed hash).
+    """
+    from chalicelib.errors import RateLimited
+    from chalicelib.services.codes import address_key
+    from chalicelib.storage import throttles
+
+    setting, window = ADDRESS_WINDOWS[action]
+    if client_ip is None:
+        return
+    limit = int(getattr(get_settings(), setting))
+    try:
+        throttles.consume(f"{action}-ip:{address_key(client_ip)}", limit, window)
+    except RateLimited:
+        logger.warning(
+            "security_event", extra={"event": "address_throttled", "scope": "ip", "action": action}
+        )
+        raise
+
+
+def login_subject(login: str) -> str:
+    """The brute-force counter of a login spelling, the same kind for known and unknown logins."""
+    index = identifier_index(login)
+    if index is None:
+        index = crypto.blind_index("login", " ".join(login.split()).casefold())
+    return f"login:{index}"
+
+
+def account_subjects(account: AccountModel) -> list[str]:
+    """The brute-force counters of an account's three identifiers."""
+    return [f"login:{i}" for i in (account.iin_index, account.phone_index, account.email_index)]
+
+
+def _refuse_if_locked(subject: str) -> int:
+    """The failure count of ``subject``; 429 while its wait runs."""
+    from chalicelib.errors import RateLimited
+    from chalicelib.storage import throttles
+
+    failures, locked_for = throttles.failure_state(subject)
+    if locked_for > 0:
+        wait = f"{locked_for} с" if locked_for < 60 else f"{-(-locked_for // 60)} мин"
+        raise RateLimited(locked_for, LOCKED_MESSAGE.format(wait=wait))
+    return failures
+
+
+def _record_failure(subject: str) -> None:
+    from chalicelib.storage import throttles
+
+    settings = get_settings()
+    throttles.add_failure(
+        subject,
+        free=settings.login_free_failures,
+        base=settings.login_delay_base_seconds,
+        cap=settings.login_delay_max_seconds,
+        memory=settings.login_failure_memory_seconds,
+    )
+    logger.info("sign-in failed")
+
+
+def check_current_password(account: AccountModel, password: str, field: str) -> None:
+    """The signed-in borrower's password, under the same brute-force counter as sign-in.
+
+    Wrong: a ``ValidationFailed`` on ``field`` and one failure on the phone's counter.
+    """
+    subject = f"login:{account.phone_index}"
+    _refuse_if_locked(subject)
+    if not verify_password(account.password_hash, normalize_password(password))[0]:
+        _record_failure(subject)
+        raise ValidationFailed({field: "Неверный пароль."})
+
+
+def login(
+    data: Mapping[str, Any], user_agent: str | None, *, client_ip: str | None = None
+) -> NewSession:
+    """A new session for the right login and password, else ``InvalidCredentials`` (or 429)."""
     login, password = read_credentials(data)
+    limit_address("login", client_ip)
     password = normalize_password(password)
+    subject = login_subject(login)
+    failures = _refuse_if_locked(subject)
     account = _find_account(login)
     if account is None or account.status == "deleted":
         burn_verify(password)
+        _record_failure(subject)
         raise InvalidCredentials()
     matches, needs_rehash = verify_password(account.password_hash, password)
     if not matches:
-        _count_failure(account)
+        _record_failure(subject)
         raise InvalidCredentials()
     if account.status == "locked":
         raise Forbidden(
             "Вход в кабинет временно заблокирован службой безопасности. "
             "Обратитесь в службу поддержки."
         )
-    if needs_rehash or account.failed_logins:
-        _after_success(account, password if needs_rehash else None)
+    if failures:
+        from chalicelib.storage import throttles
+
+        throttles.clear_failures(subject)
+    if needs_rehash:
+        # Parameters changed since this hash was made (ASVS: rehash on login).
+        with storage_errors():
+            account.update(
+                actions=[AccountModel.password_hash.set(hash_password(password))],
+                add_version_condition=False,
+            )
     session = start_session(
-        account.account_id, user_agent, restricted=bool(account.must_change_password)
+        account.account_id,
+        user_agent,
+        restricted=bool(account.must_change_password),
+        client_ip=client_ip,
+        consent_pending=account.consent_version != get_settings().consent_version,
     )
+    from chalicelib.services import login_hooks
+
+    login_hooks.after_sign_in(account, session, user_agent)
     logger.info("signed in", extra={"account_id": account.account_id})
     return session
-
-
-def _count_failure(account: AccountModel) -> None:
-    # ADD is atomic: parallel wrong guesses are each counted.
-    with storage_errors():
-        account.update(actions=[AccountModel.failed_logins.add(1)], add_version_condition=False)
-
-
-def _after_success(account: AccountModel, rehash_password: str | None) -> None:
-    actions: list[Any] = [AccountModel.failed_logins.set(0)]
-    if rehash_password is not None:
-        # Parameters changed since this hash was made (ASVS: rehash on login).
-        actions.append(AccountModel.password_hash.set(hash_password(rehash_password)))
-    with storage_errors():
-        account.update(actions=actions, add_version_condition=False)
 
 
 def logout(token_hash: str) -> None:
@@ -145,15 +254,19 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     form.raise_if_invalid()
     assert current is not None and new is not None and confirm is not None
     account = get_account(principal.account_id)
-    matches, _ = verify_password(account.password_hash, normalize_password(current))
-    if not matches:
-        _count_failure(account)
-        raise ValidationFailed({"current_password": "Неверный текущий пароль."})
+    try:
+        check_current_password(account, current, "current_password")
+    except ValidationFailed:
+        raise ValidationFailed({"current_password": "Неверный текущий пароль."}) from None
     pii = crypto_adapter.unseal(
         account.pii, {"purpose": "account", "account_id": account.account_id}
     )
     personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
-    check_password(new, confirm, personal)
+    try:
+        check_password(new, confirm, personal)
+    except ValidationFailed as exc:
+        names = {"password": "new_password", "password_confirm": "new_password_confirm"}
+        raise ValidationFailed({names.get(k, k): v for k, v in exc.fields.items()}) from None
     if verify_password(account.password_hash, normalize_password(new))[0]:
         raise ValidationFailed({"new_password": "Новый пароль совпадает с текущим."})
     forced = bool(account.must_change_password)
@@ -162,10 +275,12 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
             actions=[
                 AccountModel.password_hash.set(hash_password(normalize_password(new))),
                 AccountModel.must_change_password.set(False),
-                AccountModel.failed_logins.set(0),
             ],
             add_version_condition=False,
         )
+    from chalicelib.storage import throttles
+
+    throttles.clear_failures(*account_subjects(account))
     ended = 0
     if forced or end_others:
         ended = end_all_sessions(account.account_id, keep=principal.token_hash)

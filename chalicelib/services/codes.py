@@ -2,8 +2,15 @@
 
 6 digits from a CSPRNG, stored only as a keyed HMAC bound to the challenge,
 valid ``code_ttl_seconds`` (10 min), single use, void after ``code_max_attempts``
-(5) wrong tries, at most one send per ``code_resend_cooldown_seconds`` (60 s) and
-``code_sends_per_hour`` per number. Expiry is checked on read: TTL only cleans up.
+(5) wrong tries. Expiry is checked on read: TTL only cleans up.
+
+Sends are budgeted against SMS pumping: at most one per
+``code_resend_cooldown_seconds`` (60 s) per recipient, then fixed-window budgets
+per recipient, per client address and for the whole service, per hour and per
+day (``Settings.sms_*``). A budget hit is a 429 with ``Retry-After`` and a
+``security_event`` log line that names the scope only, never a number or address.
+Only Kazakh mobile numbers ever get a code: every caller takes the number from
+``domain.phone.normalize_kz_mobile``.
 """
 
 from __future__ import annotations
@@ -17,17 +24,60 @@ from chalicelib.adapters import crypto
 from chalicelib.clock import epoch
 from chalicelib.config import get_settings
 from chalicelib.domain import otp
-from chalicelib.errors import CodeAttemptsExhausted, CodeExpired, CodeInvalid, NotFound
+from chalicelib.errors import (
+    CodeAttemptsExhausted,
+    CodeExpired,
+    CodeInvalid,
+    NotFound,
+    RateLimited,
+)
+from chalicelib.logs import logger
 from chalicelib.storage import throttles
 from chalicelib.storage.base import storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 
+HOUR = 3600
+DAY = 24 * HOUR
+BUDGET_MESSAGE = "Превышен лимит отправки кодов подтверждения. Повторите через {wait}."
 
-def limit_sends(phone_index: str) -> None:
-    """Refuse a send inside the cooldown or over the hourly cap of this number (429)."""
+
+def address_key(client_ip: str) -> str:
+    """The throttle key of a client address (keyed hash: addresses are not stored)."""
+    return crypto.blind_index("ip", client_ip)
+
+
+def limit_sends(phone_index: str, client_ip: str | None = None) -> None:
+    """Refuse a send inside the cooldown or over any budget (429 with ``Retry-After``).
+
+    ``phone_index`` is the blind index of the recipient (a phone or, for e-mail
+    codes, an address); ``client_ip`` adds the per-address budget.
+    """
     settings = get_settings()
     throttles.cooldown(f"sms:{phone_index}", settings.code_resend_cooldown_seconds)
-    throttles.consume(f"sms:{phone_index}", settings.code_sends_per_hour, 3600)
+    budgets = [
+        ("phone", f"sms:{phone_index}", settings.code_sends_per_hour, HOUR),
+        ("phone", f"sms:{phone_index}", settings.sms_per_phone_per_day, DAY),
+    ]
+    if client_ip is not None:
+        budgets += [
+            ("ip", f"sms-ip:{address_key(client_ip)}", settings.sms_per_ip_per_hour, HOUR),
+            ("ip", f"sms-ip:{address_key(client_ip)}", settings.sms_per_ip_per_day, DAY),
+        ]
+    budgets += [
+        ("global", "sms-global", settings.sms_global_per_hour, HOUR),
+        ("global", "sms-global", settings.sms_global_per_day, DAY),
+    ]
+    for scope, subject, limit, window in budgets:
+        try:
+            throttles.consume(subject, limit, window)
+        except RateLimited as exc:
+            logger.warning("security_event", extra={"event": "sms_budget_exceeded", "scope": scope})
+            raise RateLimited(exc.retry_after, _budget_message(exc.retry_after)) from exc
+
+
+def _budget_message(seconds: int) -> str:
+    wait = f"{seconds} с" if seconds < 60 else f"{-(-seconds // 60)} мин"
+    return BUDGET_MESSAGE.format(wait=wait)
 
 
 def new_challenge(
@@ -68,10 +118,10 @@ def open_challenge(challenge_id: str, purpose: str, not_found: str) -> Challenge
     return challenge
 
 
-def reissue(challenge: ChallengeModel) -> str:
+def reissue(challenge: ChallengeModel, client_ip: str | None = None) -> str:
     """A new code for the same challenge (tries reset); the caller sends it."""
     settings = get_settings()
-    limit_sends(challenge.phone_index)
+    limit_sends(challenge.phone_index, client_ip)
     code = otp.new_code()
     current = epoch()
     with storage_errors():

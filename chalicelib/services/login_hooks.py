@@ -1,13 +1,118 @@
-"""What happens after a borrower signs in successfully (new-device notice, consent check)."""
+"""What happens after a borrower signs in successfully: new-device notice, consent check.
+
+A *device* is a keyed HMAC of the User-Agent (the ``session`` sub-key of the
+index key), so the account stores no readable browser data and a stolen table
+does not tell which browsers a borrower uses. The account keeps the newest
+``known_devices_max`` fingerprints. A sign-in from any other one sends one SMS
+to the phone of record and adds the fingerprint (one UpdateItem, only then).
+
+The sign-in path stays lean: a known device costs no KMS call and no write;
+the phone is decrypted only when a notice is due. A notice that cannot be
+queued does not refuse the sign-in: the fingerprint is then not recorded, so
+the next sign-in from that device tries again.
+
+When the configured consent version differs from the account's, sign-in creates
+the session marked ``consent_pending`` (see ``auth.login``) and the cabinet answers
+``consent_required`` until the borrower accepts the current text (``POST /v1/me/consent``).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import hmac
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.adapters import crypto
+from chalicelib.clock import KZ_TZ, epoch
+from chalicelib.config import get_settings
+from chalicelib.logs import logger
+from chalicelib.storage.accounts import AccountModel
+from chalicelib.storage.base import storage_errors
 
 if TYPE_CHECKING:
     from chalicelib.services.sessions import NewSession
-    from chalicelib.storage.accounts import AccountModel
+
+#: What the hook reads from the account; the sign-in may already have loaded them.
+HOOK_ATTRIBUTES = ("known_devices", "consent_version")
+
+
+def device_fingerprint(user_agent: str | None) -> str:
+    """The keyed fingerprint of a browser (its User-Agent as the session stores it)."""
+    text = (user_agent or "")[:200]
+    mac = hmac.new(crypto.derived_key("session"), b"device:" + text.encode(), "sha256")
+    return mac.hexdigest()[:32]
+
+
+def _hook_view(account: AccountModel) -> AccountModel:
+    """``account`` if the sign-in loaded what the hook needs, else a projected read of it.
+
+    ``consent_version`` is present on every account, so its absence means the
+    sign-in's projection left these attributes out.
+    """
+    if "consent_version" in account.attribute_values:
+        return account
+    with storage_errors():
+        return AccountModel.get(account.account_id, attributes_to_get=list(HOOK_ATTRIBUTES))
 
 
 def after_sign_in(account: AccountModel, session: NewSession, user_agent: str | None) -> None:
-    """Run the post-sign-in checks for ``account``."""
+    """Run the post-sign-in checks for ``account`` (consent is decided when the session is made)."""
+    view = _hook_view(account)
+    fingerprint = device_fingerprint(user_agent)
+    known = list(view.known_devices or [])
+    if fingerprint in known:
+        return
+    try:
+        _send_new_device_notice(account.account_id, user_agent)
+    except Exception as exc:  # the sign-in itself succeeded: never refuse it for a notice
+        logger.warning(
+            "new-device notice not sent",
+            extra={"account_id": account.account_id, "error": type(exc).__name__},
+        )
+        return
+    remember_device(account.account_id, fingerprint, known)
+
+
+def remember_device(account_id: str, fingerprint: str, known: list[str]) -> None:
+    """Add ``fingerprint`` to the account's known devices, dropping the oldest over the cap."""
+    limit = max(1, get_settings().known_devices_max)
+    action: Any
+    if len(known) + 1 > limit:
+        action = AccountModel.known_devices.set([*known, fingerprint][-limit:])
+    else:
+        # Appends atomically: two sign-ins from two new devices both stay known.
+        action = AccountModel.known_devices.set(
+            (AccountModel.known_devices | []).append([fingerprint])
+        )
+    item = AccountModel(account_id=account_id)
+    # Any non-None version makes pynamodb ADD 1 to the stored one (None would SET it
+    # to 1); without the condition, concurrent versioned writers simply re-read.
+    item.version = 0
+    with storage_errors():
+        try:
+            item.update(
+                actions=[action],
+                condition=AccountModel.account_id.exists(),
+                add_version_condition=False,
+            )
+        except UpdateError:
+            return  # the account is gone
+
+
+def _send_new_device_notice(account_id: str, user_agent: str | None) -> None:
+    from chalicelib.services import notifications
+    from chalicelib.services.sessions import describe_device
+
+    with storage_errors():
+        sealed = AccountModel.get(account_id, attributes_to_get=["pii"]).pii
+    pii = crypto.unseal(sealed, {"purpose": "account", "account_id": account_id})
+    moment = datetime.fromtimestamp(epoch(), UTC).astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M")
+    notifications.enqueue(
+        "sms",
+        pii["phone"],
+        f"Hava: вход в личный кабинет с нового устройства ({describe_device(user_agent)}, "
+        f"{moment}). Если это были не вы — срочно смените пароль или сообщите нам через "
+        "«Не получается зайти» на странице входа.",
+    )

@@ -47,6 +47,7 @@ from chalicelib.services.forms import (
     secret,
     string,
 )
+from chalicelib.services.login_hooks import device_fingerprint
 from chalicelib.services.sessions import NewSession, build_session
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
 from chalicelib.storage.base import (
@@ -225,13 +226,13 @@ def _sms_text(code: str | None, settings: Settings) -> str:
     )
 
 
-def start(data: Mapping[str, Any]) -> Started:
+def start(data: Mapping[str, Any], *, client_ip: str | None = None) -> Started:
     """Step 1: check the questionnaire and send the code."""
     settings = get_settings()
     pii, offer = _read_form(data, settings)
     password = normalize_password(pii.pop("password"))
     phone_index = crypto.blind_index("phone", pii["phone"])
-    codes.limit_sends(phone_index)
+    codes.limit_sends(phone_index, client_ip)
 
     with storage_errors():
         try:
@@ -274,11 +275,11 @@ def _open_challenge(registration_id: str) -> ChallengeModel:
     )
 
 
-def resend(registration_id: str) -> Started:
+def resend(registration_id: str, *, client_ip: str | None = None) -> Started:
     """Send a new code for an unfinished registration (60-second cooldown, hourly cap)."""
     settings = get_settings()
     challenge = _open_challenge(registration_id)
-    code = codes.reissue(challenge)
+    code = codes.reissue(challenge, client_ip)
     pii = crypto.unseal(challenge.pii, {"purpose": "account", "account_id": challenge.account_id})
     text = _sms_text(None if challenge.phone_taken else code, settings)
     notifications.enqueue("sms", pii["phone"], text)
@@ -299,7 +300,13 @@ def read_code(data: Mapping[str, Any]) -> str:
     return code
 
 
-def confirm(registration_id: str, data: Mapping[str, Any], user_agent: str | None) -> Registered:
+def confirm(
+    registration_id: str,
+    data: Mapping[str, Any],
+    user_agent: str | None,
+    *,
+    client_ip: str | None = None,
+) -> Registered:
     """Step 2: check the code; create account, guards, application and session at once."""
     settings = get_settings()
     code = read_code(data)
@@ -319,6 +326,8 @@ def confirm(registration_id: str, data: Mapping[str, Any], user_agent: str | Non
         consent_version=challenge.consent_version,
         consent_at=challenge.consent_at,
         created_at=created,
+        # The device that registers is the borrower's: no "new device" notice for it.
+        known_devices=[device_fingerprint(user_agent)],
         failed_logins=0,
     )
     offer = calculator.quote(
@@ -336,7 +345,7 @@ def confirm(registration_id: str, data: Mapping[str, Any], user_agent: str | Non
         gesv_percent=str(offer.gesv_percent),
         created_at=created,
     )
-    session = build_session(account.account_id, user_agent)
+    session = build_session(account.account_id, user_agent, client_ip=client_ip)
     guards = [
         IdentifierModel(lookup=index, account_id=account.account_id)
         for index in (challenge.iin_index, challenge.phone_index, challenge.email_index)

@@ -191,9 +191,8 @@ def _account_pii(account: AccountModel) -> dict[str, Any]:
 
 def start_phone_change(account_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """File a phone change: re-check the password, code to the new number, upload forms."""
-    from chalicelib.adapters.passwords import verify_password
-    from chalicelib.domain.password import normalize_password
     from chalicelib.services import codes, documents, notifications
+    from chalicelib.services.auth import check_current_password
     from chalicelib.services.cabinet import get_account
 
     form = Form(data, ("password", "new_phone"))
@@ -202,9 +201,8 @@ def start_phone_change(account_id: str, data: Mapping[str, Any]) -> dict[str, An
     form.raise_if_invalid()
     assert password is not None and new_phone is not None
     account = get_account(account_id)
-    matches, _ = verify_password(account.password_hash, normalize_password(password))
-    if not matches:
-        raise ValidationFailed({"password": "Неверный пароль."})
+    # Same brute-force counter as sign-in: a stolen session cannot guess the password.
+    check_current_password(account, password, "password")
     if crypto.blind_index("phone", new_phone) == account.phone_index:
         raise ValidationFailed({"new_phone": "Это ваш текущий номер."})
     new_index = crypto.blind_index("phone", new_phone)

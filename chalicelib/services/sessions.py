@@ -1,22 +1,26 @@
 """Borrower sessions: opaque 256-bit tokens, stored only as their SHA-256.
 
 Idle and absolute timeouts are checked on every request (DynamoDB TTL is only
-the janitor); deleting the item revokes the session at once.
+the janitor); deleting the item revokes the session at once. The borrower's
+session list names sessions by a random public ``session_id``: the token hash
+(the item key) never leaves the server.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.clock import epoch, iso, now
 from chalicelib.config import get_settings
-from chalicelib.errors import Unauthenticated
-from chalicelib.storage.base import storage_errors
+from chalicelib.errors import NotFound, Unauthenticated
+from chalicelib.storage.base import new_id, storage_errors
 from chalicelib.storage.sessions import SessionModel
 
 #: ``last_seen_at`` is refreshed at most this often (one write per minute, not per request).
@@ -37,6 +41,8 @@ class Principal:
     roles: frozenset[str] = frozenset()
     #: The session may only change the password (``must_change_password`` at sign-in).
     restricted: bool = False
+    #: A newer consent text must be accepted before the cabinet answers.
+    consent_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,8 @@ def build_session(
     kind: str = BORROWER,
     roles: frozenset[str] = frozenset(),
     restricted: bool = False,
+    client_ip: str | None = None,
+    consent_pending: bool = False,
 ) -> NewSession:
     """A new session item (not yet saved: callers save it, alone or in a transaction)."""
     settings = get_settings()
@@ -95,6 +103,9 @@ def build_session(
         kind=kind,
         roles=set(roles) or None,
         restricted=restricted,
+        session_id=new_id("ses"),
+        client_ip=(client_ip or "")[:64] or None,
+        consent_pending=consent_pending,
     )
     return NewSession(token=token, model=model)
 
@@ -106,9 +117,19 @@ def start_session(
     kind: str = BORROWER,
     roles: frozenset[str] = frozenset(),
     restricted: bool = False,
+    client_ip: str | None = None,
+    consent_pending: bool = False,
 ) -> NewSession:
     """Create and save a session."""
-    session = build_session(account_id, user_agent, kind=kind, roles=roles, restricted=restricted)
+    session = build_session(
+        account_id,
+        user_agent,
+        kind=kind,
+        roles=roles,
+        restricted=restricted,
+        client_ip=client_ip,
+        consent_pending=consent_pending,
+    )
     with storage_errors():
         session.model.save(condition=SessionModel.token_hash.does_not_exist())
     return session
@@ -127,10 +148,7 @@ def authenticate(token: str | None, kind: str = BORROWER) -> Principal:
     if session.kind != kind:
         raise Unauthenticated()
     current = epoch()
-    if (
-        session.expires_at.timestamp() <= current
-        or session.last_seen_at + idle_seconds(kind) <= current
-    ):
+    if not is_alive(session, current):
         end_session(key)
         raise Unauthenticated()
     if current - session.last_seen_at >= TOUCH_EVERY_SECONDS:
@@ -149,6 +167,15 @@ def authenticate(token: str | None, kind: str = BORROWER) -> Principal:
         kind=session.kind,
         roles=frozenset(session.roles or ()),
         restricted=bool(session.restricted),
+        consent_pending=bool(session.consent_pending),
+    )
+
+
+def is_alive(session: SessionModel, current: int) -> bool:
+    """Within both the absolute lifetime and the idle timeout at ``current`` (epoch seconds)."""
+    return (
+        session.expires_at.timestamp() > current
+        and session.last_seen_at + idle_seconds(session.kind) > current
     )
 
 
@@ -179,3 +206,97 @@ def lift_restriction(key: str) -> None:
             )
         except UpdateError as exc:
             raise Unauthenticated() from exc
+
+
+# --- the borrower's session list --------------------------------------------------
+
+#: (marker in the User-Agent, name shown, marker its major version follows), first match wins:
+#: Edge, Opera and Yandex also say "Chrome", and every Chromium says "Safari".
+_BROWSERS = (
+    ("YaBrowser", "Яндекс Браузер", "YaBrowser/"),
+    ("Edg", "Edge", "Edg/"),
+    ("OPR", "Opera", "OPR/"),
+    ("SamsungBrowser", "Samsung Internet", "SamsungBrowser/"),
+    ("Firefox", "Firefox", "Firefox/"),
+    ("FxiOS", "Firefox", "FxiOS/"),
+    ("CriOS", "Chrome", "CriOS/"),
+    ("Chrome", "Chrome", "Chrome/"),
+    ("Safari", "Safari", "Version/"),
+)
+_SYSTEMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def describe_device(user_agent: str | None) -> str:
+    """A short label of a User-Agent, e.g. «Chrome 120, Android»; its first 60 characters else."""
+    text = user_agent or ""
+    browser = None
+    for marker, name, version_marker in _BROWSERS:
+        if marker in text:
+            version = re.search(re.escape(version_marker) + r"(\d+)", text)
+            browser = f"{name} {version.group(1)}" if version else name
+            break
+    system = next((name for marker, name in _SYSTEMS if marker in text), None)
+    if browser and system:
+        return f"{browser}, {system}"
+    return browser or system or text[:60] or "Неизвестное устройство"
+
+
+def _session_view(session: SessionModel, current_hash: str | None) -> dict[str, Any]:
+    return {
+        "session_id": session.session_id,
+        "device": describe_device(session.user_agent),
+        "user_agent": session.user_agent,
+        "ip_address": session.client_ip,
+        "created_at": session.created_at.split("#", 1)[0],
+        "last_used_at": iso(datetime.fromtimestamp(session.last_seen_at, UTC)),
+        "expires_at": iso(session.expires_at),
+        "current": session.token_hash == current_hash,
+    }
+
+
+def _live_sessions(account_id: str) -> list[SessionModel]:
+    """The account's borrower sessions still within both timeouts, oldest first.
+
+    Sessions without a public id (made before it existed) are left out: nothing
+    about them may be derived from the token hash; they end by their timeouts.
+    """
+    current = epoch()
+    with storage_errors():
+        items = list(SessionModel.by_account.query(account_id))
+    return [s for s in items if s.kind == BORROWER and s.session_id and is_alive(s, current)]
+
+
+def active_sessions(account_id: str, current_hash: str | None) -> list[dict[str, Any]]:
+    """The borrower's active sessions, the caller's own marked ``current``."""
+    return [_session_view(s, current_hash) for s in _live_sessions(account_id)]
+
+
+def end_session_by_id(account_id: str, session_id: str) -> None:
+    """End one of the borrower's own sessions; any other id is ``NotFound``."""
+    if not isinstance(session_id, str) or not session_id or len(session_id) > 64:
+        raise NotFound("Сеанс не найден.")
+    match = next((s for s in _live_sessions(account_id) if s.session_id == session_id), None)
+    if match is None:
+        raise NotFound("Сеанс не найден.")
+    end_session(match.token_hash)
+
+
+def clear_consent_pending(account_id: str) -> None:
+    """Every session of the account may use the cabinet again (consent accepted)."""
+    with storage_errors():
+        for session in SessionModel.by_account.query(account_id):
+            if session.consent_pending:
+                try:
+                    session.update(
+                        actions=[SessionModel.consent_pending.set(False)],
+                        condition=SessionModel.token_hash.exists(),
+                    )
+                except UpdateError:
+                    continue  # ended meanwhile

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
     VersionAttribute,
@@ -34,6 +35,9 @@ class AccountModel(Model):
     created_at = UnicodeAttribute()
     #: Consecutive failed logins (issue 4 builds the back-off on it).
     failed_logins = NumberAttribute(default=0)
+    #: Keyed fingerprints of the browsers signed in from, oldest first (capped):
+    #: a sign-in from any other one notifies the borrower.
+    known_devices = ListAttribute[str](null=True)
     version = VersionAttribute()
 
 

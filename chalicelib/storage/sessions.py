@@ -47,5 +47,12 @@ class SessionModel(Model):
     #: Only a password change is allowed (after a compromise report or a staff reset).
     restricted = BooleanAttribute(default=False)
     roles = UnicodeSetAttribute(null=True)
+    #: The id the borrower sees in the session list (the token hash is never shown).
+    #: Sessions created before it existed have none: they are not listed.
+    session_id = UnicodeAttribute(null=True)
+    #: The address the session was created from (shown to its borrower; never logged).
+    client_ip = UnicodeAttribute(null=True)
+    #: A newer consent text awaits acceptance: only the consent and safety routes answer.
+    consent_pending = BooleanAttribute(null=True)
 
     by_account = SessionsByAccount()

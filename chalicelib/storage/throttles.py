@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
 from pynamodb.models import Model
 
 from chalicelib.clock import epoch
@@ -23,6 +23,8 @@ class ThrottleModel(Model):
     hits = NumberAttribute(default=0)
     #: End of the window (epoch seconds), also the TTL.
     expires_at = TTLAttribute()
+    #: Failure counters only: no attempt is accepted before this moment (epoch seconds).
+    locked_until = NumberAttribute(null=True)
 
 
 def consume(subject: str, limit: int, window_seconds: int) -> None:
@@ -65,6 +67,68 @@ def cooldown(subject: str, seconds: int) -> None:
             current = ThrottleModel.get(item.key)
             remaining = int(current.expires_at.timestamp()) - now if current.expires_at else 1
             raise RateLimited(remaining) from exc
+
+
+def failure_state(subject: str) -> tuple[int, int]:
+    """``(consecutive failures, seconds still locked)`` of ``subject``; (0, 0) when unknown."""
+    now = epoch()
+    with storage_errors():
+        try:
+            item = ThrottleModel.get(f"{subject}#failures", consistent_read=True)
+        except DoesNotExist:
+            return 0, 0
+    # moto never expires TTL items and DynamoDB may keep them for days: check here.
+    if item.expires_at is None or item.expires_at <= _at(now):
+        return 0, 0
+    return int(item.hits), max(0, int(item.locked_until or 0) - now)
+
+
+def add_failure(subject: str, *, free: int, base: int, cap: int, memory: int) -> int:
+    """Count one failure of ``subject`` (atomic ADD) and lock it once over ``free``.
+
+    The lock lasts ``base`` seconds after the first failure over ``free``,
+    doubling with each further one, at most ``cap``. The counter is forgotten
+    ``memory`` seconds after the last failure. Returns the new count.
+    """
+    now = epoch()
+    item = ThrottleModel(key=f"{subject}#failures")
+    with storage_errors():
+        try:
+            item.update(
+                actions=[
+                    ThrottleModel.hits.add(1),
+                    ThrottleModel.expires_at.set(_at(now + memory)),
+                ],
+                condition=ThrottleModel.key.does_not_exist()
+                | (ThrottleModel.expires_at > _at(now)),
+            )
+        except UpdateError as exc:
+            if not _condition_failed(exc):
+                raise
+            # A stale counter past its memory: start again from one.
+            item = ThrottleModel(key=item.key, hits=1, expires_at=_at(now + memory))
+            item.save()
+        count = int(item.hits)
+        if count >= free:
+            until = now + min(cap, base * 2 ** min(count - free, 40))
+            try:
+                # Only ever lengthen: parallel failures may arrive out of order.
+                item.update(
+                    actions=[ThrottleModel.locked_until.set(until)],
+                    condition=ThrottleModel.locked_until.does_not_exist()
+                    | (ThrottleModel.locked_until < until),
+                )
+            except UpdateError as exc:
+                if not _condition_failed(exc):
+                    raise
+    return count
+
+
+def clear_failures(*subjects: str) -> None:
+    """Forget the failures (and any lock) of each subject."""
+    with storage_errors():
+        for subject in subjects:
+            ThrottleModel(key=f"{subject}#failures").delete()
 
 
 def _at(epoch_seconds: int) -> datetime:

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-import inspect
+import importlib
 import json
+import pkgutil
+import re
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
+import chalicelib
 from chalicelib import errors
-from chalicelib.api.http import ALWAYS_ON, SECURITY_HEADERS
+from chalicelib.api.http import ADMIN_PREFIX, ALWAYS_ON, SECURITY_HEADERS
 from chalicelib.api.meta import OPENAPI_PATH
 from tests.api.conftest import PASSWORD, Api, Reply, form
+from tests.api.test_requests import (
+    accept_documents,
+    after_cooldown,
+    set_loan_status,
+    signed_in,
+    start_phone_change,
+)
+from tests.api.test_staff_and_admin import STAFF_PASSWORD, make_staff, staff_login
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+#: Which bearer scheme a secured operation must name: staff tokens for the desk, else borrowers'.
+STAFF_SCHEME, BORROWER_SCHEME = "staffBearer", "bearerAuth"
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +68,16 @@ def documented_response(
     return resolve(document, documented[str(status)])
 
 
+def concrete(template: str, value: str = "x-1") -> str:
+    """A path template with every ``{parameter}`` filled in."""
+    return re.sub(r"\{[^}]+\}", value, template)
+
+
+def schemes(operation: dict[str, Any]) -> set[str]:
+    """The security schemes an operation requires (none for a public one)."""
+    return {name for requirement in operation.get("security", []) for name in requirement}
+
+
 def assert_conforms(document: dict[str, Any], method: str, template: str, reply: Reply) -> None:
     """The status is documented for the operation; the body and headers fit its response."""
     response = documented_response(document, method, template, reply.status)
@@ -92,11 +115,14 @@ def test_document_is_a_valid_openapi_description(document: dict[str, Any]) -> No
 def test_every_route_is_documented_and_nothing_else(document: dict[str, Any]) -> None:
     # GIVEN the routes the Chalice app really serves
     from app import app
+    from chalicelib.api.web import WEB_PATHS
 
+    # (the HTML pages and their assets are declared outside the JSON API: WEB_PATHS)
     served = {
         (path, method): entry.view_name
         for path, entries in app.routes.items()
         for method, entry in entries.items()
+        if path not in WEB_PATHS
     }
     # WHEN they are compared with the document
     operations = documented_operations(document)
@@ -109,38 +135,68 @@ def test_borrower_routes_document_maintenance_and_the_always_on_routes_do_not(
     document: dict[str, Any],
 ) -> None:
     for (path, method), operation in documented_operations(document).items():
-        maintenance = operation["responses"].get("503")
+        unavailable = operation["responses"].get("503")
         if path in ALWAYS_ON:
-            assert maintenance is None, f"{method} {path} answers during maintenance"
+            assert unavailable is None, f"{method} {path} answers during maintenance"
             continue
-        assert maintenance is not None, f"{method} {path} lacks the maintenance 503"
-        assert "Retry-After" in resolve(document, maintenance)["headers"]
+        assert unavailable is not None, f"{method} {path} lacks the 503"
+        assert "Retry-After" in resolve(document, unavailable)["headers"]
+        # The staff desk keeps working during maintenance: only a dependency failure is a 503.
+        expected = "ServiceUnavailable" if path.startswith(ADMIN_PREFIX) else "Unavailable"
+        assert unavailable == {"$ref": f"#/components/responses/{expected}"}, (method, path)
+    assert (
+        "maintenance"
+        not in document["components"]["responses"]["ServiceUnavailable"]["description"]
+    )
 
 
-def test_signed_in_routes_require_the_bearer_scheme(document: dict[str, Any]) -> None:
-    scheme = document["components"]["securitySchemes"]["bearerAuth"]
-    assert scheme == {**scheme, "type": "http", "scheme": "bearer"}
-    secured = {
+def test_signed_in_routes_require_the_bearer_scheme_of_their_side(
+    document: dict[str, Any],
+) -> None:
+    # GIVEN the two token kinds: borrowers' and staff's
+    for name in (BORROWER_SCHEME, STAFF_SCHEME):
+        scheme = document["components"]["securitySchemes"][name]
+        assert scheme == {**scheme, "type": "http", "scheme": "bearer"}
+    # THEN a secured operation names exactly one scheme: staff under /admin/, borrowers' elsewhere
+    for (path, method), operation in documented_operations(document).items():
+        required = schemes(operation)
+        if not required:
+            continue
+        expected = STAFF_SCHEME if path.startswith(ADMIN_PREFIX) else BORROWER_SCHEME
+        assert required == {expected}, (method, path, required)
+        assert "401" in operation["responses"], f"{method} {path}: secured without a 401"
+    # AND every desk route but the sign-in is secured (which ones a borrower needs is probed live)
+    staff_public = {
         key
         for key, operation in documented_operations(document).items()
-        if {"bearerAuth": []} in operation.get("security", [])
+        if key[0].startswith(ADMIN_PREFIX) and not schemes(operation)
     }
-    assert secured == {
-        ("/v1/me", "GET"),
-        ("/v1/me/loans", "GET"),
-        ("/v1/sessions/current", "DELETE"),
-    }
+    assert staff_public == {("/admin/v1/sessions", "POST")}
     assert "security" not in document, "public routes must not inherit a security requirement"
 
 
+def every_error_class() -> set[type[errors.HavaError]]:
+    """``HavaError`` and every subclass, wherever in ``chalicelib`` it is defined."""
+    for module in pkgutil.walk_packages(chalicelib.__path__, "chalicelib."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    found: set[type[errors.HavaError]] = set()
+    pending: list[type[errors.HavaError]] = [errors.HavaError]
+    while pending:
+        cls = pending.pop()
+        if cls not in found:
+            found.add(cls)
+            pending.extend(cls.__subclasses__())
+    return found
+
+
 def test_every_error_code_of_the_application_is_documented(document: dict[str, Any]) -> None:
-    raised = {
-        cls.code
-        for _, cls in inspect.getmembers(errors, inspect.isclass)
-        if issubclass(cls, errors.HavaError)
-    }
+    # GIVEN every error class (errors.py, and subclasses defined elsewhere, e.g. UnpaidLoan)
+    raised = {cls.code for cls in every_error_class()}
+    assert {"unpaid_loan", "password_change_required"} <= raised
     # Chalice's own 405/415 bodies are rewritten to these codes in chalicelib.api.http.
     rewritten = {"method_not_allowed", "unsupported_media_type", "bad_request"}
+    # THEN the documented enum is exactly those codes
     assert set(document["components"]["schemas"]["ErrorCode"]["enum"]) == raised | rewritten
 
 
@@ -237,12 +293,346 @@ def test_maintenance_answers_as_documented(
     reset_settings()
     # WHEN any documented route is called
     for path, method in documented_operations(document):
-        concrete = path.replace("{registration_id}", "reg-1")
-        reply = api.call(method, concrete, body={} if method == "POST" else None)
-        # THEN borrower routes answer the documented 503, the always-on ones still 200
+        reply = api.call(method, concrete(path), body={} if method == "POST" else None)
+        # THEN borrower routes answer the documented 503, the always-on ones still 200,
+        # and the staff desk answers as usual (here: no token or an empty sign-in form)
         if path in ALWAYS_ON:
             assert reply.status == 200, (path, reply.body)
+        elif path.startswith(ADMIN_PREFIX):
+            assert reply.status in (400, 401), (path, reply.body)
         else:
             assert (reply.status, reply.error["code"]) == (503, "maintenance"), path
             assert reply.headers["Retry-After"] == "1800"
         assert_conforms(document, method, path, reply)
+
+
+# --- who may call what: the document's security against the live routes ------------------
+
+
+def set_account(account_id: str, **values: Any) -> None:
+    """Change a borrower's account straight in the table (the state a probe needs)."""
+    from chalicelib.storage.accounts import AccountModel
+
+    account = AccountModel.get(account_id)
+    for name, value in values.items():
+        setattr(account, name, value)
+    account.save()
+
+
+def documented_403_codes(document: dict[str, Any], operation: dict[str, Any]) -> set[str]:
+    forbidden = operation["responses"].get("403")
+    description = resolve(document, forbidden)["description"] if forbidden else ""
+    return {
+        code for code in ("password_change_required", "consent_required") if code in description
+    }
+
+
+def test_exactly_the_secured_operations_refuse_a_caller_without_a_token(
+    api: Api, document: dict[str, Any]
+) -> None:
+    # GIVEN every documented operation WHEN it is called without a token
+    for (path, method), operation in documented_operations(document).items():
+        reply = api.call(method, concrete(path), body={} if method == "POST" else None)
+        refused = reply.status == 401 and reply.error["code"] == "unauthenticated"
+        # THEN it answers 401 exactly when the document asks for a bearer token
+        assert refused == bool(schemes(operation)), (method, path, reply.status, reply.body)
+        assert_conforms(document, method, path, reply)
+
+
+@pytest.mark.parametrize(
+    ("code", "state"),
+    [
+        ("password_change_required", {"must_change_password": True}),
+        ("consent_required", {"consent_version": "2000-01"}),
+    ],
+)
+def test_the_403_of_a_restricted_session_is_documented_where_it_is_answered(
+    api: Api, document: dict[str, Any], code: str, state: dict[str, Any]
+) -> None:
+    # GIVEN a borrower whose session opens restricted (new password due / new consent text)
+    from chalicelib.config import get_settings
+
+    current = get_settings().consent_version
+    data, token = signed_in(api)
+    account_id = api.get("/v1/me", token=token).body["account_id"]
+
+    def restricted_token() -> str:
+        set_account(
+            account_id, **{"must_change_password": False, "consent_version": current, **state}
+        )
+        return str(api.login(data["email"]).body["token"])
+
+    token = restricted_token()
+    refused_somewhere = answered_somewhere = False
+    # WHEN every borrower operation is called with it
+    for (path, method), operation in documented_operations(document).items():
+        if BORROWER_SCHEME not in schemes(operation):
+            continue
+        reply = api.call(method, concrete(path), body={} if method == "POST" else None, token=token)
+        # THEN it is refused with that code exactly where the document says so
+        refused = reply.status == 403 and reply.error["code"] == code
+        assert refused == (code in documented_403_codes(document, operation)), (
+            method,
+            path,
+            reply.status,
+            reply.body,
+        )
+        assert_conforms(document, method, path, reply)
+        refused_somewhere |= refused
+        answered_somewhere |= reply.status < 300
+        if reply.status < 300:  # sign-out, compromise report…: the session may be gone
+            token = restricted_token()
+    assert refused_somewhere and answered_somewhere
+
+
+# --- the main new flows answer as documented -----------------------------------------------
+
+
+def checker(api: Api, document: dict[str, Any]) -> Any:
+    def check(
+        method: str,
+        template: str,
+        status: int,
+        body: Any = None,
+        token: str | None = None,
+        code: str | None = None,
+        **params: str,
+    ) -> Reply:
+        path = template.format(**params)
+        if method == "POST" and body is None:
+            body = {}
+        reply = api.call(method, path, body=body, token=token)
+        assert reply.status == status, (method, path, reply.body)
+        if code is not None:
+            assert reply.error["code"] == code, reply.body
+        assert_conforms(document, method, template.partition("?")[0], reply)
+        return reply
+
+    return check
+
+
+def test_borrower_requests_answer_as_documented(api: Api, document: dict[str, Any]) -> None:
+    check = checker(api, document)
+    data, token = signed_in(api)
+    account_id = check("GET", "/v1/me", 200, token=token).body["account_id"]
+    new_phone = "+7 701 555 00 11"
+
+    # phone change: start (three presigned forms), code to the new number, confirm
+    pcr = "/v1/phone-change-requests"
+    check("POST", pcr, 400, {"password": "не-тот-пароль-123", "new_phone": new_phone}, token)
+    check("POST", pcr, 400, {"password": PASSWORD, "new_phone": new_phone, "x": 1}, token)
+    started = check("POST", pcr, 201, {"password": PASSWORD, "new_phone": new_phone}, token)
+    rid = started.body["request_id"]
+    assert set(started.body["uploads"]) == {"id_front", "id_back", "selfie"}
+    check("POST", pcr, 409, {"password": PASSWORD, "new_phone": "+77015550012"}, token)
+    check("POST", "/v1/requests/{request_id}/resend-code", 429, token=token, request_id=rid)
+    code = api.latest_code("+77015550011")
+    confirm = "/v1/requests/{request_id}/confirm-phone"
+    wrong = "111111" if code != "111111" else "222222"
+    check("POST", confirm, 422, {"code": wrong}, token, "code_invalid", request_id=rid)
+    check("POST", confirm, 404, {"code": code}, token, request_id="req_unknown")
+    confirmed = check("POST", confirm, 200, {"code": code}, token, request_id=rid)
+    assert confirmed.body["phone_confirmed"] is True
+    check("POST", "/v1/requests/{request_id}/resend-code", 409, token=token, request_id=rid)
+    check("POST", "/v1/requests/{request_id}/uploads", 200, token=token, request_id=rid)
+
+    # my requests
+    listed = check("GET", "/v1/requests", 200, token=token)
+    assert [r["request_id"] for r in listed.body["items"]] == [rid]
+    check("GET", "/v1/requests/{request_id}", 200, token=token, request_id=rid)
+    check("GET", "/v1/requests/{request_id}", 404, token=token, request_id="req_unknown")
+
+    # deletion: refused while a loan is unpaid, then filed once
+    set_loan_status(account_id, "issued")
+    check("POST", "/v1/deletion-requests", 409, token=token, code="unpaid_loan")
+    set_loan_status(account_id, "repaid")
+    check("POST", "/v1/deletion-requests", 201, token=token)
+    check("POST", "/v1/deletion-requests", 409, token=token, code="conflict")
+
+    # compromise: anonymous report, signed-in report, then the forced password change
+    reports = "/v1/compromise-reports"
+    check("POST", reports, 400, {"login": "x", "contact": "?", "description": ""})
+    report = {"login": data["iin"], "contact": data["email"], "description": "Пароль не подходит"}
+    check("POST", reports, 202, report)
+    check("POST", "/v1/me/compromise", 400, {"text": "?"}, token)
+    check("POST", "/v1/me/compromise", 201, {"description": "Чужой вход ночью"}, token)
+    check("GET", "/v1/me", 401, token=token)
+    signed = check("POST", "/v1/sessions", 201, {"login": data["iin"], "password": PASSWORD})
+    assert signed.body["must_change_password"] is True
+    restricted = signed.body["token"]
+    check("GET", "/v1/requests", 403, token=restricted, code="password_change_required")
+    new_password = "новый-длинный-пароль-2026"
+    change = {
+        "current_password": PASSWORD,
+        "new_password": new_password,
+        "new_password_confirm": new_password,
+    }
+    check("POST", "/v1/me/password", 400, {**change, "current_password": "x"}, restricted)
+    changed = check("POST", "/v1/me/password", 200, change, restricted)
+    assert changed.body == {"sessions_ended": 0}
+    check("GET", "/v1/requests", 200, token=restricted)
+
+
+def test_account_and_privacy_routes_answer_as_documented(
+    api: Api, document: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check = checker(api, document)
+    data, token = signed_in(api)
+    other = check("POST", "/v1/sessions", 201, {"login": data["iin"], "password": PASSWORD})
+
+    # sessions, consent, export
+    sessions = check("GET", "/v1/me/sessions", 200, token=token).body["items"]
+    assert [s["current"] for s in sessions].count(True) == 1
+    check("DELETE", "/v1/me/sessions/{session_id}", 404, token=token, session_id="ses_unknown")
+    mine = next(s["session_id"] for s in sessions if not s["current"])
+    check("DELETE", "/v1/me/sessions/{session_id}", 204, token=token, session_id=mine)
+    check("GET", "/v1/me", 401, token=other.body["token"])
+    check("POST", "/v1/me/sessions/end-others", 200, token=token)
+    consent = check("GET", "/v1/consent", 200).body
+    check("POST", "/v1/me/consent", 400, {"version": "1999-01"}, token)
+    check("POST", "/v1/me/consent", 200, {"version": consent["version"]}, token)
+    check("GET", "/v1/me/export", 200, token=token)
+
+    # e-mail change
+    check("POST", "/v1/me/email", 400, {"password": "x", "new_email": "new@example.kz"}, token)
+    check("POST", "/v1/me/email", 202, {"password": PASSWORD, "new_email": "new@example.kz"}, token)
+    check("POST", "/v1/me/email/confirm", 422, {"code": "abc"}, token, code="code_invalid")
+    api.deliver()
+    mail = [m["text"] for m in api.aws.outbox() if m["to"] == "new@example.kz"]
+    email_code = re.findall(r"\b(\d{6})\b", mail[-1])[0]
+    changed = check("POST", "/v1/me/email/confirm", 200, {"code": email_code}, token).body
+    assert changed["email"] != "new@example.kz"
+
+    # password recovery (past the cooldown of the registration code to the same phone)
+    after_cooldown(monkeypatch)
+    recovery = "/v1/password-recovery"
+    check("POST", recovery, 400, {"login": data["phone"], "extra": True})
+    started = check("POST", recovery, 202, {"login": data["phone"]}).body
+    rid = started["recovery_id"]
+    check("POST", recovery + "/{recovery_id}/resend", 429, recovery_id=rid)
+    check("POST", recovery + "/{recovery_id}/resend", 404, recovery_id="rec_unknown")
+    code = api.latest_code(data["phone"])
+    new_password = "другой-длинный-пароль-2026"
+    body = {"code": code, "new_password": new_password, "new_password_confirm": new_password}
+    check(
+        "POST",
+        recovery + "/{recovery_id}/confirm",
+        400,
+        {**body, "new_password_confirm": "x"},
+        recovery_id=rid,
+    )
+    wrong = "111111" if code != "111111" else "222222"
+    check(
+        "POST", recovery + "/{recovery_id}/confirm", 422, {**body, "code": wrong}, recovery_id=rid
+    )
+    done = check("POST", recovery + "/{recovery_id}/confirm", 200, body, recovery_id=rid).body
+    assert done["sessions_ended"] >= 1
+    check(
+        "POST", recovery + "/{recovery_id}/confirm", 422, body, recovery_id=rid, code="code_expired"
+    )
+
+
+def test_the_staff_desk_answers_as_documented(api: Api, document: dict[str, Any]) -> None:
+    check = checker(api, document)
+    # GIVEN borrowers with a deletion, a phone change and an anonymous report under review
+    _, borrower = signed_in(api)
+    account_id = check("GET", "/v1/me", 200, token=borrower).body["account_id"]
+    set_loan_status(account_id, "repaid")
+    deletion = check("POST", "/v1/deletion-requests", 201, token=borrower).body["request_id"]
+    mover_data, mover = signed_in(api)
+    mover_id = check("GET", "/v1/me", 200, token=mover).body["account_id"]
+    change = start_phone_change(api, mover, "+77015550021").body["request_id"]
+    accept_documents(change)
+    code = api.latest_code("+77015550021")
+    check(
+        "POST",
+        "/v1/requests/{request_id}/confirm-phone",
+        200,
+        {"code": code},
+        mover,
+        request_id=change,
+    )
+    report = {
+        "login": "nobody@example.kz",
+        "contact": "x@example.kz",
+        "description": "Не могу войти в кабинет",
+    }
+    check("POST", "/v1/compromise-reports", 202, report)
+
+    # WHEN support signs in with password and TOTP
+    import pyotp
+
+    secret = make_staff("sasha.support", "support")
+    login = {"username": "sasha.support", "password": STAFF_PASSWORD}
+    check("POST", "/admin/v1/sessions", 401, {**login, "totp": "abc"}, code="invalid_credentials")
+    check("POST", "/admin/v1/sessions", 400, {**login, "code": "123456"})
+    support = check(
+        "POST", "/admin/v1/sessions", 201, {**login, "totp": pyotp.TOTP(secret).now()}
+    ).body["token"]
+    security = staff_login(api, "sec-olzhas", make_staff("sec-olzhas", "security"))
+    admin = staff_login(api, "admin_ainur", make_staff("admin_ainur", "admin"))
+
+    # THEN queue → request → decision answer as documented
+    queue = "/admin/v1/queue"
+    check("GET", queue, 401, token=borrower)
+    check("GET", queue, 400, token=support)
+    check("GET", queue + "?type=compromise", 403, token=support)
+    check("GET", queue + "?type=deletion&cursor=%25%25", 400, token=support)
+    page = check("GET", queue + "?type=deletion", 200, token=support).body
+    assert [i["request_id"] for i in page["items"]] == [deletion]
+    assert page["next_cursor"] is None
+    review = "/admin/v1/requests/{request_id}"
+    check("GET", review, 404, token=support, request_id="req_missing")
+    check("GET", review, 403, token=security, request_id=deletion)
+    check("GET", review, 200, token=support, request_id=deletion)
+    decide = review + "/decision"
+    check(
+        "POST", decide, 400, {"decision": "approved", "reason": "нет"}, support, request_id=deletion
+    )
+    approve = {"decision": "approved", "reason": "Заявка клиента"}
+    decided = check("POST", decide, 200, approve, support, request_id=deletion).body
+    assert decided["status"] == "approved"
+    check("POST", decide, 409, approve, support, request_id=deletion)
+
+    assert check("GET", queue + "?type=phone_change", 200, token=support).body["items"]
+    viewed = check("GET", review, 200, token=support, request_id=change).body
+    assert viewed["new_phone"] == "+77015550021" and viewed["phone_confirmed"] is True
+    check("POST", decide, 200, approve, support, request_id=change)
+    assert mover_data["phone"] != "+77015550021"
+
+    (compromise,) = check("GET", queue + "?type=compromise", 200, token=security).body["items"]
+    check("GET", review, 200, token=security, request_id=compromise["request_id"])
+    resolve_it = {"decision": "resolved", "reason": "Связались с заявителем"}
+    check("POST", decide, 200, resolve_it, security, request_id=compromise["request_id"])
+
+    # loans, locks, audit, staff
+    loans = check("GET", "/admin/v1/loans", 200, token=support).body["items"]
+    check("GET", "/admin/v1/loans?status=stolen", 400, token=support)
+    loan = next(item for item in loans if item["account_id"] == mover_id)
+    loan_path = "/admin/v1/loans/{account_id}/{loan_id}"
+    issued = {"status": "issued", "reason": "Деньги выданы"}
+    check("POST", loan_path, 400, issued, support, account_id=mover_id, loan_id=loan["loan_id"])
+    approved = {"status": "approved", "reason": "Скоринг пройден"}
+    check("POST", loan_path, 200, approved, support, account_id=mover_id, loan_id=loan["loan_id"])
+    check("POST", loan_path, 404, approved, support, account_id=mover_id, loan_id="missing")
+    lock = "/admin/v1/accounts/{account_id}/lock"
+    unlock = "/admin/v1/accounts/{account_id}/unlock"
+    reason = {"reason": "Подозрительные входы"}
+    check("POST", lock, 403, reason, support, account_id=mover_id)
+    check("POST", unlock, 409, reason, security, account_id=mover_id)
+    check("POST", lock, 400, {"reason": "?"}, security, account_id=mover_id)
+    check("POST", lock, 404, reason, security, account_id="acc_missing")
+    check("POST", lock, 200, reason, security, account_id=mover_id)
+    check("POST", unlock, 200, reason, security, account_id=mover_id)
+    check("GET", "/admin/v1/audit?account_id=" + mover_id, 200, token=support)
+    check("GET", "/admin/v1/audit?actor=sasha.support", 200, token=admin)
+    check("GET", "/admin/v1/audit?actor=sasha.support", 403, token=support)
+    check("GET", "/admin/v1/audit", 400, token=support)
+    new_agent = {"username": "new.agent", "password": STAFF_PASSWORD, "roles": ["support"]}
+    check("POST", "/admin/v1/staff", 403, new_agent, support)
+    check("POST", "/admin/v1/staff", 400, {**new_agent, "roles": ["boss"]}, admin)
+    check("POST", "/admin/v1/staff", 201, new_agent, admin)
+    check("POST", "/admin/v1/staff", 409, new_agent, admin)
+    check("GET", "/admin/v1/staff", 200, token=admin)
+    check("DELETE", "/admin/v1/sessions/current", 204, token=support)
+    check("DELETE", "/admin/v1/sessions/current", 401, token=support)

@@ -354,3 +354,13 @@ def test_requests_need_a_session(api: Api) -> None:
     assert api.get("/v1/requests").status == 401
     assert api.post("/v1/deletion-requests").status == 401
     assert api.post("/v1/phone-change-requests", {"password": "x", "new_phone": "x"}).status == 401
+
+
+def test_phone_change_password_guesses_share_the_sign_in_back_off(api: Api) -> None:
+    _, token = signed_in(api)
+    answers = [
+        start_phone_change(api, token, test_phone(7010), password=f"неверный-пароль-{n}").status
+        for n in range(7)
+    ]
+    assert answers[:5] == [400] * 5
+    assert answers[-1] == 429

@@ -1,0 +1,161 @@
+"""Changing the e-mail address: password, then a code sent to the new address.
+
+Step 1 (``start``) checks the password (same failure counter as sign-in), the
+new address (valid, not the current one, not taken: a neutral message, as for
+a phone change) and e-mails a code to the new address. One pending change per
+account: asking again replaces it. Step 2 (``confirm``) checks the code and, in
+one transaction, moves the ``email#`` guard (the old one deleted on condition it
+is this account's, the new one put with ``attribute_not_exists``), re-seals the
+account's personal data with the new address and updates ``email_index``.
+The old address is told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.adapters import crypto
+from chalicelib.config import get_settings
+from chalicelib.domain.email import mask_email, normalize_email
+from chalicelib.errors import CodeExpired, Conflict, InvalidValue, ValidationFailed
+from chalicelib.logs import logger
+from chalicelib.services import audit, codes, notifications
+from chalicelib.services.auth import check_current_password
+from chalicelib.services.cabinet import get_account
+from chalicelib.services.forms import Form, secret, string
+from chalicelib.services.sessions import Principal
+from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.base import failed_conditions, storage_errors, transaction
+from chalicelib.storage.challenges import ChallengeModel
+
+PURPOSE = "email_change"
+CHALLENGE_LIFETIME_SECONDS = 3600
+TAKEN = "Этот адрес нельзя указать. Если он принадлежит вам, обратитесь в службу поддержки."
+NOT_FOUND = "Запрос на смену адреса не найден или устарел. Начните заново."
+
+
+def _challenge_id(account_id: str) -> str:
+    # One pending change per account: a new request replaces the old one.
+    return f"eml_{account_id}"
+
+
+def _context(challenge_id: str) -> dict[str, str]:
+    return {"purpose": PURPOSE, "challenge_id": challenge_id}
+
+
+def _new_email(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise InvalidValue("Укажите адрес электронной почты.")
+    return normalize_email(raw)
+
+
+def _account_pii(account: AccountModel) -> dict[str, Any]:
+    return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+
+
+def start(
+    principal: Principal, data: Mapping[str, Any], client_ip: str | None = None
+) -> dict[str, Any]:
+    """Step 1: password and new address; a code goes to the new address."""
+    form = Form(data, ("password", "new_email"))
+    password = form.field("password", secret)
+    new_email = form.field("new_email", _new_email)
+    form.raise_if_invalid()
+    assert password is not None and new_email is not None
+    account = get_account(principal.account_id)
+    check_current_password(account, password, "password")
+    new_index = crypto.blind_index("email", new_email)
+    if new_index == account.email_index:
+        raise ValidationFailed({"new_email": "Это ваш текущий адрес."})
+    # Charged before the lookup, so probing addresses spends the send budgets.
+    codes.limit_sends(new_index, client_ip)
+    with storage_errors():
+        taken = IdentifierModel.count(new_index, limit=1) > 0
+    if taken:
+        raise ValidationFailed({"new_email": TAKEN})
+    challenge_id = _challenge_id(account.account_id)
+    challenge, code = codes.new_challenge(
+        challenge_id, PURPOSE, new_index, CHALLENGE_LIFETIME_SECONDS
+    )
+    challenge.account_id = account.account_id
+    challenge.email_index = new_index
+    challenge.pii = crypto.seal({"email": new_email}, _context(challenge_id))
+    with storage_errors():
+        challenge.save()
+    minutes = get_settings().code_ttl_seconds // 60
+    notifications.enqueue(
+        "email",
+        new_email,
+        f"Код подтверждения нового адреса электронной почты: {code}. Действует {minutes} "
+        "минут. Никому не сообщайте этот код. Если вы не меняли адрес в личном кабинете "
+        "Hava, просто удалите это письмо.",
+        subject="Hava: подтверждение адреса электронной почты",
+    )
+    audit.record(account.account_id, "email_change_requested", account.account_id)
+    return {
+        "code_expires_in": get_settings().code_ttl_seconds,
+        "message": f"Мы отправили код подтверждения на адрес {mask_email(new_email)}.",
+    }
+
+
+def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Step 2: the code moves the e-mail guard and re-seals the account, at once."""
+    form = Form(data, ("code",))
+    code = form.field("code", string(32))
+    form.raise_if_invalid()
+    assert code is not None
+    challenge = codes.open_challenge(_challenge_id(principal.account_id), PURPOSE, NOT_FOUND)
+    codes.verify(challenge, code)
+    account = get_account(principal.account_id)
+    new_email: str = crypto.unseal(challenge.pii, _context(challenge.challenge_id))["email"]
+    pii = _account_pii(account)
+    old_email, old_index = pii["email"], account.email_index
+    sealed = crypto.seal(
+        {**pii, "email": new_email}, {"purpose": "account", "account_id": account.account_id}
+    )
+    try:
+        with transaction() as tx:
+            # Order of the reasons: deletes (0), puts (1), updates (2, 3).
+            tx.delete(
+                IdentifierModel(lookup=old_index),
+                condition=IdentifierModel.account_id == account.account_id,
+            )
+            tx.save(
+                IdentifierModel(lookup=challenge.email_index, account_id=account.account_id),
+                condition=IdentifierModel.lookup.does_not_exist(),
+            )
+            tx.update(
+                account,
+                actions=[
+                    AccountModel.pii.set(sealed),
+                    AccountModel.email_index.set(challenge.email_index),
+                ],
+                condition=AccountModel.email_index == old_index,
+                add_version_condition=False,
+            )
+            tx.update(
+                challenge,
+                actions=[ChallengeModel.consumed.set(True)],
+                condition=codes.consume_condition(challenge),
+            )
+    except TransactWriteError as exc:
+        failed = failed_conditions(exc)
+        if 3 in failed:
+            raise CodeExpired("Этот код уже использован.") from exc
+        if 1 in failed:
+            raise ValidationFailed({"new_email": TAKEN}) from exc
+        raise Conflict() from exc
+    audit.record(account.account_id, "email_changed", account.account_id)
+    notifications.enqueue(
+        "email",
+        old_email,
+        f"Адрес электронной почты вашего личного кабинета Hava изменён на "
+        f"{mask_email(new_email)}. Если это были не вы, срочно сообщите нам через "
+        "«Не получается зайти» на странице входа.",
+        subject="Hava: адрес электронной почты изменён",
+    )
+    logger.info("email changed", extra={"account_id": account.account_id})
+    return {"email": mask_email(new_email), "message": "Адрес электронной почты изменён."}

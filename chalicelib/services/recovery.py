@@ -1,0 +1,262 @@
+"""Forgotten password: a code to the phone of record, then a new password.
+
+Step 1 (``start``) takes any login spelling and always answers the same 202,
+after the same work: a challenge is created and the send budgets are charged
+whether or not the login belongs to an account. Only a real account's phone
+(a Kazakh mobile, validated at registration) gets the code; an unknown login's
+challenge holds a code nobody ever sees, so its confirmation fails like a wrong
+code. The budgets are keyed by the login's blind index, the same for known and
+unknown logins; when the phone of record itself is over its budget through
+another identifier, nothing is sent but the answer stays the same (and a
+security event is logged), so a 429 never tells which logins exist.
+
+Only a real account costs a KMS decrypt and an SQS send, so both steps that may
+send answer no sooner than ``recovery_min_response_ms`` after they began: the
+remaining gap between known and unknown logins is hidden under that floor.
+
+Step 2 (``confirm``) checks the code (same rules as every code: 10 min, single
+use, ≤ 5 tries), the password policy with the borrower's own data, sets the
+password, lifts ``must_change_password``, clears the sign-in failure counters,
+ends every session and tells the borrower by SMS. Sign-in throttling never
+blocks recovery.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from chalicelib.adapters import crypto
+from chalicelib.adapters.passwords import hash_password
+from chalicelib.config import get_settings
+from chalicelib.domain.password import check_password, normalize_password
+from chalicelib.errors import CodeExpired, Conflict, RateLimited, ValidationFailed
+from chalicelib.logs import logger
+from chalicelib.services import audit, codes, notifications
+from chalicelib.services.auth import (
+    MAX_LOGIN_LENGTH,
+    account_subjects,
+    identifier_index,
+    limit_address,
+    login_subject,
+)
+from chalicelib.services.forms import Form, secret, string
+from chalicelib.services.sessions import end_all_sessions
+from chalicelib.storage import throttles
+from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.base import failed_conditions, new_id, storage_errors, transaction
+from chalicelib.storage.challenges import ChallengeModel
+
+PURPOSE = "password_recovery"
+#: Room for resends; each code itself lives ``code_ttl_seconds``.
+CHALLENGE_LIFETIME_SECONDS = 3600
+NOT_FOUND = "Запрос на восстановление пароля не найден или устарел. Начните заново."
+# ``version`` too: an update of a projected item must ADD to the stored version, not reset it.
+ACCOUNT_ATTRIBUTES = [
+    "account_id",
+    "status",
+    "pii",
+    "iin_index",
+    "phone_index",
+    "email_index",
+    "version",
+]
+
+
+@dataclass(frozen=True)
+class Started:
+    """The one answer of step 1 and of a resend, whatever the login was."""
+
+    recovery_id: str
+    code_ttl_seconds: int
+    resend_after_seconds: int
+
+    def as_dict(self) -> dict[str, object]:
+        """The API's answer."""
+        return {
+            "recovery_id": self.recovery_id,
+            "code_expires_in": self.code_ttl_seconds,
+            "resend_after": self.resend_after_seconds,
+            "message": (
+                "Если такой кабинет существует, мы отправили SMS с кодом на номер телефона, "
+                "указанный в нём."
+            ),
+        }
+
+
+def _started(recovery_id: str) -> Started:
+    settings = get_settings()
+    return Started(recovery_id, settings.code_ttl_seconds, settings.code_resend_cooldown_seconds)
+
+
+def _account_of(login: str) -> AccountModel | None:
+    index = identifier_index(login)
+    with storage_errors():
+        try:
+            guard = IdentifierModel.get(index) if index else None
+        except DoesNotExist:
+            guard = None
+        try:
+            # An unknown login still pays for an account read (timing).
+            account_id = guard.account_id if guard else "acc_none"
+            account = AccountModel.get(account_id, attributes_to_get=ACCOUNT_ATTRIBUTES)
+        except DoesNotExist:
+            return None
+    return None if account.status == "deleted" else account
+
+
+def _phone_of(account: AccountModel) -> str:
+    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    phone: str = pii["phone"]
+    return phone
+
+
+def _send_code(account: AccountModel | None, subject: str, code: str) -> None:
+    """The code to the phone of record, within that number's own budget too."""
+    if account is None:
+        return
+    if subject != f"login:{account.phone_index}":
+        try:
+            # The login was the IIN or e-mail: the phone's own budget still applies.
+            settings = get_settings()
+            throttles.consume(f"sms:{account.phone_index}", settings.code_sends_per_hour, 3600)
+            throttles.consume(
+                f"sms:{account.phone_index}", settings.sms_per_phone_per_day, codes.DAY
+            )
+        except RateLimited:
+            logger.warning(
+                "security_event", extra={"event": "sms_budget_exceeded", "scope": "phone"}
+            )
+            return
+    minutes = get_settings().code_ttl_seconds // 60
+    notifications.enqueue(
+        "sms",
+        _phone_of(account),
+        f"Hava: код для восстановления пароля {code}. Действует {minutes} минут. "
+        "Никому не сообщайте этот код. Если вы не запрашивали восстановление, "
+        "просто удалите это SMS.",
+    )
+
+
+@contextmanager
+def _no_sooner_than_the_floor() -> Iterator[None]:
+    began = time.monotonic()
+    try:
+        yield
+    finally:
+        floor = get_settings().recovery_min_response_ms / 1000
+        time.sleep(max(0.0, floor - (time.monotonic() - began)))
+
+
+def start(data: Mapping[str, Any], client_ip: str | None = None) -> Started:
+    """Step 1: a code to the phone of record of ``login``, if there is one."""
+    with _no_sooner_than_the_floor():
+        return _start(data, client_ip)
+
+
+def _start(data: Mapping[str, Any], client_ip: str | None) -> Started:
+    form = Form(data, ("login",))
+    login = form.field("login", string(MAX_LOGIN_LENGTH))
+    form.raise_if_invalid()
+    assert login is not None
+    limit_address("recovery", client_ip)
+    subject = login_subject(login)
+    # Budgets keyed by the login, charged for known and unknown logins alike.
+    codes.limit_sends(subject.removeprefix("login:"), client_ip)
+    account = _account_of(login)
+    challenge, code = codes.new_challenge(
+        new_id("rec"), PURPOSE, subject.removeprefix("login:"), CHALLENGE_LIFETIME_SECONDS
+    )
+    challenge.account_id = account.account_id if account else None
+    with storage_errors():
+        challenge.save(condition=ChallengeModel.challenge_id.does_not_exist())
+    _send_code(account, subject, code)
+    logger.info("password recovery started", extra={"recovery_id": challenge.challenge_id})
+    return _started(challenge.challenge_id)
+
+
+def _open(recovery_id: str) -> ChallengeModel:
+    return codes.open_challenge(recovery_id, PURPOSE, NOT_FOUND)
+
+
+def _challenge_account(challenge: ChallengeModel) -> AccountModel | None:
+    if not challenge.account_id:
+        return None
+    with storage_errors():
+        try:
+            account = AccountModel.get(challenge.account_id, attributes_to_get=ACCOUNT_ATTRIBUTES)
+        except DoesNotExist:
+            return None
+    return None if account.status == "deleted" else account
+
+
+def resend(recovery_id: str, client_ip: str | None = None) -> Started:
+    """A new code for the same recovery (cooldown and budgets apply)."""
+    with _no_sooner_than_the_floor():
+        challenge = _open(recovery_id)
+        code = codes.reissue(challenge, client_ip)
+        _send_code(_challenge_account(challenge), f"login:{challenge.phone_index}", code)
+        return _started(recovery_id)
+
+
+def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Step 2: the code and a new password typed twice; every session ends."""
+    form = Form(data, ("code", "new_password", "new_password_confirm"))
+    code = form.field("code", string(32))
+    new = form.field("new_password", secret)
+    again = form.field("new_password_confirm", secret)
+    form.raise_if_invalid()
+    assert code is not None and new is not None and again is not None
+    challenge = _open(recovery_id)
+    codes.verify(challenge, code)
+    account = _challenge_account(challenge)
+    if account is None:
+        # Only reachable if the account vanished after the code was sent.
+        raise CodeExpired("Этот запрос уже завершён или устарел. Начните заново.")
+    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
+    try:
+        check_password(new, again, personal)
+    except ValidationFailed as exc:
+        names = {"password": "new_password", "password_confirm": "new_password_confirm"}
+        raise ValidationFailed({names[k]: v for k, v in exc.fields.items()}) from None
+    try:
+        with transaction() as tx:
+            tx.update(
+                account,
+                actions=[
+                    AccountModel.password_hash.set(hash_password(normalize_password(new))),
+                    AccountModel.must_change_password.set(False),
+                    AccountModel.failed_logins.set(0),
+                ],
+                condition=AccountModel.status != "deleted",
+                add_version_condition=False,
+            )
+            tx.update(
+                challenge,
+                actions=[ChallengeModel.consumed.set(True)],
+                condition=codes.consume_condition(challenge),
+            )
+    except TransactWriteError as exc:
+        if 1 in failed_conditions(exc):
+            raise CodeExpired("Этот код уже использован. Начните заново.") from exc
+        raise Conflict("Восстановление уже выполняется. Повторите попытку.") from exc
+    ended = end_all_sessions(account.account_id)
+    throttles.clear_failures(*account_subjects(account))
+    audit.record(account.account_id, "password_recovered", account.account_id)
+    notifications.enqueue(
+        "sms",
+        pii["phone"],
+        "Hava: пароль от личного кабинета восстановлен, все сеансы завершены. Если это "
+        "были не вы, срочно сообщите нам через «Не получается зайти» на странице входа.",
+    )
+    logger.info("password recovered", extra={"account_id": account.account_id})
+    return {
+        "sessions_ended": ended,
+        "message": "Пароль изменён. Войдите в кабинет с новым паролем.",
+    }

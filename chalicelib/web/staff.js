@@ -1,0 +1,260 @@
+// The support desk: sign-in with password + TOTP, the review queue, one request with
+// its photos beside the borrower's data, decisions, the audit trail. A client of /admin/v1.
+
+import { client } from "./api.js";
+import {
+  $, $$, el, show, announce, alertError, clearErrors, showFieldErrors, formValues, formatDate, busy,
+} from "./ui.js";
+
+const api = client({
+  csrfCookie: "__Host-hava_staff_csrf",
+  onSignedOut: () => { if (state.user) signedOut("Сеанс завершён. Войдите снова."); },
+});
+
+const state = { user: false, queueType: "phone_change", queueCursor: null, request: null, auditCursor: null };
+const DECISIONS = { approved: "Одобрить", rejected: "Отклонить", resolved: "Закрыть как решённое" };
+const ACCOUNT_STATUS = { active: "активна", locked: "заблокирована", deleted: "удалена" };
+const DOCUMENT_STATUS = { awaiting_upload: "не загружен", checking: "проверяется", accepted: "принят", rejected: "не принят" };
+
+function setSignedIn(yes) {
+  state.user = yes;
+  for (const node of $$("[data-when]")) node.hidden = (node.dataset.when === "user") !== yes;
+}
+
+function signedOut(message) {
+  setSignedIn(false);
+  show("login");
+  if (message) announce(message);
+}
+
+function failed(error, form) {
+  if (error.status === 401 && error.code === "unauthenticated") return;
+  const unplaced = form ? showFieldErrors(form, error.fields) : Object.values(error.fields);
+  alertError([error.message, ...unplaced].join(" "));
+}
+
+const qs = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
+
+// --- sign-in ----------------------------------------------------------------
+
+async function signIn(event) {
+  event.preventDefault();
+  const form = $("#login-form");
+  const message = $("#login-error");
+  message.textContent = "";
+  clearErrors(form);
+  await busy(form, async () => {
+    try {
+      await api.post("/admin/v1/sessions", formValues(form));
+      form.reset();
+      setSignedIn(true);
+      await openQueue();
+    } catch (error) {
+      if (error.status === 401 || error.status === 429) {
+        message.textContent = error.message;
+        return;
+      }
+      failed(error, form);
+    }
+  });
+}
+
+async function signOut() {
+  try { await api.del("/admin/v1/sessions/current"); } catch { /* cleared either way */ }
+  signedOut("Вы вышли.");
+}
+
+// --- queue ------------------------------------------------------------------
+
+async function openQueue(more = false) {
+  if (!more) state.queueCursor = null;
+  try {
+    const page = await api.get(`/admin/v1/queue?${qs({ type: state.queueType, cursor: state.queueCursor })}`);
+    const rows = page.items.map((item) => el("tr", { class: item.overdue ? "overdue" : "" },
+      el("td", {}, item.type_text, el("br"), el("span", { class: "mono" }, item.request_id)),
+      el("td", {}, formatDate(item.created_at)),
+      el("td", {}, formatDate(item.due_on), item.overdue ? el("span", { class: "badge badge-rejected" }, "просрочена") : null),
+      el("td", {}, el("button", {
+        type: "button", class: "secondary",
+        "aria-label": `Открыть заявку ${item.request_id}`,
+        onclick: () => openRequest(item.request_id),
+      }, "Открыть"))));
+    const body = $("#queue");
+    if (more) body.append(...rows);
+    else body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 4, class: "empty" }, "Заявок нет."))]));
+    state.queueCursor = page.next_cursor;
+    $("#queue-more").hidden = !page.next_cursor;
+    if (!more) show("queue");
+  } catch (error) {
+    if (error.status === 401) { signedOut(); return; }
+    failed(error);
+  }
+}
+
+// --- review -----------------------------------------------------------------
+
+function pairs(entries) {
+  return entries.filter(([, v]) => v !== undefined && v !== null && v !== "")
+    .map(([title, value]) => el("div", {}, el("dt", {}, title), el("dd", {}, String(value))));
+}
+
+function borrowerPairs(request) {
+  const b = request.borrower;
+  if (!b) return [["Учётная запись", "не найдена по логину"]];
+  const list = [
+    ["Фамилия", b.surname], ["Имя", b.name], ["Отчество", b.patronymic], ["ИИН", b.iin],
+    ["Дата рождения", b.birth_date ? formatDate(b.birth_date) : null],
+    ["Текущий телефон", b.current_phone || b.phone], ["E-mail", b.email],
+    ["Статус учётной записи", ACCOUNT_STATUS[b.account_status] || b.account_status], ["Учётная запись", b.account_id],
+  ];
+  if (b.id_card) {
+    list.push(["Удостоверение №", b.id_card.number],
+      ["Выдано", b.id_card.issued_on ? formatDate(b.id_card.issued_on) : null],
+      ["Действительно до", b.id_card.expires_on ? formatDate(b.id_card.expires_on) : null]);
+  }
+  if (request.type === "phone_change") {
+    list.unshift(["Новый номер", request.new_phone],
+      ["Новый номер подтверждён", request.phone_confirmed ? "да" : "нет"]);
+  }
+  if (request.type === "deletion") {
+    list.unshift(["Непогашенных займов", request.unpaid_loans]);
+  }
+  if (request.type === "compromise") {
+    list.unshift(["Описание", request.description], ["Контакт", request.contact],
+      ["Подано из кабинета", request.signed_in ? "да" : "нет"]);
+  }
+  return list;
+}
+
+function renderDocuments(request) {
+  const card = $("#review-documents-card");
+  const docs = request.documents || [];
+  card.hidden = !docs.length;
+  $("#review-documents").replaceChildren(...docs.map((doc) => el("figure", { class: "photo" },
+    doc.download_url
+      ? el("a", { href: doc.download_url, target: "_blank", rel: "noopener noreferrer" },
+        el("img", { src: doc.download_url, alt: doc.title, loading: "lazy", referrerpolicy: "no-referrer" }))
+      : el("div", { class: "photo-missing" }, "Нет изображения"),
+    el("figcaption", {}, `${doc.title} — ${DOCUMENT_STATUS[doc.status] || doc.status}`,
+      doc.reason ? `: ${doc.reason}` : ""))));
+  const face = request.face_match;
+  $("#review-facematch").textContent = face
+    ? `Автоматическая сверка лица (${face.provider}): ${face.detail}${face.score != null ? `, оценка ${face.score}` : ""}. Решение принимает сотрудник.`
+    : "";
+}
+
+async function openRequest(requestId) {
+  try {
+    const request = await api.get(`/admin/v1/requests/${encodeURIComponent(requestId)}`);
+    state.request = request;
+    $("#review-title").textContent = `${request.type_text}`;
+    $("#review-meta").textContent =
+      `Заявка ${request.request_id} · ${request.status_text} · подана ${formatDate(request.created_at)} · срок до ${formatDate(request.due_on)}${request.overdue ? " (просрочена)" : ""}`;
+    $("#review-borrower").replaceChildren(...pairs(borrowerPairs(request)));
+    $("#review-audit").hidden = !request.account_id;
+    renderDocuments(request);
+    const options = $("#decision-options");
+    options.replaceChildren(...request.decisions.map((decision, i) => el("div", { class: "check" },
+      el("input", { type: "radio", id: `d-${decision}`, name: "decision", value: decision, required: true, checked: i === 0 }),
+      el("label", { for: `d-${decision}` }, DECISIONS[decision] || decision))));
+    const form = $("#decision-form");
+    form.hidden = !request.decisions.length;
+    clearErrors(form);
+    const done = $("#decision-done");
+    done.hidden = Boolean(request.decisions.length);
+    done.textContent = request.decided_at
+      ? `Решение: ${request.status_text}, ${formatDate(request.decided_at)}, ${request.decided_by || ""}. ${request.decision_reason || ""}`
+      : "Решение сейчас принять нельзя.";
+    show("review");
+  } catch (error) {
+    failed(error);
+  }
+}
+
+async function decide(event) {
+  event.preventDefault();
+  const form = $("#decision-form");
+  clearErrors(form);
+  const body = formValues(form);
+  body.decision = (form.querySelector("input[name=decision]:checked") || {}).value;
+  if (!body.reason.trim()) { showFieldErrors(form, { reason: "Укажите причину." }); return; }
+  await busy(form, async () => {
+    try {
+      const result = await api.post(`/admin/v1/requests/${encodeURIComponent(state.request.request_id)}/decision`, body);
+      form.reset();
+      await openRequest(state.request.request_id);
+      announce(`Решение принято: ${result.status_text}.`);
+    } catch (error) {
+      failed(error, form);
+    }
+  });
+}
+
+// --- audit ------------------------------------------------------------------
+
+async function loadAudit(accountId, more = false) {
+  if (!more) state.auditCursor = null;
+  try {
+    const page = await api.get(`/admin/v1/audit?${qs({ account_id: accountId, cursor: state.auditCursor })}`);
+    const rows = page.items.map((entry) => el("tr", {},
+      el("td", {}, formatDate(entry.at)), el("td", { class: "mono" }, entry.actor),
+      el("td", {}, entry.action), el("td", { class: "mono" }, entry.target || "—"),
+      el("td", {}, entry.reason || "—")));
+    const body = $("#audit");
+    if (more) body.append(...rows);
+    else body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 5, class: "empty" }, "Записей нет."))]));
+    state.auditCursor = page.next_cursor;
+    $("#audit-more").hidden = !page.next_cursor;
+    announce(`Записей журнала: ${$("#audit").children.length}.`);
+  } catch (error) {
+    failed(error, $("#audit-form"));
+  }
+}
+
+// --- start ------------------------------------------------------------------
+
+function wire() {
+  document.addEventListener("click", (event) => {
+    const target = event.target.closest("[data-go]");
+    if (!target) return;
+    event.preventDefault();
+    if (target.dataset.go === "queue") openQueue();
+    else show(target.dataset.go);
+  });
+  $("#login-form").addEventListener("submit", signIn);
+  $("#sign-out").addEventListener("click", signOut);
+  $("#queue-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.queueType = $("#queue-type").value;
+    openQueue();
+  });
+  $("#queue-more").addEventListener("click", () => openQueue(true));
+  $("#decision-form").addEventListener("submit", decide);
+  $("#review-audit").addEventListener("click", () => {
+    $("#a-account").value = state.request.account_id;
+    show("audit");
+    loadAudit(state.request.account_id);
+  });
+  $("#audit-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    clearErrors(form);
+    const accountId = $("#a-account").value.trim();
+    if (!accountId) { showFieldErrors(form, { account_id: "Укажите учётную запись." }); return; }
+    loadAudit(accountId);
+  });
+  $("#audit-more").addEventListener("click", () => loadAudit($("#a-account").value.trim(), true));
+}
+
+async function start() {
+  wire();
+  try {
+    await api.get(`/admin/v1/queue?${qs({ type: state.queueType })}`);
+    setSignedIn(true);
+    await openQueue();
+  } catch {
+    signedOut();
+  }
+}
+
+start();

@@ -1,0 +1,219 @@
+"""The cabinet and the support desk in headless Chromium, against the local stack.
+
+One journey from the calculator to signing in with the new phone number, plus
+the wrong-password message and the maintenance page. Screenshots at 360 px go
+to ``tests/artifacts`` for people to look at.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.api.conftest import PASSWORD, form
+from tests.browser.conftest import PageProblems
+from tests.e2e.conftest import LocalStack
+from tests.e2e.test_phone_change_journey import STAFF_PASSWORD, create_staff, jpeg
+from tests.factories import test_phone, valid_iin
+
+pytestmark = pytest.mark.e2e
+
+DOCUMENTS = ("id_front", "id_back", "selfie")
+
+
+def fill_questionnaire(page: Page, data: dict[str, str], iin: str) -> None:
+    view = page.locator("#view-questionnaire")
+    view.get_by_label("Фамилия").fill(data["surname"])
+    view.get_by_label("Имя", exact=True).fill(data["name"])
+    view.get_by_label("Отчество (если есть)").fill(data["patronymic"])
+    view.get_by_label("ИИН", exact=True).fill(iin)
+    view.get_by_label("Номер удостоверения").fill(data["id_number"])
+    view.get_by_label("Кем выдано").fill(data["id_issued_by"])
+    view.get_by_label("Дата выдачи").fill(data["id_issued_on"])
+    view.get_by_label("Действительно до").fill(data["id_expires_on"])
+    view.get_by_label("Мобильный телефон").fill(data["phone"])
+    view.get_by_label("Электронная почта").fill(data["email"])
+    view.get_by_label("Я даю согласие").check()
+
+
+def sign_in(page: Page, login: str, password: str) -> None:
+    view = page.locator("#view-login")
+    view.get_by_label("ИИН, e-mail или телефон").fill(login)
+    view.get_by_label("Пароль", exact=True).fill(password)
+    view.get_by_role("button", name="Войти", exact=True).click()
+
+
+def test_borrower_journey_from_calculator_to_new_phone(
+    local_stack: LocalStack,
+    phone_page: tuple[Page, PageProblems],
+    desk_page: tuple[Page, PageProblems],
+    artifacts: Path,
+) -> None:
+    page, problems = phone_page
+    base = local_stack.base_url
+    data = form()
+
+    # The calculator: limits from /v1/product, the quote follows the sliders and inputs.
+    page.goto(base + "/")
+    expect(page.get_by_role("heading", name="Микрозайм онлайн")).to_be_visible()
+    total = page.locator("#q-total")
+    expect(total).not_to_have_text("—")
+    page.get_by_label("Сумма, ₸").fill("50000")
+    page.get_by_label("Сумма, ₸").dispatch_event("change")
+    expect(page.locator("#calc-amount-range")).to_have_value("50000")
+    page.get_by_label("Срок, дней").fill("15")
+    page.get_by_label("Срок, дней").dispatch_event("change")
+    expect(total).to_have_text(re.compile(r"^52\s?100 ₸$"))  # 50 000 + 0.28 % × 15 days
+    before = page.locator("#q-date").inner_text()
+    page.get_by_label("Срок, ползунок").focus()
+    page.keyboard.press("ArrowRight")  # the keyboard moves the slider
+    expect(page.get_by_label("Срок, дней")).to_have_value("16")
+    expect(page.locator("#q-date")).not_to_have_text(before)
+    expect(page.locator("#q-gesv")).to_have_text(re.compile(r"^\d+(\.\d+)? %$"))
+    page.get_by_label("Срок, дней").fill("15")
+    page.get_by_label("Срок, дней").dispatch_event("change")
+    expect(total).to_have_text(re.compile(r"^52\s?100 ₸$"))
+    page.screenshot(path=str(artifacts / "calculator-360.png"), full_page=True)
+    page.get_by_role("button", name="Оформить заявку").click()
+
+    # The questionnaire; the API's field errors come back beside the fields.
+    expect(page.get_by_role("heading", name="Анкета")).to_be_visible()
+    fill_questionnaire(page, data, iin="123456789012")
+    page.get_by_role("button", name="Далее").click()
+    step = page.locator("#view-password")
+    step.get_by_label("Пароль", exact=True).fill(PASSWORD)
+    step.get_by_label("Пароль ещё раз").fill(PASSWORD)
+    page.get_by_role("button", name="Получить код").click()
+    expect(page.get_by_role("heading", name="Анкета")).to_be_visible()
+    iin = page.locator("#view-questionnaire").get_by_label("ИИН", exact=True)
+    expect(iin).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#f-iin-apierror")).not_to_be_empty()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    iin.fill(data["iin"])
+    page.get_by_role("button", name="Далее").click()
+    outbox_before = len(local_stack.outbox())
+    page.get_by_role("button", name="Получить код").click()
+
+    # The SMS code screen with its resend countdown.
+    expect(page.get_by_role("heading", name="Код из SMS")).to_be_visible()
+    expect(page.locator("#code-countdown")).to_contain_text("через")
+    expect(page.get_by_role("button", name="Отправить код ещё раз")).to_be_disabled()
+    code = local_stack.latest_code(data["phone"], since=outbox_before)
+    page.locator("#view-code").get_by_label("Код подтверждения").fill(code)
+    page.get_by_role("button", name="Подтвердить").click()
+
+    # The cabinet: masked profile, the application, no requests yet.
+    expect(page.get_by_role("heading", name="Личный кабинет")).to_be_visible()
+    profile = page.locator("#profile")
+    expect(profile).to_contain_text("Тестова")
+    expect(profile).not_to_contain_text(data["iin"])  # masked
+    expect(page.locator("#loans li")).to_have_count(1)
+    expect(page.locator("#loans")).to_contain_text("50 000")
+    page.screenshot(path=str(artifacts / "cabinet-360.png"), full_page=True)
+
+    # The token is out of script's reach: an HttpOnly cookie, never in document.cookie.
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["__Host-hava_session"]["httpOnly"] is True
+    assert cookies["__Host-hava_session"]["sameSite"] == "Strict"
+    assert "__Host-hava_session" not in page.evaluate("document.cookie")
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+
+    # Phone change: the new number's code, three real photos straight to the bucket.
+    new_phone = test_phone(9700 + int(data["id_number"]) % 100)
+    page.get_by_role("button", name="Изменить номер телефона").click()
+    change = page.locator("#view-phone")
+    change.get_by_label("Новый номер").fill(new_phone)
+    change.get_by_label("Пароль от кабинета").fill(PASSWORD)
+    outbox_before = len(local_stack.outbox())
+    page.get_by_role("button", name="Продолжить").click()
+    expect(page.locator("#uploads li")).to_have_count(3)
+    new_code = local_stack.latest_code(new_phone, since=outbox_before)
+    change.get_by_label("Код из SMS").fill(new_code)
+    page.get_by_role("button", name="Подтвердить номер").click()
+    expect(page.locator("#phone-code-form")).to_be_hidden()
+    for n, doc in enumerate(DOCUMENTS):
+        page.locator(f"#file-{doc}").set_input_files(
+            {"name": f"{doc}.jpg", "mimeType": "image/jpeg", "buffer": jpeg(n)}
+        )
+        expect(page.locator(f"#progress-{doc}")).to_have_attribute("value", "100")
+    for doc in DOCUMENTS:
+        expect(page.locator(f"#verdict-{doc}")).to_have_text("Принято", timeout=30_000)
+    expect(page.locator("#phone-status")).to_contain_text("На рассмотрении", timeout=20_000)
+    page.get_by_role("button", name="Вернуться в кабинет").click()
+    expect(page.locator("#requests")).to_contain_text("Изменение номера телефона")
+
+    # The support desk: password + TOTP, the queue, photos beside the data, approval.
+    desk, desk_problems = desk_page
+    totp = create_staff(local_stack, "browser.support", "support")
+    desk.goto(base + "/staff")
+    desk.get_by_label("Логин").fill("browser.support")
+    desk.get_by_label("Пароль").fill(STAFF_PASSWORD)
+    desk.get_by_label("Код из приложения-аутентификатора").fill(totp.now())
+    desk.get_by_role("button", name="Войти").click()
+    expect(desk.get_by_role("heading", name="Очередь заявок")).to_be_visible()
+    row = desk.locator("#queue tr", has_text="Изменение номера телефона").first
+    expect(row).to_be_visible()
+    row.get_by_role("button", name=re.compile("^Открыть")).click()
+    expect(desk.locator("#review-borrower")).to_contain_text(new_phone)
+    photos = desk.locator("#review-documents img")
+    expect(photos).to_have_count(3)
+    for i in range(3):
+        expect(photos.nth(i)).to_have_js_property("complete", True)
+        assert photos.nth(i).evaluate("img => img.naturalWidth") == 800
+    desk.screenshot(path=str(artifacts / "staff-review-desktop.png"), full_page=True)
+    desk.get_by_label("Одобрить").check()
+    desk.get_by_label(re.compile("^Причина")).fill("Документы и селфи совпадают")
+    desk.get_by_role("button", name="Принять решение").click()
+    expect(desk.locator("#review-meta")).to_contain_text("Одобрена")
+    desk.get_by_role("button", name="Журнал аудита этой учётной записи").click()
+    expect(desk.locator("#audit")).to_contain_text("browser.support")
+    assert desk_problems.errors == []
+
+    # The borrower's sessions ended with the approval; the new number signs in.
+    page.reload()
+    expect(page.get_by_role("heading", name="Микрозайм онлайн")).to_be_visible()
+    page.get_by_role("button", name="Войти").first.click()
+    sign_in(page, data["phone"], PASSWORD)
+    expect(page.locator("#login-error")).to_have_text("Неверный логин или пароль")
+    sign_in(page, new_phone, PASSWORD)
+    expect(page.get_by_role("heading", name="Личный кабинет")).to_be_visible()
+    expect(page.locator("#requests")).to_contain_text("Одобрена")
+    assert problems.errors == []
+
+
+def test_wrong_password_gets_the_apis_one_answer(
+    local_stack: LocalStack, phone_page: tuple[Page, PageProblems]
+) -> None:
+    page, problems = phone_page
+    page.goto(local_stack.base_url + "/")
+    page.get_by_role("button", name="Войти").first.click()
+    expect(page.get_by_role("heading", name="Вход в личный кабинет")).to_be_visible()
+    sign_in(page, valid_iin(age_years=40, sex="M", serial=4242), "не-тот-пароль-совсем")
+    message = page.locator("#login-error")
+    expect(message).to_have_text("Неверный логин или пароль")
+    expect(message).to_have_attribute("role", "alert")
+    expect(page.get_by_role("heading", name="Вход в личный кабинет")).to_be_visible()
+    # Reachable without signing in: the report of a break-in.
+    page.get_by_role("button", name=re.compile("^Не получается зайти")).click()
+    page.get_by_label("ИИН, e-mail или телефон кабинета").fill("someone@example.kz")
+    page.get_by_label("Как с вами связаться").fill("+77011234567")
+    page.get_by_label("Что случилось").fill("Не могу войти, пароль не подходит")
+    page.get_by_role("button", name="Отправить").click()
+    expect(page.locator("#report-form .note")).not_to_be_empty()
+    assert problems.errors == []
+
+
+def test_maintenance_page_shows_the_apis_message(
+    maintenance_stack: LocalStack, phone_page: tuple[Page, PageProblems], artifacts: Path
+) -> None:
+    page, problems = phone_page
+    page.goto(maintenance_stack.base_url + "/")
+    expect(page.get_by_role("heading", name="Технические работы")).to_be_visible()
+    message = maintenance_stack.get("/v1/product").json()["error"]["message"]
+    expect(page.locator("#maintenance-message")).to_have_text(message)
+    expect(page.get_by_role("heading", name="Микрозайм онлайн")).to_be_hidden()
+    page.screenshot(path=str(artifacts / "maintenance-360.png"))
+    assert problems.errors == []
