@@ -36,7 +36,7 @@ from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services.forms import Form, secret, string
 from chalicelib.services.sessions import NewSession, Principal, end_session, start_session
-from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.accounts import AccountModel
 from chalicelib.storage.base import storage_errors
 
 MAX_LOGIN_LENGTH = 254
@@ -79,17 +79,24 @@ def identifier_index(login: str) -> str | None:
         return None
 
 
-def _find_account(login: str) -> AccountModel | None:
-    index = identifier_index(login)
-    if index is None:
-        return None
+def _find_account(index: str | None, subject: str) -> tuple[AccountModel | None, int]:
+    """The account a login points to and the login's failure count (429 while locked).
+
+    Two round trips: guard + failure counter in one TransactGetItems, then the account.
+    """
+    from chalicelib.storage import logins, throttles
+
+    guard, counter = logins.guard_and_failures(index, subject)
+    failures = _refuse_if_locked(subject, throttles.state_of(counter))
+    if guard is None:
+        return None, failures
     with storage_errors():
         try:
-            guard = IdentifierModel.get(index)
             # Only what signing in needs: not the sealed personal data.
-            return AccountModel.get(guard.account_id, attributes_to_get=list(LOGIN_ATTRIBUTES))
+            account = AccountModel.get(guard.account_id, attributes_to_get=list(LOGIN_ATTRIBUTES))
         except DoesNotExist:
-            return None
+            return None, failures
+    return account, failures
 
 
 def read_credentials(data: Mapping[str, Any]) -> tuple[str, str]:
@@ -125,9 +132,9 @@ def limit_address(action: str, client_ip: str | None) -> None:
         raise
 
 
-def login_subject(login: str) -> str:
+def login_subject(login: str, index: str | None = None) -> str:
     """The brute-force counter of a login spelling, the same kind for known and unknown logins."""
-    index = identifier_index(login)
+    index = index or identifier_index(login)
     if index is None:
         index = crypto.blind_index("login", " ".join(login.split()).casefold())
     return f"login:{index}"
@@ -138,12 +145,12 @@ def account_subjects(account: AccountModel) -> list[str]:
     return [f"login:{i}" for i in (account.iin_index, account.phone_index, account.email_index)]
 
 
-def _refuse_if_locked(subject: str) -> int:
-    """The failure count of ``subject``; 429 while its wait runs."""
+def _refuse_if_locked(subject: str, state: tuple[int, int] | None = None) -> int:
+    """The failure count of ``subject`` (or of its already read ``state``); 429 while locked."""
     from chalicelib.errors import RateLimited
     from chalicelib.storage import throttles
 
-    failures, locked_for = throttles.failure_state(subject)
+    failures, locked_for = state or throttles.failure_state(subject)
     if locked_for > 0:
         wait = f"{locked_for} с" if locked_for < 60 else f"{-(-locked_for // 60)} мин"
         raise RateLimited(locked_for, LOCKED_MESSAGE.format(wait=wait))
@@ -183,9 +190,9 @@ def login(
     login, password = read_credentials(data)
     limit_address("login", client_ip)
     password = normalize_password(password)
-    subject = login_subject(login)
-    failures = _refuse_if_locked(subject)
-    account = _find_account(login)
+    index = identifier_index(login)
+    subject = login_subject(login, index)
+    account, failures = _find_account(index, subject)
     if account is None or account.status == "deleted":
         burn_verify(password)
         _record_failure(subject)

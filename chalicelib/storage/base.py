@@ -12,7 +12,7 @@ import pynamodb.connection.base
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
+from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.adapters.aws import botocore_session
 from chalicelib.config import TABLE_PREFIX
@@ -105,6 +105,11 @@ def _transaction_connection() -> Connection:
         read_timeout_seconds=BaseMeta.read_timeout_seconds,
         max_retry_attempts=BaseMeta.max_retry_attempts,
     )
+
+
+def read_transaction() -> TransactGet:
+    """A ``TransactGet`` on the shared connection (strongly consistent reads of several items)."""
+    return TransactGet(connection=_transaction_connection())
 
 
 def transaction() -> TransactWrite:

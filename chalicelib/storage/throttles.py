@@ -69,16 +69,26 @@ def cooldown(subject: str, seconds: int) -> None:
             raise RateLimited(remaining) from exc
 
 
+def failures_key(subject: str) -> str:
+    """Key of the failure counter of ``subject``."""
+    return f"{subject}#failures"
+
+
 def failure_state(subject: str) -> tuple[int, int]:
     """``(consecutive failures, seconds still locked)`` of ``subject``; (0, 0) when unknown."""
-    now = epoch()
     with storage_errors():
         try:
-            item = ThrottleModel.get(f"{subject}#failures", consistent_read=True)
+            item = ThrottleModel.get(failures_key(subject), consistent_read=True)
         except DoesNotExist:
             return 0, 0
+    return state_of(item)
+
+
+def state_of(item: ThrottleModel | None) -> tuple[int, int]:
+    """``(consecutive failures, seconds still locked)`` of a failure counter item."""
+    now = epoch()
     # moto never expires TTL items and DynamoDB may keep them for days: check here.
-    if item.expires_at is None or item.expires_at <= _at(now):
+    if item is None or item.expires_at is None or item.expires_at <= _at(now):
         return 0, 0
     return int(item.hits), max(0, int(item.locked_until or 0) - now)
 
@@ -91,7 +101,7 @@ def add_failure(subject: str, *, free: int, base: int, cap: int, memory: int) ->
     ``memory`` seconds after the last failure. Returns the new count.
     """
     now = epoch()
-    item = ThrottleModel(key=f"{subject}#failures")
+    item = ThrottleModel(key=failures_key(subject))
     with storage_errors():
         try:
             item.update(
