@@ -16,11 +16,13 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 from chalicelib.config import get_settings
+from chalicelib.errors import ServiceUnavailable
 
 _PURPOSES = ("blind-index", "otp", "session", "upload-marker")
 
@@ -48,15 +50,22 @@ class _Sealer:
 
     def __init__(self, key_id: str) -> None:
         import aws_encryption_sdk
+        import botocore.session
         from aws_encryption_sdk.identifiers import CommitmentPolicy
+        from botocore.config import Config
 
-        from chalicelib.adapters.aws import client
+        from chalicelib.adapters.aws import RETRY_CONFIG, client
 
         # The strict provider needs the key ARN to decrypt; resolve the alias once.
         key_arn = client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
         # Its own botocore session: the SDK wraps it in a boto3 session of its own,
         # which must not be the application's shared one (boto3 would register twice).
-        provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_arn])
+        # Same retry mode as every other client of the application.
+        session = botocore.session.get_session()
+        session.set_default_client_config(Config(retries=RETRY_CONFIG))
+        provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
+            key_ids=[key_arn], botocore_session=session
+        )
         self._sdk = aws_encryption_sdk.EncryptionSDKClient(
             commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT
         )
@@ -103,13 +112,27 @@ def _sealer() -> _Sealer:
 
 
 def seal(document: Mapping[str, Any], context: Mapping[str, str]) -> str:
-    """Encrypt a JSON-able document; returns base64 text."""
-    return _sealer().seal(document, context)
+    """Encrypt a JSON-able document; returns base64 text (KMS outage: ``ServiceUnavailable``)."""
+    with _kms_errors():
+        return _sealer().seal(document, context)
 
 
 def unseal(sealed: str, context: Mapping[str, str]) -> dict[str, Any]:
     """Decrypt what ``seal`` produced, checking the encryption context."""
-    return _sealer().open(sealed, context)
+    with _kms_errors():
+        return _sealer().open(sealed, context)
+
+
+@contextmanager
+def _kms_errors() -> Iterator[None]:
+    """The SDK wraps KMS failures in its own errors: they are a retryable outage, not a bug."""
+    from aws_encryption_sdk.exceptions import DecryptKeyError, GenerateKeyError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (GenerateKeyError, DecryptKeyError, BotoCoreError, ClientError) as exc:
+        raise ServiceUnavailable() from exc
 
 
 def reset_crypto() -> None:

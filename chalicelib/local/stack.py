@@ -283,8 +283,10 @@ class HttpServerThread:
     """Chalice's threaded local server, run in a thread so it can be stopped."""
 
     def __init__(self, app: Chalice, config: Config, port: int) -> None:
-        from chalice.local import create_local_server
+        from chalice.local import ThreadedHTTPServer, create_local_server
 
+        # The socketserver default backlog (5) resets bursts of parallel clients.
+        ThreadedHTTPServer.request_queue_size = 128
         try:
             self._dev_server = create_local_server(app, config, HOST, port)
         except OSError as exc:

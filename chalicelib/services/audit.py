@@ -26,6 +26,27 @@ def staff_subject(username: str) -> str:
     return f"staff#{username}"
 
 
+def new_entry(
+    actor: str,
+    action: str,
+    subject: str,
+    *,
+    reason: str | None = None,
+    target: str | None = None,
+) -> AuditModel:
+    """An entry not yet written (to go into a transaction with what it records)."""
+    moment = iso(now())
+    return AuditModel(
+        subject=subject or "none",
+        entry_id=sortable_id(moment),
+        actor=actor,
+        action=action,
+        at=moment,
+        reason=reason,
+        target=target,
+    )
+
+
 def record(
     actor: str,
     action: str,
@@ -35,16 +56,7 @@ def record(
     target: str | None = None,
 ) -> AuditModel:
     """Append one entry; it can never overwrite another."""
-    moment = iso(now())
-    entry = AuditModel(
-        subject=subject or "none",
-        entry_id=sortable_id(moment),
-        actor=actor,
-        action=action,
-        at=moment,
-        reason=reason,
-        target=target,
-    )
+    entry = new_entry(actor, action, subject, reason=reason, target=target)
     with storage_errors():
         try:
             entry.save(condition=AuditModel.entry_id.does_not_exist())

@@ -27,6 +27,7 @@ from chalicelib.services.requests import (
 from chalicelib.services.sessions import Principal, end_all_sessions
 from chalicelib.services.staff import ROLE_FOR_TYPE, SECURITY, SUPPORT
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.base import failed_conditions, storage_errors, transaction
 from chalicelib.storage.loans import LoanModel
 from chalicelib.storage.requests import RequestModel
@@ -95,36 +96,48 @@ def _open_guard(request: RequestModel) -> IdentifierModel:
 
 
 def decide(request_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
-    """Approve, reject or resolve a request under review."""
+    """Approve, reject or resolve a request under review.
+
+    The decision, its audit entry and every state change commit in one
+    transaction. What follows it (ending sessions, tagging or deleting photos,
+    notices) is idempotent: when the same staff member repeats a decision that
+    committed but did not finish (a timeout, a 503), the follow-ups run again and
+    the answer is 200; anyone else gets 409.
+    """
     request = load(request_id)
     _check_role(staff, ROLE_FOR_TYPE[request.type])
+    decision, reason = read_decision(data, _outcomes(request.type), "decision")
+    if request.status == decision and request.decided_by == _staff_name(staff):
+        _FOLLOW_UPS[(request.type, decision)](request)
+        return _done(request_id)
     if request.status != rules.IN_REVIEW:
         raise Conflict(CONCURRENT)
-    decision, reason = read_decision(data, rules.decisions_for(request.type), "decision")
     rules.check_transition(request.type, request.status, decision)
-    handler = {
-        (rules.PHONE_CHANGE, rules.APPROVED): _approve_phone_change,
-        (rules.PHONE_CHANGE, rules.REJECTED): _reject,
-        (rules.DELETION, rules.APPROVED): _approve_deletion,
-        (rules.DELETION, rules.REJECTED): _reject,
-        (rules.COMPROMISE, rules.RESOLVED): _resolve_compromise,
-    }[(request.type, decision)]
-    handler(request, decision, reason, staff)
-    audit.record(
+    entry = audit.new_entry(
         _staff_name(staff),
         f"{request.type}_{decision}",
         request.account_id or "none",
         reason=reason,
         target=request_id,
     )
+    _COMMITS[(request.type, decision)](request, reason, staff, entry)
     logger.info("request decided", extra={"request_id": request_id, "decision": decision})
+    _FOLLOW_UPS[(request.type, decision)](load(request_id))
+    return _done(request_id)
+
+
+def _outcomes(request_type: str) -> tuple[str, ...]:
+    return rules.decisions_for(request_type)
+
+
+def _done(request_id: str) -> dict[str, Any]:
     from chalicelib.services.requests import view
 
     return view(load(request_id))
 
 
-def _commit(tx_body: Any, request: RequestModel) -> None:
-    """Run a transaction whose first update is the request; map failures to domain errors."""
+def _commit(tx_body: Any) -> None:
+    """Run a decision's transaction; a failed condition means someone else decided first."""
     try:
         with transaction() as tx:
             tx_body(tx)
@@ -135,41 +148,55 @@ def _commit(tx_body: Any, request: RequestModel) -> None:
         raise Conflict(CONCURRENT) from exc
 
 
-def _reject(request: RequestModel, _: str, reason: str, staff: Principal) -> None:
-    def body(tx: Any) -> None:
-        tx.update(request, actions=_closing_actions(rules.REJECTED, reason, staff))
-        tx.delete(_open_guard(request))
+def _save_entry(tx: Any, entry: AuditModel) -> None:
+    tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
 
-    _commit(body, request)
-    _after_close(request)
+
+def _commit_reject(request: RequestModel, reason: str, staff: Principal, entry: AuditModel) -> None:
+    def body(tx: Any) -> None:
+        tx.delete(_open_guard(request))
+        _save_entry(tx, entry)
+        tx.update(request, actions=_closing_actions(rules.REJECTED, reason, staff))
+
+    _commit(body)
+
+
+def _after_reject(request: RequestModel) -> None:
+    _tag_documents(request)
     account = _account(request.account_id)
     notifications.enqueue(
         "sms",
         _pii(account)["phone"],
-        f"Hava: заявка «{rules.TYPE_RU[request.type]}» отклонена. Причина: {reason}",
+        f"Hava: заявка «{rules.TYPE_RU[request.type]}» отклонена. "
+        f"Причина: {request.decision_reason}",
     )
 
 
-def _after_close(request: RequestModel) -> None:
+def _tag_documents(request: RequestModel) -> None:
     if request.type == rules.PHONE_CHANGE:
         from chalicelib.services import documents
 
         documents.mark_decided(request.request_id)
 
 
-def _approve_phone_change(request: RequestModel, _: str, reason: str, staff: Principal) -> None:
+def _commit_phone_change(
+    request: RequestModel, reason: str, staff: Principal, entry: AuditModel
+) -> None:
     account = _account(request.account_id)
     pii = _pii(account)
-    old_phone = pii["phone"]
-    new_phone = crypto.unseal(request.details or "", request_context(request.request_id))[
-        "new_phone"
-    ]
+    context = request_context(request.request_id)
+    new_phone = crypto.unseal(request.details or "", context)["new_phone"]
     new_index = crypto.blind_index("phone", new_phone)
+    # The old number is kept with the request (sealed) so the security notice to it
+    # can still be sent when the follow-ups are finished on a retry.
+    details = crypto.seal(
+        {"new_phone": new_phone, "old_phone": pii["phone"], "email": pii["email"]}, context
+    )
     pii["phone"] = new_phone
     sealed = crypto.seal(pii, {"purpose": "account", "account_id": account.account_id})
 
     def body(tx: Any) -> None:
-        # Order matters for the error mapping: deletes, puts, then updates.
+        # Positions for the error mapping: deletes 0–1, puts 2–3, updates 4–5.
         tx.delete(
             IdentifierModel(lookup=account.phone_index),
             condition=IdentifierModel.account_id == account.account_id,
@@ -179,7 +206,14 @@ def _approve_phone_change(request: RequestModel, _: str, reason: str, staff: Pri
             IdentifierModel(lookup=new_index, account_id=account.account_id),
             condition=IdentifierModel.lookup.does_not_exist(),
         )
-        tx.update(request, actions=_closing_actions(rules.APPROVED, reason, staff))
+        _save_entry(tx, entry)
+        tx.update(
+            request,
+            actions=[
+                *_closing_actions(rules.APPROVED, reason, staff),
+                RequestModel.details.set(details),
+            ],
+        )
         tx.update(
             account,
             actions=[AccountModel.pii.set(sealed), AccountModel.phone_index.set(new_index)],
@@ -197,30 +231,33 @@ def _approve_phone_change(request: RequestModel, _: str, reason: str, staff: Pri
         if failed or exc.cause_response_code == "TransactionCanceledException":
             raise Conflict(CONCURRENT) from exc
         raise ServiceUnavailable() from exc
-    end_all_sessions(account.account_id)
-    _after_close(request)
+
+
+def _after_phone_change(request: RequestModel) -> None:
+    details = crypto.unseal(request.details or "", request_context(request.request_id))
+    end_all_sessions(request.account_id or "")
+    _tag_documents(request)
     notice = (
         "Hava: номер телефона вашего личного кабинета изменён. Если вы этого не делали, "
         "срочно свяжитесь со службой поддержки."
     )
-    notifications.enqueue("sms", old_phone, notice)
+    notifications.enqueue("sms", details["old_phone"], notice)
     notifications.enqueue(
-        "email", pii["email"], notice.removeprefix("Hava: "), "Изменён номер телефона"
+        "email", details["email"], notice.removeprefix("Hava: "), "Изменён номер телефона"
     )
-    notifications.enqueue("sms", new_phone, "Hava: теперь это номер вашего личного кабинета.")
+    notifications.enqueue(
+        "sms", details["new_phone"], "Hava: теперь это номер вашего личного кабинета."
+    )
 
 
-def _approve_deletion(request: RequestModel, _: str, reason: str, staff: Principal) -> None:
+def _commit_deletion(
+    request: RequestModel, reason: str, staff: Principal, entry: AuditModel
+) -> None:
     account = _account(request.account_id)
     check_no_unpaid_loans(account.account_id)  # re-checked at the moment of the decision
     pii = _pii(account)
     with storage_errors():
         loans = list(LoanModel.query(account.account_id))
-        other_requests = [
-            r
-            for r in RequestModel.by_account.query(account.account_id)
-            if r.request_id != request.request_id
-        ]
 
     def body(tx: Any) -> None:
         for index in (account.iin_index, account.phone_index, account.email_index):
@@ -229,6 +266,7 @@ def _approve_deletion(request: RequestModel, _: str, reason: str, staff: Princip
                 condition=IdentifierModel.account_id == account.account_id,
             )
         tx.delete(_open_guard(request))
+        _save_entry(tx, entry)
         tx.update(request, actions=_closing_actions(rules.APPROVED, reason, staff))
         # Personal data erased: the sealed blob, the blind indexes and the password go;
         # the account id stays only as the key that loan records (kept by law) point to.
@@ -247,18 +285,25 @@ def _approve_deletion(request: RequestModel, _: str, reason: str, staff: Princip
             if loan.status == "submitted":
                 tx.update(loan, actions=[LoanModel.status.set("rejected")])
 
-    _commit(body, request)
-    for other in other_requests:
-        _erase_request(other)
-    end_all_sessions(account.account_id)
-    from chalicelib.services import documents
-
-    for other in [request, *other_requests]:
-        if other.type == rules.PHONE_CHANGE:
-            documents.delete_documents(other.request_id)
+    # The farewell goes out before the erasure (afterwards there is no address left).
     text = "Учётная запись Hava удалена по вашей заявке. Данные займов хранятся по закону."
     notifications.enqueue("sms", pii["phone"], f"Hava: {text}")
     notifications.enqueue("email", pii["email"], text, "Учётная запись удалена")
+    _commit(body)
+
+
+def _after_deletion(request: RequestModel) -> None:
+    from chalicelib.services import documents
+
+    account_id = request.account_id or ""
+    with storage_errors():
+        requests_of_account = list(RequestModel.by_account.query(account_id))
+    for other in requests_of_account:
+        if other.request_id != request.request_id and (other.details or other.new_phone_index):
+            _erase_request(other)
+        if other.type == rules.PHONE_CHANGE:
+            documents.delete_documents(other.request_id)
+    end_all_sessions(account_id)
 
 
 def _erase_request(request: RequestModel) -> None:
@@ -272,11 +317,34 @@ def _erase_request(request: RequestModel) -> None:
             logger.warning("request not erased", extra={"request_id": request.request_id})
 
 
-def _resolve_compromise(request: RequestModel, _: str, reason: str, staff: Principal) -> None:
+def _commit_compromise(
+    request: RequestModel, reason: str, staff: Principal, entry: AuditModel
+) -> None:
     def body(tx: Any) -> None:
+        _save_entry(tx, entry)
         tx.update(request, actions=_closing_actions(rules.RESOLVED, reason, staff))
 
-    _commit(body, request)
+    _commit(body)
+
+
+def _nothing_after(_: RequestModel) -> None:
+    return None
+
+
+_COMMITS = {
+    (rules.PHONE_CHANGE, rules.APPROVED): _commit_phone_change,
+    (rules.PHONE_CHANGE, rules.REJECTED): _commit_reject,
+    (rules.DELETION, rules.APPROVED): _commit_deletion,
+    (rules.DELETION, rules.REJECTED): _commit_reject,
+    (rules.COMPROMISE, rules.RESOLVED): _commit_compromise,
+}
+_FOLLOW_UPS = {
+    (rules.PHONE_CHANGE, rules.APPROVED): _after_phone_change,
+    (rules.PHONE_CHANGE, rules.REJECTED): _after_reject,
+    (rules.DELETION, rules.APPROVED): _after_deletion,
+    (rules.DELETION, rules.REJECTED): _after_reject,
+    (rules.COMPROMISE, rules.RESOLVED): _nothing_after,
+}
 
 
 # --- accounts and loans ----------------------------------------------------------

@@ -229,9 +229,11 @@ def start_phone_change(account_id: str, data: Mapping[str, Any]) -> dict[str, An
     challenge.request_id = request.request_id
     challenge.account_id = account_id
     request.challenge_id = challenge.challenge_id
-    _file(request, challenge)
+    entry = audit.new_entry(
+        account_id, "phone_change_requested", account_id, target=request.request_id
+    )
+    _file(request, challenge, entry)
     notifications.enqueue("sms", new_phone, _phone_code_text(code))
-    audit.record(account_id, "phone_change_requested", account_id, target=request.request_id)
     return {**view(request), "uploads": documents.upload_forms(request.request_id)}
 
 
@@ -331,8 +333,10 @@ def request_deletion(account_id: str) -> dict[str, Any]:
     account = get_account(account_id)
     check_no_unpaid_loans(account_id)
     request = _new_request(rules.DELETION, rules.IN_REVIEW, account_id, None)
-    _file(request)
-    audit.record(account_id, "deletion_requested", account_id, target=request.request_id)
+    _file(
+        request,
+        audit.new_entry(account_id, "deletion_requested", account_id, target=request.request_id),
+    )
     pii = _account_pii(account)
     notifications.enqueue(
         "sms",

@@ -440,7 +440,12 @@ def test_decision_routes_reach_the_decision_service(api: Api, support: str) -> N
     decided = api.post(path, body, token=support)
     assert decided.status == 200, decided.body
     assert decided.body["status"] == "rejected"
-    assert api.post(path, body, token=support).status == 409
+    # Repeating one's own decision (a retry after a timeout) is idempotent …
+    again = api.post(path, body, token=support)
+    assert again.status == 200 and again.body["status"] == "rejected"
+    # … changing it is not.
+    changed = api.post(path, {**body, "decision": "approved"}, token=support)
+    assert changed.status == 409
 
 
 # --- audit reads -------------------------------------------------------------------

@@ -1,0 +1,303 @@
+"""Consistency checker: walks the tables and reports states the application must never leave.
+
+An operator's and the tests' tool, never on a request path: it reads whole
+tables with Scan (the deployed IAM policies grant no ``dynamodb:Scan`` to the
+application, so run it with an operator's credentials). Findings name items by
+their keys only, never personal data.
+
+What it checks (each finding's ``kind``):
+
+- ``guard_without_account`` / ``guard_points_elsewhere``: an identifier guard
+  whose account is missing, deleted, or does not carry that index any more;
+- ``account_missing_guard``: a live account lacking its IIN, phone or e-mail guard;
+- ``open_guard_without_open_request``: ``open#<type>#<account>`` whose request is
+  missing, closed, of another type or another account's;
+- ``open_request_without_guard``: an open phone change or deletion without its guard;
+- ``request_queue_mismatch``, ``request_unknown_status``, ``request_decision_fields``,
+  ``request_in_review_not_ready``, ``request_without_account``,
+  ``request_of_deleted_account_keeps_details``;
+- ``challenge_consumed_without_account`` / ``challenge_unconsumed_with_account``
+  (registration: the account and the consumed challenge are one transaction),
+  ``phone_challenge_mismatch`` (consumed ↔ the request's ``phone_confirmed``);
+- ``account_without_application`` / ``loan_without_account``;
+- ``deleted_account_keeps_data`` / ``session_of_missing_or_deleted_account``.
+
+``python -m chalicelib.local.consistency`` checks the environment's tables (the
+local stack when no endpoint is set, like ``staff_cli``), prints the findings and
+exits 1 if there are any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
+
+from pynamodb.models import Model
+
+__all__ = ["Finding", "Snapshot", "check", "count_items", "scan_all", "snapshot"]
+
+M = TypeVar("M", bound=Model)
+OPEN_STATUSES = ("awaiting_documents", "in_review")
+DECIDED_STATUSES = ("approved", "rejected", "resolved")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One impossible state: what, which item (keys only) and why."""
+
+    kind: str
+    table: str
+    key: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.table}[{self.key}] {self.detail}"
+
+
+def scan_all(model: type[M]) -> list[M]:
+    """Every item of a table (Scan: operators' tools and tests only)."""
+    return list(model.scan(consistent_read=True))
+
+
+def count_items(model: type[Model]) -> int:
+    """How many items a table holds (Scan with Select=COUNT)."""
+    return sum(1 for _ in model.scan(consistent_read=True, attributes_to_get=[_hash_key(model)]))
+
+
+def _hash_key(model: type[Model]) -> str:
+    for name, attribute in model.get_attributes().items():
+        if attribute.is_hash_key:
+            return attribute.attr_name or name
+    raise ValueError(f"{model.__name__} has no hash key")
+
+
+@dataclass
+class Snapshot:
+    """The items the checks look at, read once."""
+
+    accounts: dict[str, Any]
+    guards: dict[str, Any]
+    requests: dict[str, Any]
+    challenges: list[Any]
+    loans: list[Any]
+    sessions: list[Any]
+
+
+def snapshot() -> Snapshot:
+    """Read every table the checks need."""
+    from chalicelib.storage.accounts import AccountModel, IdentifierModel
+    from chalicelib.storage.challenges import ChallengeModel
+    from chalicelib.storage.loans import LoanModel
+    from chalicelib.storage.requests import RequestModel
+    from chalicelib.storage.sessions import SessionModel
+
+    return Snapshot(
+        accounts={a.account_id: a for a in scan_all(AccountModel)},
+        guards={g.lookup: g for g in scan_all(IdentifierModel)},
+        requests={r.request_id: r for r in scan_all(RequestModel)},
+        challenges=scan_all(ChallengeModel),
+        loans=scan_all(LoanModel),
+        sessions=scan_all(SessionModel),
+    )
+
+
+def check(snap: Snapshot | None = None) -> list[Finding]:
+    """Every impossible state of the tables (an empty list: consistent)."""
+    snap = snap or snapshot()
+    findings: list[Finding] = []
+    findings += _guards(snap)
+    findings += _accounts(snap)
+    findings += _requests(snap)
+    findings += _challenges(snap)
+    findings += _loans_and_sessions(snap)
+    return findings
+
+
+def _live(account: Any) -> bool:
+    return account is not None and account.status != "deleted"
+
+
+def _guards(snap: Snapshot) -> Iterable[Finding]:
+    for lookup, guard in snap.guards.items():
+        if lookup.startswith("open#"):
+            yield from _open_guard(snap, lookup, guard)
+            continue
+        account = snap.accounts.get(guard.account_id)
+        if account is None or not _live(account):
+            state = "missing" if account is None else "deleted"
+            yield Finding("guard_without_account", "identifiers", lookup, f"account {state}")
+        elif lookup not in (account.iin_index, account.phone_index, account.email_index):
+            yield Finding(
+                "guard_points_elsewhere",
+                "identifiers",
+                lookup,
+                f"account {guard.account_id} no longer has this index",
+            )
+
+
+def _open_guard(snap: Snapshot, lookup: str, guard: Any) -> Iterable[Finding]:
+    _, request_type, account_id = [*lookup.split("#", 2), "", ""][:3]
+    request = snap.requests.get(guard.account_id)
+    if request is None:
+        why = f"request {guard.account_id} missing"
+    elif request.status not in OPEN_STATUSES:
+        why = f"request {request.request_id} is {request.status}"
+    elif request.type != request_type or request.account_id != account_id:
+        why = f"request {request.request_id} is another type's or account's"
+    else:
+        return
+    yield Finding("open_guard_without_open_request", "identifiers", lookup, why)
+
+
+def _accounts(snap: Snapshot) -> Iterable[Finding]:
+    for account_id, account in snap.accounts.items():
+        if account.status == "deleted":
+            kept = [
+                name
+                for name in ("pii", "iin_index", "phone_index", "email_index")
+                if getattr(account, name)
+            ]
+            if kept:
+                yield Finding("deleted_account_keeps_data", "accounts", account_id, ", ".join(kept))
+            continue
+        for kind in ("iin", "phone", "email"):
+            index = getattr(account, f"{kind}_index")
+            guard = snap.guards.get(index)
+            if guard is None or guard.account_id != account_id:
+                yield Finding(
+                    "account_missing_guard",
+                    "accounts",
+                    account_id,
+                    f"{kind} guard {'missing' if guard is None else 'held by another account'}",
+                )
+
+
+def _requests(snap: Snapshot) -> Iterable[Finding]:
+    from chalicelib.domain import requests as rules
+
+    for request_id, request in snap.requests.items():
+        known = rules._TRANSITIONS.get(request.type, {})
+        reachable = set(known) | {s for targets in known.values() for s in targets}
+        if request.status not in reachable:
+            yield Finding(
+                "request_unknown_status", "requests", request_id, f"{request.type}/{request.status}"
+            )
+        expected_queue = rules.queue_key(request.type, request.status)
+        if request.queue != expected_queue:
+            yield Finding(
+                "request_queue_mismatch",
+                "requests",
+                request_id,
+                f"status {request.status}, queue {request.queue!r} (expected {expected_queue!r})",
+            )
+        decided = request.status in DECIDED_STATUSES
+        if decided != bool(request.decided_at and request.decided_by):
+            yield Finding(
+                "request_decision_fields",
+                "requests",
+                request_id,
+                f"status {request.status}, decided_at {request.decided_at!r}",
+            )
+        if request.type == rules.PHONE_CHANGE and request.status == rules.IN_REVIEW:
+            documents = request.documents.as_dict() if request.documents else {}
+            ready = request.phone_confirmed and all(
+                (documents.get(doc) or {}).get("status") == rules.DOC_ACCEPTED
+                for doc in rules.DOCUMENTS
+            )
+            if not ready:
+                yield Finding("request_in_review_not_ready", "requests", request_id, "phone change")
+        account = snap.accounts.get(request.account_id) if request.account_id else None
+        if request.account_id and account is None:
+            yield Finding(
+                "request_without_account", "requests", request_id, f"{request.account_id}"
+            )
+        if (
+            account is not None
+            and account.status == "deleted"
+            and (request.details or request.new_phone_index)
+            and request.type != rules.DELETION
+        ):
+            yield Finding(
+                "request_of_deleted_account_keeps_details", "requests", request_id, request.type
+            )
+        if (
+            request.account_id
+            and request.type in (rules.PHONE_CHANGE, rules.DELETION)
+            and request.status in OPEN_STATUSES
+        ):
+            lookup = f"open#{request.type}#{request.account_id}"
+            guard = snap.guards.get(lookup)
+            if guard is None or guard.account_id != request_id:
+                yield Finding("open_request_without_guard", "requests", request_id, lookup)
+
+
+def _challenges(snap: Snapshot) -> Iterable[Finding]:
+    for challenge in snap.challenges:
+        key = challenge.challenge_id
+        if challenge.purpose == "registration" and challenge.account_id:
+            exists = challenge.account_id in snap.accounts
+            if challenge.consumed and not exists:
+                yield Finding(
+                    "challenge_consumed_without_account", "challenges", key, challenge.account_id
+                )
+            if not challenge.consumed and exists:
+                yield Finding(
+                    "challenge_unconsumed_with_account", "challenges", key, challenge.account_id
+                )
+        elif challenge.purpose == "phone_change" and challenge.request_id:
+            request = snap.requests.get(challenge.request_id)
+            if request is None:
+                yield Finding("phone_challenge_mismatch", "challenges", key, "request missing")
+            elif bool(challenge.consumed) != bool(request.phone_confirmed):
+                yield Finding(
+                    "phone_challenge_mismatch",
+                    "challenges",
+                    key,
+                    f"consumed={challenge.consumed}, phone_confirmed={request.phone_confirmed}",
+                )
+
+
+def _loans_and_sessions(snap: Snapshot) -> Iterable[Finding]:
+    with_loans = {loan.account_id for loan in snap.loans}
+    for loan in snap.loans:
+        if loan.account_id not in snap.accounts:
+            yield Finding("loan_without_account", "loans", f"{loan.account_id}/{loan.loan_id}", "")
+    for account_id in snap.accounts:
+        if account_id not in with_loans:
+            yield Finding("account_without_application", "accounts", account_id, "")
+    for session in snap.sessions:
+        if session.kind != "borrower":
+            continue
+        if not _live(snap.accounts.get(session.account_id)):
+            yield Finding(
+                "session_of_missing_or_deleted_account",
+                "sessions",
+                session.token_hash[:12] + "…",
+                session.account_id,
+            )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Check the tables; print the findings; exit 1 if any."""
+    parser = argparse.ArgumentParser(
+        prog="python -m chalicelib.local.consistency", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per finding")
+    args = parser.parse_args(argv)
+    from chalicelib.staff_cli import use_local_stack_if_present
+
+    use_local_stack_if_present()
+    findings = check()
+    for finding in findings:
+        print(json.dumps(asdict(finding), ensure_ascii=False) if args.json else str(finding))
+    if not findings:
+        print("consistent: no findings", file=sys.stderr)
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
