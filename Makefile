@@ -59,6 +59,15 @@ package-strip:
 bench: venv
 	$(PY) -m bench
 
+## make fuzz: schemathesis against the local stack with a big budget (make test runs
+## the same tests/fuzz with 8 examples per operation). FUZZ_EXAMPLES, FUZZ_SEED to vary.
+FUZZ_EXAMPLES ?= 150
+fuzz: venv
+	@mkdir -p build
+	HAVA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) HAVA_FUZZ_SEED=$(FUZZ_SEED) \
+		HAVA_FUZZ_REPORT=$(CURDIR)/build/fuzz-report.json \
+		$(BIN)/pytest -q -p no:cacheprovider tests/fuzz
+
 clean:
 	rm -rf $(VENV) .local build .pytest_cache .mypy_cache .ruff_cache
 

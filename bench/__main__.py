@@ -26,6 +26,18 @@ Figures (targets from issue 2, "Benchmarks"):
   interleaved through ``chalice.test.Client`` in the same moto (the back-off is
   lifted for the measurement so both sides reach the password check).
 
+Issue 5 (reliability), each from its own module, run after the figures above:
+
+- ``fuzz_cases`` / ``fuzz_5xx`` (target 0): ``bench.fuzz`` - ``tests/fuzz``
+  (schemathesis against the real local stack, every documented operation) with
+  the ``make test`` budget; ``fuzz_failures`` (target 0) counts the distinct
+  failed checks (status code, content type, headers or body not as documented).
+- ``load_rps_ratio_vs_bare_route`` / ``load_p99_ms`` / ``load_rss_growth_mb``:
+  ``bench.load`` - a bounded load run (≤ 60 s) of the calculator, login and
+  cabinet routes against ``GET /health`` on the local stack; per-route figures
+  are shown as ``route=value`` and have no target (the p99 is raw ms, so
+  machine-specific); the RSS growth of the stack process has one.
+
 Where a cold figure misses its target, ``diagnostics`` lists the first-party
 imports that cost the most, from ``python -X importtime``.
 """
@@ -67,7 +79,14 @@ TARGETS: dict[str, tuple[str, float]] = {
     "package_zip_mb": ("<=", 12),
     "scan_calls": ("<=", 0),
     "enumeration_timing_gap_ratio": ("<=", 0.2),
+    "fuzz_5xx": ("<=", 0),
+    "fuzz_failures": ("<=", 0),
+    "load_rss_growth_mb": ("<=", 20),
+    "fault_runs_inconsistent": ("<=", 0),
+    "race_duplicates": ("<=", 0),
 }
+#: Reported beside the targets, with no target of their own (issue 5).
+INFO_FIGURES = ("fuzz_cases", "load_rps_ratio_vs_bare_route", "load_p99_ms")
 
 
 def log(message: str) -> None:
@@ -390,6 +409,85 @@ def verdict(name: str, value: float | None) -> bool | None:
     return value <= limit if op == "<=" else value >= limit
 
 
+def shown(value: Any) -> str:
+    """A figure for the table: a number, ``route=value`` pairs, or null."""
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return " ".join(f"{k}={v:g}" for k, v in value.items())
+    return f"{value:g}"
+
+
+def reliability_sources(raw: dict[str, Any]) -> dict[str, str]:
+    """Where the issue-5 figures come from (or why they are missing)."""
+    fuzz, load = raw.get("fuzz", {}), raw.get("load", {})
+    if "cases" in fuzz:
+        fuzz_source = (
+            f"{fuzz['operations']} operations, {fuzz['examples_per_operation']} examples each "
+            f"+ coverage phase, seed {fuzz['seed']}, {fuzz['seconds']} s"
+        )
+    else:
+        fuzz_source = str(fuzz.get("reason", "not run"))
+    if "routes" in load:
+        routes = load["routes"]
+        load_source = "req/s " + ", ".join(f"{k} {v['rps']:g}" for k, v in routes.items())
+        p99_source = "p99 / bare route p99: " + ", ".join(
+            f"{k} {v['p99_ratio_vs_bare']:g}" for k, v in routes.items()
+        )
+        rss = load["rss"]
+        rss_source = (
+            f"stack RSS {rss['start_mb']:g} -> {rss['end_mb']:g} MB (max {rss['max_mb']:g}, "
+            f"slope {rss['slope_mb_per_min']:g} MB/min over {rss['seconds']:g} s)"
+        )
+    else:
+        load_source = p99_source = rss_source = str(load.get("reason", "not run"))
+    return {
+        "fuzz_cases": fuzz_source,
+        "fuzz_5xx": fuzz_source,
+        "fuzz_failures": fuzz_source,
+        "load_rps_ratio_vs_bare_route": load_source,
+        "load_p99_ms": p99_source,
+        "load_rss_growth_mb": rss_source,
+    }
+
+
+def reliability_figures(args: argparse.Namespace) -> dict[str, Any]:
+    """``bench.fuzz`` and ``bench.load`` (each starts its own local stack)."""
+    from bench import fuzz, load
+
+    out: dict[str, Any] = {"raw": {}}
+    if args.no_fuzz:
+        out.update(fuzz_cases=None, fuzz_5xx=None, fuzz_failures=None)
+        out["raw"]["fuzz"] = {"reason": "skipped (--no-fuzz)"}
+    else:
+        log(f"fuzz: tests/fuzz against the local stack, {args.fuzz_examples} examples/operation")
+        measured = fuzz.measure(args.fuzz_examples)
+        out.update({k: measured[k] for k in ("fuzz_cases", "fuzz_5xx", "fuzz_failures")})
+        out["raw"]["fuzz"] = measured["raw"]
+    names = ("load_rps_ratio_vs_bare_route", "load_p99_ms", "load_rss_growth_mb")
+    if args.no_load:
+        out.update(dict.fromkeys(names))
+        out["raw"]["load"] = {"reason": "skipped (--no-load)"}
+    else:
+        log("load: calculator, login, cabinet vs GET /health on the local stack (≤ 60 s)")
+        measured = load.measure()
+        out.update({k: measured[k] for k in names})
+        out["raw"]["load"] = measured["raw"]
+    if args.no_faults:
+        out.update(fault_runs_inconsistent=None, race_duplicates=None)
+        out["raw"]["reliability"] = {"reason": "skipped (--no-faults)"}
+    else:
+        from bench import reliability
+
+        log(f"faults: {args.fault_seeds} seeded runs with 30 % of AWS calls failing; races")
+        faults = reliability.fault_figures(args.fault_seeds)
+        races = reliability.race_figures()
+        out["fault_runs_inconsistent"] = faults["fault_runs_inconsistent"]
+        out["race_duplicates"] = races["race_duplicates"]
+        out["raw"]["reliability"] = {"faults": faults.get("raw"), "races": races.get("raw")}
+    return out
+
+
 def table(results: dict[str, Any]) -> str:
     rows = [("figure", "value", "target", "pass", "from")]
     raw = results["raw"]
@@ -409,14 +507,17 @@ def table(results: dict[str, Any]) -> str:
         "{wrong_password_median_ms} ms| / verify {verify_median_ms} ms ({rounds} each)".format(
             **raw["enumeration_timing"]
         ),
+        **reliability_sources(raw),
     }
+    for name in INFO_FIGURES:
+        rows.append((name, shown(results.get(name)), "-", "info", sources.get(name, "")))
     for name, (op, limit) in TARGETS.items():
         value = results[name]
         ok = results["pass"][name]
         rows.append(
             (
                 name,
-                "null" if value is None else f"{value:g}",
+                shown(value),
                 f"{op} {limit:g}",
                 {True: "PASS", False: "FAIL", None: "n/a"}[ok],
                 sources[name],
@@ -436,6 +537,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="fresh processes per side (≥ 5)")
     parser.add_argument("--logins", type=int, default=30, help="warm logins timed (≥ 20)")
     parser.add_argument("--no-package", action="store_true", help="skip make package")
+    parser.add_argument("--no-fuzz", action="store_true", help="skip the fuzzing figures")
+    parser.add_argument("--no-load", action="store_true", help="skip the load figures")
+    parser.add_argument(
+        "--fuzz-examples", type=int, default=8, help="fuzzing-phase examples per operation"
+    )
+    parser.add_argument("--no-faults", action="store_true", help="skip fault and race figures")
+    parser.add_argument("--fault-seeds", type=int, default=5, help="seeded fault runs")
     args = parser.parse_args(argv)
     if args.runs < 5 or args.logins < 20:
         parser.error("the spec asks for --runs ≥ 5 and --logins ≥ 20")
@@ -469,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     package = {"mb": None, "reason": "skipped (--no-package)"}
     if not args.no_package:
         package = package_size()
+    reliability = reliability_figures(args)
 
     per_login: list[Calls] = [*warm["per_login"]]
     cold_login_calls: dict[str, int] = fresh["cold_login_calls"]
@@ -497,6 +606,7 @@ def main(argv: list[str] | None = None) -> int:
         # The in-process scenario plus the counted cold-process login.
         "scan_calls": scenario[("dynamodb", "Scan")] + cold_login_calls.get("dynamodb.Scan", 0),
         "enumeration_timing_gap_ratio": enumeration["ratio"],
+        **{k: v for k, v in reliability.items() if k != "raw"},
     }
     results["targets"] = {name: {op: limit} for name, (op, limit) in TARGETS.items()}
     results["pass"] = {name: verdict(name, results[name]) for name in TARGETS}
@@ -549,6 +659,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "enumeration_timing": enumeration,
         "package": package,
+        **reliability["raw"],
         "scenario_calls": calls.as_table(scenario),
     }
     if diagnostics:

@@ -81,6 +81,7 @@ class Settings:
     login_per_ip_per_minute: int
     registration_per_ip_per_hour: int
     recovery_per_ip_per_hour: int
+    compromise_reports_per_ip_per_hour: int
     #: Recovery start/resend never answer sooner (equal timing, known or unknown login).
     recovery_min_response_ms: int
     session_idle_seconds: int
@@ -164,6 +165,7 @@ def get_settings() -> Settings:
         login_per_ip_per_minute=_int("HAVA_LOGIN_PER_IP_PER_MINUTE", 30),
         registration_per_ip_per_hour=_int("HAVA_REGISTRATION_PER_IP_PER_HOUR", 10),
         recovery_per_ip_per_hour=_int("HAVA_RECOVERY_PER_IP_PER_HOUR", 10),
+        compromise_reports_per_ip_per_hour=_int("HAVA_COMPROMISE_REPORTS_PER_IP_PER_HOUR", 5),
         recovery_min_response_ms=_int("HAVA_RECOVERY_MIN_RESPONSE_MS", 400),
         session_idle_seconds=_int("HAVA_SESSION_IDLE_SECONDS", 30 * 60),
         session_absolute_seconds=_int("HAVA_SESSION_ABSOLUTE_SECONDS", 12 * 3600),

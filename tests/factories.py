@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from chalicelib.domain.iin import make_iin
 
@@ -10,14 +10,20 @@ from chalicelib.domain.iin import make_iin
 def valid_iin(
     age_years: int = 30, sex: str = "M", serial: int = 1, today: date | None = None
 ) -> str:
-    """A checksum-valid IIN of someone exactly ``age_years`` old on ``today``."""
+    """A checksum-valid IIN of someone ``age_years`` old on ``today``; distinct per ``serial``.
+
+    ``make_iin`` moves to the next serial when one admits no check digit, so
+    neighbouring serials could give the same IIN: serials are spread 11 apart (never
+    ten invalid in a row) and every 900 move the birth date one day back.
+    """
     today = today or date.today()
     try:
         birth = today.replace(year=today.year - age_years)
     except ValueError:
         # Today is 29 February and that year is not leap: born on the 28th.
         birth = today.replace(year=today.year - age_years, day=28)
-    return make_iin(birth, sex, serial)
+    birth -= timedelta(days=serial // 900)
+    return make_iin(birth, sex, (serial % 900) * 11)
 
 
 def test_phone(n: int) -> str:

@@ -404,8 +404,10 @@ ANONYMOUS_REPORT_FIELDS = ("login", "contact", "description")
 def report_compromise_anonymously(data: Mapping[str, Any], client_ip: str) -> dict[str, str]:
     """«Не получается зайти»: the same answer whether or not the login exists."""
     from chalicelib.services.auth import identifier_index
+    from chalicelib.services.codes import address_key
 
-    throttles.consume(f"compromise-ip:{client_ip}", 5, 3600)
+    limit = get_settings().compromise_reports_per_ip_per_hour
+    throttles.consume(f"compromise-ip:{address_key(client_ip)}", limit, 3600)
     form = Form(data, ANONYMOUS_REPORT_FIELDS)
     login = form.field("login", string(254))
     contact = form.field("contact", _contact)

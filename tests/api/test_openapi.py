@@ -592,7 +592,9 @@ def test_the_staff_desk_answers_as_documented(api: Api, document: dict[str, Any]
     approve = {"decision": "approved", "reason": "Заявка клиента"}
     decided = check("POST", decide, 200, approve, support, request_id=deletion).body
     assert decided["status"] == "approved"
-    check("POST", decide, 409, approve, support, request_id=deletion)
+    check("POST", decide, 200, approve, support, request_id=deletion)  # a retry: idempotent
+    reject = {"decision": "rejected", "reason": "Передумали"}
+    check("POST", decide, 409, reject, support, request_id=deletion)
 
     assert check("GET", queue + "?type=phone_change", 200, token=support).body["items"]
     viewed = check("GET", review, 200, token=support, request_id=change).body
