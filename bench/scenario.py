@@ -70,6 +70,11 @@ def local_stack() -> Iterator[Stack]:
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
+        # moto's state is global to the process: a stack started earlier in this run
+        # (the scenario before the fault runs) must not leak into this one.
+        import requests
+
+        requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
         env = {
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
