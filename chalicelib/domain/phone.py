@@ -13,7 +13,6 @@ _MSG_NOT_MOBILE = "Укажите номер мобильного, а не го�
 # Longer than any spelling of a phone number: refuse before parsing.
 _MAX_RAW_LENGTH = 32
 _E164_KZ = re.compile(r"\+7[0-9]{10}")
-_PHONE_CHARS = re.compile(r"[0-9+()\-.\s]+")
 
 
 def normalize_kz_mobile(raw: str) -> str:
@@ -43,18 +42,3 @@ def mask_phone(e164: str) -> str:
     if not _E164_KZ.fullmatch(e164):
         raise ValueError("mask_phone expects an E.164 number +7XXXXXXXXXX.")
     return f"+7 {e164[2:5]} ••• •• {e164[10:]}"
-
-
-def looks_like_phone(raw: str) -> bool:
-    """Cheap guess that a login identifier is a phone number (not an IIN, not an e-mail).
-
-    True for 10 or 11 digits written with the usual separators (spaces, ``+``,
-    brackets, hyphens, dots); an IIN has 12 digits and an e-mail an ``@``.
-    """
-    if not isinstance(raw, str) or len(raw) > _MAX_RAW_LENGTH:
-        return False
-    text = raw.strip()
-    if not _PHONE_CHARS.fullmatch(text):
-        return False
-    digits = sum(c.isdigit() for c in text)
-    return digits in (10, 11)

@@ -7,6 +7,7 @@ so every staff view of personal data or photos and every decision is recorded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,25 +88,18 @@ def _view(entry: AuditModel) -> dict[str, Any]:
 
 def for_subject(subject: str, cursor: str | None = None) -> Page:
     """Entries about one account (or staff member), oldest first."""
-    with storage_errors():
-        result = AuditModel.query(
-            subject,
-            AuditModel.entry_id > cursor if cursor else None,
-            limit=PAGE_SIZE,
-        )
-        items = [_view(e) for e in result]
-    last = result.last_evaluated_key
-    return Page(items, items[-1]["entry_id"] if last and items else None)
+    return _page(AuditModel.query, subject, cursor)
 
 
 def for_actor(actor: str, cursor: str | None = None) -> Page:
     """Entries made by one staff member, oldest first."""
+    return _page(AuditModel.by_actor.query, actor, cursor)
+
+
+def _page(query: Callable[..., Any], key: str, cursor: str | None) -> Page:
+    """One page of a query on ``entry_id`` order; the cursor is the last entry id seen."""
     with storage_errors():
-        result = AuditModel.by_actor.query(
-            actor,
-            AuditModel.entry_id > cursor if cursor else None,
-            limit=PAGE_SIZE,
-        )
+        result = query(key, AuditModel.entry_id > cursor if cursor else None, limit=PAGE_SIZE)
         items = [_view(e) for e in result]
     last = result.last_evaluated_key
     return Page(items, items[-1]["entry_id"] if last and items else None)

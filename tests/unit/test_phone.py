@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.phone import looks_like_phone, mask_phone, normalize_kz_mobile
+from chalicelib.domain.phone import mask_phone, normalize_kz_mobile
 from chalicelib.errors import InvalidValue
 from tests.factories import test_phone as fictional_phone
 
@@ -74,22 +74,3 @@ def test_given_e164_when_masked_then_operator_code_and_last_two_digits_show() ->
 def test_given_not_kz_e164_when_masked_then_value_error() -> None:
     with pytest.raises(ValueError):
         mask_phone("8 701 123 45 67")
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("8 700 000 12 34", True),
-        ("+7 (700) 000-12-34", True),
-        ("7000001234", True),
-        ("960115300014", False),  # 12 digits: an IIN
-        ("Name@Example.kz", False),
-        ("", False),
-        ("ivan", False),
-        ("12345", False),
-    ],
-)
-def test_given_login_identifier_when_kind_guessed_then_phone_only_for_phone_shapes(
-    raw: str, expected: bool
-) -> None:
-    assert looks_like_phone(raw) is expected
