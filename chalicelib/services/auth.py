@@ -40,6 +40,8 @@ from chalicelib.storage.accounts import AccountModel
 from chalicelib.storage.base import storage_errors
 
 MAX_LOGIN_LENGTH = 254
+#: Never an account id (ids are ``acc_`` + 32 hex digits): read for unknown logins.
+NO_ACCOUNT = "acc_none"
 #: What signing in reads of the account: not the sealed personal data. ``version`` is
 #: read so that an update of this projection ADDs to it instead of resetting it.
 LOGIN_ATTRIBUTES = (
@@ -88,12 +90,13 @@ def _find_account(index: str | None, subject: str) -> tuple[AccountModel | None,
 
     guard, counter = logins.guard_and_failures(index, subject)
     failures = _refuse_if_locked(subject, throttles.state_of(counter))
-    if guard is None:
-        return None, failures
+    # An unknown login reads a key that never exists: the same round trips as a known
+    # one, so the answer's timing does not tell whether the account exists.
+    account_id = guard.account_id if guard is not None else NO_ACCOUNT
     with storage_errors():
         try:
             # Only what signing in needs: not the sealed personal data.
-            account = AccountModel.get(guard.account_id, attributes_to_get=list(LOGIN_ATTRIBUTES))
+            account = AccountModel.get(account_id, attributes_to_get=list(LOGIN_ATTRIBUTES))
         except DoesNotExist:
             return None, failures
     return account, failures
