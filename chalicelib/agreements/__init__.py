@@ -183,6 +183,8 @@ def agreement_text(data: AgreementData, language: str) -> str:
         "total": regulation.format_tenge(data.total),
         "due_date": _date(data.due_date),
         "penalty_rate": _rate(data.penalty_daily_rate),
+        "penalty_max_days": rules.penalty_max_days,
+        "penalty_max_days_word": regulation.plural_days(rules.penalty_max_days),
         "overpayment_cap": regulation.format_tenge(
             regulation.max_total_overpayment(data.amount, data.document_date)
         ),

@@ -87,6 +87,9 @@ class LendingRules:
     #: Penalty (неустойка) per day of delay, as a fraction of the overdue amount.
     penalty_daily_rate_max: Decimal
     penalty_source: Source
+    #: After this many consecutive days of delay neither penalty nor interest accrues.
+    penalty_max_days: int
+    penalty_max_days_source: Source
     #: All payments except the principal (interest, penalty, fees), over the whole
     #: life of the contract including extensions, as a fraction of the principal.
     overpayment_max_fraction: Decimal
@@ -139,6 +142,17 @@ LENDING_RULES_HISTORY: tuple[LendingRules, ...] = (
         effective_from=date(2025, 8, 6),
         penalty_daily_rate_max=Decimal("0.002"),
         penalty_source=_ARDFM_2025_DRAFT,
+        penalty_max_days=90,
+        penalty_max_days_source=Source(
+            title="Kazakhstan Microfinance: Crucial Information You Should Be Aware Of (guide)",
+            url="https://wealthway.top/en/kazakhstan-microfinance-crucial-information-you-should-be-aware-of",
+            checked=False,
+            note=(
+                "A secondary guide says the penalty runs for at most 90 days of delay; "
+                "the Law's own text on this could not be found through search. Stopping "
+                "penalty and interest after 90 days of delay is the borrower-safe value."
+            ),
+        ),
         overpayment_max_fraction=Decimal("0.5"),
         overpayment_source=_ARDFM_2025_DRAFT,
         max_extensions=2,
@@ -333,13 +347,15 @@ def penalty_for(
 ) -> Decimal:
     """Penalty for ``days_overdue`` days on ``overdue_amount`` at the contract rate, to the tiyn.
 
-    The rate is checked against the cap in force on ``on``; the overall cap on all
-    charges is applied separately (``overpayment_room``).
+    Days beyond ``penalty_max_days`` of delay add nothing. The rate is checked
+    against the cap in force on ``on``; the overall cap on all charges is applied
+    separately (``overpayment_room``).
     """
     check_penalty(penalty_daily_rate, on)
     if days_overdue <= 0 or overdue_amount <= 0:
         return Decimal("0.00")
-    raw = overdue_amount * penalty_daily_rate * days_overdue
+    days = min(days_overdue, rules_on(on).penalty_max_days)
+    raw = overdue_amount * penalty_daily_rate * days
     return raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 

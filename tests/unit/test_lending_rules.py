@@ -35,6 +35,7 @@ def test_every_fact_has_a_source_and_unchecked_ones_say_so() -> None:
     for record in regulation.LENDING_RULES_HISTORY:
         for source in (
             record.penalty_source,
+            record.penalty_max_days_source,
             record.overpayment_source,
             record.extension_source,
             record.allocation_source,
@@ -74,6 +75,9 @@ def test_penalty_worked_numbers() -> None:
     assert penalty_for(D("10840"), 3, D("0.002"), ON) == D("65.04")
     assert penalty_for(D("12345"), 1, D("0.002"), ON) == D("24.69")
     assert penalty_for(D("54200"), 0, D("0.002"), ON) == D("0.00")
+    # No penalty accrues after 90 days of delay: 10 000 × 0.002 × 90 = 1 800.
+    assert penalty_for(D("10000"), 90, D("0.002"), ON) == D("1800.00")
+    assert penalty_for(D("10000"), 120, D("0.002"), ON) == D("1800.00")
     with pytest.raises(OfferNotAllowed):
         penalty_for(D("54200"), 3, D("0.005"), ON)
 
