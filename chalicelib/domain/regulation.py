@@ -339,6 +339,20 @@ def check_overpayment(principal: int | Decimal, total_charges: Decimal, on: date
         )
 
 
+def check_contract_terms(
+    amount: int | Decimal,
+    interest: Decimal,
+    penalty_daily_rate: Decimal,
+    on: date,
+) -> None:
+    """Refuse an offer whose penalty rate or contract interest already breaks the caps.
+
+    Call beside ``check_offer`` (which checks the rate and ГЭСВ) when the offer is made.
+    """
+    check_penalty(penalty_daily_rate, on)
+    check_overpayment(amount, interest, on)
+
+
 def penalty_for(
     overdue_amount: Decimal,
     days_overdue: int,

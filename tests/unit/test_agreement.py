@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -10,6 +13,8 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.agreements import (
+    FONT_BOLD,
+    FONT_REGULAR,
     AgreementData,
     Lender,
     agreement_text,
@@ -25,8 +30,7 @@ IIN = valid_iin(age_years=30, serial=7, today=date(2026, 12, 1))
 NAME = "Әлия Нұрланқызы Серікбаева"
 
 
-@pytest.fixture(scope="module")
-def data() -> AgreementData:
+def _data() -> AgreementData:
     return AgreementData(
         number="HV-2026-000123",
         version="2026-12",
@@ -44,6 +48,11 @@ def data() -> AgreementData:
         due_date=date(2026, 12, 31),
         penalty_daily_rate=D("0.002"),
     )
+
+
+@pytest.fixture(scope="module")
+def data() -> AgreementData:
+    return _data()
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +152,36 @@ def test_same_input_same_bytes(data: AgreementData, pdfs: dict[str, bytes]) -> N
     assert document_sha256(again) == document_sha256(pdfs["ru"])
     assert len(document_sha256(again)) == 64
     assert pdfs["ru"] != pdfs["kk"]
+
+
+def test_the_font_has_every_kazakh_letter() -> None:
+    from fontTools.ttLib import TTFont
+
+    kazakh = (
+        "ӘәҒғҚқҢңӨөҰұҮүҺһІі" + "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзийклмнопрстуфхцчшщъыьэюя"
+    )
+    for path in (FONT_REGULAR, FONT_BOLD):
+        cmap = TTFont(str(path)).getBestCmap()
+        missing = [c for c in kazakh + "₸«»—№•" if ord(c) not in cmap]
+        assert not missing, (path.name, missing)
+
+
+_OTHER_PROCESS = """
+import sys
+from tests.unit.test_agreement import document_sha256, render_agreement_pdf, _data
+sys.stdout.write(document_sha256(render_agreement_pdf(_data(), "kk")))
+"""
+
+
+def test_same_bytes_in_another_process(pdfs: dict[str, bytes]) -> None:
+    # Another interpreter with another hash seed: no set/dict order leaks into the PDF.
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    result = subprocess.run(
+        [sys.executable, "-c", _OTHER_PROCESS],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    assert result.stdout == document_sha256(pdfs["kk"])

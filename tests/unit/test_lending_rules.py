@@ -16,6 +16,7 @@ from chalicelib.domain.regulation import (
     OVERDUE_PRINCIPAL,
     PENALTY,
     allocate_payment,
+    check_contract_terms,
     check_extension,
     check_overpayment,
     check_penalty,
@@ -163,3 +164,12 @@ def test_allocation_rejects_nonsense() -> None:
         allocate_payment(D("1"), {"fees": D("1")}, ON)
     with pytest.raises(ValueError):
         allocate_payment(D("1"), {PENALTY: D("-1")}, ON)
+
+
+def test_contract_terms() -> None:
+    # 50 000 ₸ for 30 days at 0.28 %: 4 200 ₸ interest, penalty 0.2 %/day: allowed.
+    check_contract_terms(50_000, D("4200.00"), D("0.002"), ON)
+    with pytest.raises(OfferNotAllowed):
+        check_contract_terms(50_000, D("4200.00"), D("0.003"), ON)
+    with pytest.raises(OfferNotAllowed):
+        check_contract_terms(50_000, D("25000.01"), D("0.002"), ON)
