@@ -25,12 +25,23 @@ def _queue_url() -> str:
     return url
 
 
-def enqueue(channel: str, to: str, text: str, subject: str | None = None) -> str:
-    """Queue one message; returns its delivery id (the idempotency key of the worker)."""
+def enqueue(
+    channel: str,
+    to: str,
+    text: str,
+    subject: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> str:
+    """Queue one message; returns its delivery id (the idempotency key of the worker).
+
+    ``headers``: extra e-mail headers (replies to inbound mail: ``In-Reply-To``,
+    ``References``, ``Auto-Submitted``).
+    """
     delivery_id = secrets.token_hex(16)
-    sealed = crypto.seal(
-        {"channel": channel, "to": to, "text": text, "subject": subject}, NOTIFY_CONTEXT
-    )
+    document: dict[str, object] = {"channel": channel, "to": to, "text": text, "subject": subject}
+    if headers:
+        document["headers"] = dict(headers)
+    sealed = crypto.seal(document, NOTIFY_CONTEXT)
     body = json.dumps({"delivery_id": delivery_id, "sealed": sealed})
     client("sqs").send_message(QueueUrl=_queue_url(), MessageBody=body)
     return delivery_id

@@ -50,7 +50,10 @@ def _deliver_once() -> tuple[Any, Any]:
     )
     def deliver(message: dict[str, Any]) -> dict[str, str]:
         payload = crypto.unseal(message["sealed"], NOTIFY_CONTEXT)
-        sender().send(payload["channel"], payload["to"], payload["text"], payload.get("subject"))
+        extra = {"headers": payload["headers"]} if payload.get("headers") else {}
+        sender().send(
+            payload["channel"], payload["to"], payload["text"], payload.get("subject"), **extra
+        )
         return {"delivered": message["delivery_id"]}
 
     return deliver, config
