@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 export AWS_DEFAULT_REGION ?= eu-central-1
 
-.PHONY: venv run test lint bench package package-strip fuzz clean
+.PHONY: venv run test lint bench package package-strip fuzz clean policies
 
 venv: $(STAMP)
 
@@ -55,6 +55,11 @@ package-strip:
 	zip -q -d "$$out" $(RUNTIME_PROVIDED) || [ $$? -eq 12 ]; \
 	if [ -n "$$cached" ]; then cp "$$out" "$$cached"; fi; \
 	echo "deployment.zip: $$(wc -c < "$$out") bytes ($${cached:-no chalice cache found})"
+
+## make policies: regenerate .chalice/policy-<stage>-<function>.json from
+## infra/policies.py (one IAM policy per Lambda function and stage); commit them.
+policies: venv
+	$(PY) -m infra.policies write
 
 bench: venv
 	$(PY) -m bench
