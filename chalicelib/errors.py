@@ -75,11 +75,14 @@ class Forbidden(HavaError):
     message = "Недостаточно прав для этого действия."
 
 
-class PasswordChangeRequired(Forbidden):
-    """The account must set a new password before anything else."""
+class PasswordRecoveryRequired(Forbidden):
+    """The password is suspect: only recovery by SMS code opens the account again."""
 
-    code = "password_change_required"
-    message = "Сначала задайте новый пароль: этого требует служба безопасности."
+    code = "password_recovery_required"
+    message = (
+        "Прежний пароль больше не действует: служба безопасности требует задать новый. "
+        "Восстановите пароль по коду из SMS на номер телефона кабинета («Забыли пароль?»)."
+    )
 
 
 class NotFound(HavaError):
@@ -137,6 +140,22 @@ class OfferNotAllowed(HavaError):
 
     code = "offer_not_allowed"
     message = "Такие условия займа недоступны."
+
+
+class ExtensionNotAllowed(OfferNotAllowed):
+    """The extension (продление) would break the regulator's limits."""
+
+    code = "extension_not_allowed"
+    message = "Продление займа на таких условиях недоступно."
+
+
+class InvalidIban(InvalidValue):
+    """The payout account is not a valid Kazakh IBAN."""
+
+    code = "invalid_iban"
+    message = (
+        "Проверьте номер счёта (IBAN): казахстанский IBAN начинается с KZ и содержит 20 знаков."
+    )
 
 
 class Maintenance(HavaError):
