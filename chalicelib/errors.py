@@ -75,11 +75,14 @@ class Forbidden(HavaError):
     message = "Недостаточно прав для этого действия."
 
 
-class PasswordChangeRequired(Forbidden):
-    """The account must set a new password before anything else."""
+class PasswordRecoveryRequired(Forbidden):
+    """The password is suspect: only recovery by SMS code opens the account again."""
 
-    code = "password_change_required"
-    message = "Сначала задайте новый пароль: этого требует служба безопасности."
+    code = "password_recovery_required"
+    message = (
+        "Прежний пароль больше не действует: служба безопасности требует задать новый. "
+        "Восстановите пароль по коду из SMS на номер телефона кабинета («Забыли пароль?»)."
+    )
 
 
 class NotFound(HavaError):
