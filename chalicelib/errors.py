@@ -170,3 +170,18 @@ class ServiceUnavailable(HavaError):
 
     code = "service_unavailable"
     message = "Сервис временно недоступен. Повторите попытку через минуту."
+
+
+class Misconfigured(ServiceUnavailable):
+    """A deployed stage still holds a placeholder setting (operators: see the log line)."""
+
+    code = "misconfigured"
+    message = "Сервис временно недоступен. Мы уже разбираемся."
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__()
+        #: What the operator must fix, in English, for the log (no personal data).
+        self.problems = list(problems)
+
+    def __str__(self) -> str:
+        return "placeholder settings on a deployed stage: " + "; ".join(self.problems)

@@ -167,10 +167,17 @@ def walk(message: EmailMessage) -> tuple[str, list[Attachment], bool]:
     return plain if plain is not None else (html or ""), attachments, too_many
 
 
-def address_of(header_value: str | None) -> str:
+def address_of(header_value: Any) -> str:
     """The bare address of a ``From``-like header, lower case ('' if none)."""
-    pairs = getaddresses([str(header_value or "")])
-    address = pairs[0][1] if pairs else parseaddr(str(header_value or ""))[1]
+    addresses = getattr(header_value, "addresses", None)
+    if addresses:
+        address = str(addresses[0].addr_spec)
+    else:
+        text = str(header_value or "")
+        pairs = getaddresses([text])
+        address = pairs[0][1] if pairs and pairs[0][1] else parseaddr(text)[1]
+    if "<" in address or " " in address.strip():
+        address = parseaddr(address)[1]
     return address.strip().lower()
 
 

@@ -298,9 +298,16 @@ def confirm_phone_link(token: str) -> dict[str, Any]:
 
 def report_compromise_by_email(account_id: str | None, address: str, text: str) -> None:
     """A proven address: the cabinet's report. Anyone else: the anonymous one (rate-limited)."""
+    import unicodedata
+
     from chalicelib.storage import throttles
 
-    description = (text or "").strip()[:2000] or "Сообщение о взломе по электронной почте."
+    # The form refuses control characters; a letter has line breaks and may have more.
+    flat = "".join(
+        " " if unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} else ch
+        for ch in unicodedata.normalize("NFC", text or "")
+    )
+    description = " ".join(flat.split())[:2000] or "Сообщение о взломе по электронной почте."
     if account_id is not None:
         request_service.report_compromise(account_id, {"description": description})
         return
