@@ -19,7 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 ## make run: the whole stack on loopback (moto + API on :8000 + SQS workers)
 run: venv
-	$(PY) -m chalicelib.local
+	$(PY) -m devstack
 
 ## make test: lint, types and every test
 test: venv lint
@@ -78,4 +78,4 @@ clean:
 staff: venv
 	@test -n "$(USERNAME)" -a -n "$(ROLES)" || \
 		{ echo 'usage: make staff USERNAME=name ROLES="support security admin"' >&2; exit 2; }
-	$(PY) -m chalicelib.staff_cli create '$(USERNAME)' $(foreach role,$(ROLES),--role '$(role)')
+	$(PY) -m devstack.staff_cli create '$(USERNAME)' $(foreach role,$(ROLES),--role '$(role)')

@@ -32,7 +32,7 @@ TEST_INDEX_KEY = base64.b64encode(b"hava-tests-index-key-0123456789abcdef").deco
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    from chalicelib.local.moto_atomic import serialise_dynamodb
+    from devstack.moto_atomic import serialise_dynamodb
 
     serialise_dynamodb()
     # Queues are emptied with PurgeQueue between tests; AWS (and moto by default)
@@ -120,7 +120,7 @@ def _fingerprint(endpoint: str) -> tuple[tuple[str, ...], ...]:
 
 
 def _provision(endpoint: str) -> _Provisioned:
-    from chalicelib.local.resources import provision
+    from devstack.resources import provision
 
     requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
     outputs = provision(endpoint, REGION)
