@@ -99,6 +99,8 @@ class _Provisioned:
     fingerprint: tuple[tuple[str, ...], ...]
     #: Each table's key attribute names, for deleting its items.
     keys: dict[str, list[str]]
+    #: SSM parameters as provisioned (name -> (type, value)), restored between tests.
+    parameters: dict[str, tuple[str, str]]
 
 
 def _client(endpoint: str, service: str) -> Any:
@@ -133,7 +135,19 @@ def _provision(endpoint: str) -> _Provisioned:
         ]
         for table in fingerprint[0]
     }
-    return _Provisioned(outputs=outputs, fingerprint=fingerprint, keys=keys)
+    return _Provisioned(
+        outputs=outputs, fingerprint=fingerprint, keys=keys, parameters=_parameters(endpoint)
+    )
+
+
+def _parameters(endpoint: str) -> dict[str, tuple[str, str]]:
+    ssm = _client(endpoint, "ssm")
+    found: dict[str, tuple[str, str]] = {}
+    for page in ssm.get_paginator("describe_parameters").paginate():
+        for meta in page["Parameters"]:
+            value = ssm.get_parameter(Name=meta["Name"], WithDecryption=True)["Parameter"]
+            found[meta["Name"]] = (meta["Type"], value["Value"])
+    return found
 
 
 def _empty(endpoint: str, provisioned: _Provisioned) -> None:
@@ -169,6 +183,14 @@ def _empty(endpoint: str, provisioned: _Provisioned) -> None:
             ]
             if objects:
                 s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+    ssm = _client(endpoint, "ssm")
+    if _parameters(endpoint) != provisioned.parameters:
+        for page in ssm.get_paginator("describe_parameters").paginate():
+            for meta in page["Parameters"]:
+                if meta["Name"] not in provisioned.parameters:
+                    ssm.delete_parameter(Name=meta["Name"])
+        for name, (kind, value) in provisioned.parameters.items():
+            ssm.put_parameter(Name=name, Type=kind, Value=value, Overwrite=True)
 
 
 @pytest.fixture(scope="session")
@@ -207,7 +229,7 @@ def aws(
     ):
         fresh = _provision(moto_endpoint)
         provisioned.outputs, provisioned.fingerprint = fresh.outputs, fresh.fingerprint
-        provisioned.keys = fresh.keys
+        provisioned.keys, provisioned.parameters = fresh.keys, fresh.parameters
     else:
         _empty(moto_endpoint, provisioned)
     yield Aws(
