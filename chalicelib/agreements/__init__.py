@@ -108,6 +108,8 @@ class AgreementData:
     penalty_daily_rate: Decimal
     signed_at: datetime | None = None
     offer_sha256: str | None = None
+    #: What the borrower writes in the transfer's purpose; the agreement number if empty.
+    payment_reference: str | None = None
 
 
 def _date(d: date) -> str:
@@ -160,6 +162,7 @@ def agreement_text(data: AgreementData, language: str) -> str:
     lender = data.lender
     values = {
         "number": data.number,
+        "payment_reference": data.payment_reference or data.number,
         "version": data.version,
         "document_date": _date(data.document_date),
         "lender_name": lender.name_ru if ru else lender.name_kk,

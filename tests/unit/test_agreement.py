@@ -121,6 +121,12 @@ def test_signed_copy_shows_time_and_offer_hash(data: AgreementData) -> None:
     assert "ab" * 32 in text
 
 
+def test_payment_reference(data: AgreementData) -> None:
+    assert "В назначении платежа укажите: HV-2026-000123." in agreement_text(data, "ru")
+    text = agreement_text(replace(data, payment_reference="HV-7Q4K-2M"), "kk")
+    assert "Төлем мақсатында көрсетіңіз: HV-7Q4K-2M." in text
+
+
 def test_unknown_language_or_version(data: AgreementData) -> None:
     with pytest.raises(ValueError):
         agreement_text(data, "en")
