@@ -207,19 +207,21 @@ def test_refused_phone_changes_never_touch_the_global_budget(
 def test_phone_change_is_charged_to_account_and_address_before_any_lookup(
     api: Api, monkeypatch: pytest.MonkeyPatch, events: Events, setting: str, scope: str
 ) -> None:
-    # GIVEN a borrower whose account (or address) has no attempt left
+    # GIVEN a borrower whose account (or address) has one attempt a day, already used
     account_id = api.register(form())["account_id"]
-    configure(monkeypatch, **{setting: 0})
+    configure(monkeypatch, **{setting: 1})
+    frozen(monkeypatch)
     import chalicelib.services.requests as service
     from chalicelib.errors import RateLimited
 
+    body = {"password": PASSWORD, "new_phone": test_phone(4400)}
+    service.start_phone_change(account_id, body, "10.0.0.9")
     looked_up: list[Any] = []
     monkeypatch.setattr(service.IdentifierModel, "count", lambda *a, **k: looked_up.append(a))
-    # WHEN they start a phone change
-    body = {"password": PASSWORD, "new_phone": test_phone(4400)}
+    # WHEN they try again with another number
     with pytest.raises(RateLimited):
-        service.start_phone_change(account_id, body, "10.0.0.9")
-    # THEN it is refused before the new number was looked up
+        service.start_phone_change(account_id, {**body, "new_phone": test_phone(4401)}, "10.0.0.9")
+    # THEN it is refused before the new number was looked up (not even the open request)
     assert looked_up == []
     assert events.lines[-1][1]["scope"] == scope
 
