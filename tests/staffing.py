@@ -1,7 +1,7 @@
 """Staff members in one call, through the enrolment flow (create → link → own password → TOTP).
 
 - ``enrol_staff``: in-process (service calls, the per-test moto); returns the TOTP secret.
-- ``enrol_on_stack``: ``python -m chalicelib.staff_cli create`` against a running local
+- ``enrol_on_stack``: ``python -m devstack.staff_cli create`` against a running local
   stack, then ``POST /admin/v1/enrolment`` over HTTP; returns the authenticator.
 
 The member is ``enrolling`` until the first sign-in with a code, which activates them.
@@ -58,7 +58,7 @@ def invite_on_stack(stack: Any, username: str, *roles: str) -> str:
     """``make staff`` against the running stack; returns the one-time enrolment token."""
     role_args = [arg for role in roles for arg in ("--role", role)]
     done = subprocess.run(
-        [sys.executable, "-m", "chalicelib.staff_cli", "create", username, *role_args],
+        [sys.executable, "-m", "devstack.staff_cli", "create", username, *role_args],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,

@@ -578,7 +578,7 @@ def stdin(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
 def test_cli_creates_a_staff_member_who_enrols_and_signs_in(
     api: Api, stdin: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from chalicelib.staff_cli import main
+    from devstack.staff_cli import main
 
     # GIVEN a member created from the command line: a one-time link, no password asked
     assert main(["create", "cli.agent", "--role", "support", "--role", "security"]) == 0
@@ -600,7 +600,7 @@ def test_cli_creates_a_staff_member_who_enrols_and_signs_in(
 def test_cli_refuses_a_weak_password_and_admin_with_review_roles(
     aws: Aws, stdin: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from chalicelib.staff_cli import main
+    from devstack.staff_cli import main
 
     assert main(["create", "cli.boss", "--role", "admin", "--role", "support"]) == 2
     assert "не совмещается" in capsys.readouterr().err
@@ -618,8 +618,8 @@ def test_cli_uses_the_local_stack_when_no_endpoint_is_set(
     tmp_path: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from chalicelib.local.stack import load_or_create_index_key
-    from chalicelib.staff_cli import main
+    from devstack.stack import load_or_create_index_key
+    from devstack.staff_cli import main
 
     # GIVEN a local stack's state directory and no endpoint in the environment
     monkeypatch.setattr(os, "environ", os.environ.copy())

@@ -1,6 +1,6 @@
 """Schema-driven fuzzing fixtures: the real local stack over HTTP, real sessions, a case log.
 
-What runs: ``python -m chalicelib.local`` started exactly as the e2e tests start
+What runs: ``python -m devstack`` started exactly as the e2e tests start
 it (``tests.e2e.conftest.start_local_stack``), and schemathesis 4 driven by the
 document it serves at ``GET /openapi.json`` (``chalicelib/api/openapi.json``,
 loaded at collection; the first test asserts the stack serves exactly it). Every

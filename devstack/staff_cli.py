@@ -1,10 +1,10 @@
 """Staff accounts from the command line (``make staff``)::
 
-    python -m chalicelib.staff_cli create <username> --role support [--role security]
-    python -m chalicelib.staff_cli enrol <token>
-    python -m chalicelib.staff_cli reissue <username>
-    python -m chalicelib.staff_cli list
-    python -m chalicelib.staff_cli disable <username>
+    python -m devstack.staff_cli create <username> --role support [--role security]
+    python -m devstack.staff_cli enrol <token>
+    python -m devstack.staff_cli reissue <username>
+    python -m devstack.staff_cli list
+    python -m devstack.staff_cli disable <username>
 
 ``create`` makes a pending member and prints a one-time enrolment link (24 h);
 whoever runs it never chooses the member's password nor sees their TOTP secret.
@@ -40,7 +40,7 @@ def use_local_stack_if_present(project_dir: Path = PROJECT_DIR) -> bool:
     """Point this process at the local stack when no endpoint is set and its key exists."""
     if os.environ.get("AWS_ENDPOINT_URL"):
         return False
-    from chalicelib.local.stack import (
+    from devstack.stack import (
         HOST,
         Options,
         apply_environment,
@@ -80,7 +80,7 @@ def _operator() -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m chalicelib.staff_cli", description="hava-cabinet staff accounts"
+        prog="python -m devstack.staff_cli", description="hava-cabinet staff accounts"
     )
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="create a staff member; prints an enrolment link")
@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = _parser().parse_args(argv)
-    from chalicelib.local.stack import StartupError
+    from devstack.stack import StartupError
 
     try:
         local = use_local_stack_if_present()
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("Передайте сотруднику эту одноразовую ссылку (действует до")
             print(f"{invitation['enrolment_expires_at']}); пароль и TOTP он задаст сам:")
             print(args.desk_url.rstrip("/") + invitation["enrolment_link"])
-            print(f"или: python -m chalicelib.staff_cli enrol {invitation['enrolment_token']}")
+            print(f"или: python -m devstack.staff_cli enrol {invitation['enrolment_token']}")
         elif args.command == "enrol":
             password = read_password()
             body = {"token": args.token, "password": password, "password_confirm": password}
