@@ -8,7 +8,7 @@
 
 ``create`` makes a pending member and prints a one-time enrolment link (24 h);
 whoever runs it never chooses the member's password nor sees their TOTP secret.
-The member opens the link on the desk page (``/staff.html``), or runs ``enrol``
+The member opens the link on the desk page (``/staff``), or runs ``enrol``
 with the token: it reads the new password from stdin (typed twice, hidden, on a
 terminal) and prints the TOTP provisioning URI; the first sign-in with a code
 activates the member. This is how the first admin is bootstrapped:
@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--desk-url",
         default=os.environ.get("HAVA_DESK_URL", "http://127.0.0.1:8000"),
-        help="where the desk page is served (default: the local stack)",
+        help="the site root the desk is served under, e.g. https://…/api (default: local stack)",
     )
     enrol = commands.add_parser("enrol", help="enrol with a token (password from stdin)")
     enrol.add_argument("token")
@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"Прежняя ссылка {args.username} больше не действует.")
             print("Передайте сотруднику эту одноразовую ссылку (действует до")
             print(f"{invitation['enrolment_expires_at']}); пароль и TOTP он задаст сам:")
-            print(args.desk_url.rstrip("/") + invitation["enrolment_link"])
+            print(args.desk_url.rstrip("/") + "/" + invitation["enrolment_link"])
             print(f"или: python -m devstack.staff_cli enrol {invitation['enrolment_token']}")
         elif args.command == "enrol":
             password = read_password()

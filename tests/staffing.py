@@ -54,7 +54,9 @@ def cli_env(stack: Any) -> dict[str, str]:
     }
 
 
-def invite_on_stack(stack: Any, username: str, *roles: str) -> str:
+def invite_on_stack(
+    stack: Any, username: str, *roles: str, env: dict[str, str] | None = None
+) -> str:
     """``make staff`` against the running stack; returns the one-time enrolment token."""
     role_args = [arg for role in roles for arg in ("--role", role)]
     done = subprocess.run(
@@ -62,7 +64,7 @@ def invite_on_stack(stack: Any, username: str, *roles: str) -> str:
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
-        env=cli_env(stack),
+        env={**cli_env(stack), **(env or {})},
         timeout=120,
         check=True,
     )

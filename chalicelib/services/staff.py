@@ -166,7 +166,7 @@ def _invitation(username: str, roles: Iterable[str], token: str, expires: int) -
         "roles": sorted(roles),
         "status": PENDING,
         "enrolment_token": token,
-        "enrolment_link": f"/staff.html#enrol={token}",
+        "enrolment_link": f"staff#enrol={token}",
         "enrolment_expires_at": iso(datetime.fromtimestamp(expires, UTC)),
     }
 

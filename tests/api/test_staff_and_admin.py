@@ -497,7 +497,7 @@ def test_admin_creates_and_lists_staff(api: Api, admin: str) -> None:
     assert created.body["status"] == "pending"
     assert "provisioning_uri" not in created.body
     token = created.body["enrolment_token"]
-    assert created.body["enrolment_link"] == f"/staff.html#enrol={token}"
+    assert created.body["enrolment_link"] == f"staff#enrol={token}"
     enrolled = api.post(
         "/admin/v1/enrolment",
         {"token": token, "password": STAFF_PASSWORD, "password_confirm": STAFF_PASSWORD},
@@ -584,7 +584,7 @@ def test_cli_creates_a_staff_member_who_enrols_and_signs_in(
     assert main(["create", "cli.agent", "--role", "support", "--role", "security"]) == 0
     out = capsys.readouterr().out
     link = next(word for word in out.split() if "#enrol=" in word)
-    assert link.startswith("http://127.0.0.1:8000/staff.html#enrol=cli.agent.")
+    assert link.startswith("http://127.0.0.1:8000/staff#enrol=cli.agent.")
     # WHEN the member enrols with the token from the terminal
     stdin.write(STAFF_PASSWORD + "\n")
     stdin.seek(0)
