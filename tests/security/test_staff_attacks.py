@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pyotp
@@ -28,17 +27,11 @@ WRONG = "совсем-не-тот-пароль"
 USERNAME_BACK_OFF = "Слишком много неудачных попыток входа"
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """A private stack whose per-address window does not hide the per-username back-off
-    (every request here comes from 127.0.0.1)."""
-    from tests.e2e.conftest import start_local_stack
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HAVA_LOGIN_PER_IP_PER_MINUTE", "1000")
-        started = start_local_stack(tmp_path_factory.mktemp("security-staff"))
-    yield started
-    started.stop()
+@pytest.fixture
+def stack(attack_stack: LocalStack) -> LocalStack:
+    """The tier's stack: per-address windows lifted (every request comes from 127.0.0.1,
+    so they would hide the per-username back-off), the back-off as in production."""
+    return attack_stack
 
 
 def sign_in(stack: LocalStack, username: str, password: str, code: str) -> requests.Response:
