@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 export AWS_DEFAULT_REGION ?= eu-central-1
 
-.PHONY: venv run test lint bench package package-strip fuzz clean
+.PHONY: venv run test lint bench package package-strip fuzz clean policies
 
 venv: $(STAMP)
 
@@ -128,6 +128,11 @@ lambda-check: package $(LAMBDA_STAMP)
 		AWS_REGION=$(AWS_DEFAULT_REGION) AWS_DEFAULT_REGION=$(AWS_DEFAULT_REGION) \
 		$(CURDIR)/$(LAMBDA_VENV)/bin/python -B -s $(CURDIR)/devstack/lambda_package.py imports $(CURDIR)/build/lambda-task
 
+## make policies: regenerate .chalice/policy-<stage>-<function>.json from
+## infra/policies.py (one IAM policy per Lambda function and stage); commit them.
+policies: venv
+	$(PY) -m infra.policies write
+
 bench: venv
 	$(PY) -m bench
 
@@ -143,9 +148,10 @@ fuzz: venv
 clean:
 	rm -rf $(VENV) $(PKG_VENV) $(LAMBDA_VENV) .local build .pytest_cache .mypy_cache .ruff_cache
 
-## make staff USERNAME=… ROLES="support security": create a staff member; asks the
-## password twice and prints the TOTP provisioning URI. Talks to the AWS the
-## environment points at, or to the local stack (`make run`) when none is set.
+## make staff USERNAME=… ROLES="support security": create a staff member; prints a
+## one-time enrolment link (24 h) where the member sets their own password and TOTP
+## (the first admin too: ROLES=admin). Talks to the AWS the environment points at,
+## or to the local stack (`make run`) when none is set.
 .PHONY: staff
 staff: venv
 	@test -n "$(USERNAME)" -a -n "$(ROLES)" || \
