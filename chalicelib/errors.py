@@ -92,6 +92,16 @@ class NotFound(HavaError):
     message = "Не найдено."
 
 
+class EnrolmentLinkInvalid(NotFound):
+    """A staff enrolment token that is unknown, already used or expired (one answer)."""
+
+    code = "enrolment_link_invalid"
+    message = (
+        "Ссылка для регистрации недействительна: она уже использована или устарела. "
+        "Попросите администратора выдать новую."
+    )
+
+
 class Conflict(HavaError):
     """The state changed meanwhile or the action clashes with existing data."""
 
@@ -170,3 +180,18 @@ class ServiceUnavailable(HavaError):
 
     code = "service_unavailable"
     message = "Сервис временно недоступен. Повторите попытку через минуту."
+
+
+class Misconfigured(ServiceUnavailable):
+    """A deployed stage still holds a placeholder setting (operators: see the log line)."""
+
+    code = "misconfigured"
+    message = "Сервис временно недоступен. Мы уже разбираемся."
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__()
+        #: What the operator must fix, in English, for the log (no personal data).
+        self.problems = list(problems)
+
+    def __str__(self) -> str:
+        return "placeholder settings on a deployed stage: " + "; ".join(self.problems)

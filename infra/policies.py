@@ -69,6 +69,8 @@ class Target:
     kms_alias: str
     index_key_parameter: str
     email_sender: str
+    #: ``HAVA_MAINTENANCE_PARAMETER`` (chalicelib.maintenance), "" when the stage has none.
+    maintenance_parameter: str = ""
     partition: str = "aws"
 
     def arn(self, service: str, resource: str) -> str:
@@ -172,6 +174,15 @@ def _index_key(t: Target) -> Statement:
     return _allow("IndexKeyParameter", ["ssm:GetParameter"], [resource])
 
 
+def _maintenance_switch(t: Target) -> list[Statement]:
+    """``chalicelib.maintenance``: reads the on/off String parameter (≤ once a minute)."""
+    name = t.maintenance_parameter
+    if not name:
+        return []
+    resource = t.arn("ssm", f"parameter{name}" if name.startswith("/") else f"parameter/{name}")
+    return [_allow("MaintenanceSwitch", ["ssm:GetParameter"], [resource])]
+
+
 def _documents(t: Target, sid: str, actions: list[str]) -> Statement:
     return _allow(sid, [f"s3:{a}" for a in actions], [f"{t.bucket_arn}/{DOCUMENTS_PREFIX}*"])
 
@@ -216,6 +227,7 @@ def api_handler(t: Target) -> list[Statement]:
                 "requests/index/by_queue",
                 "audit",
                 "audit/index/by_actor",
+                "staff/index/by_kind",  # GET /admin/v1/staff: a Query, never a Scan
             ],
         ),
         _enqueue_notifications(t),
@@ -227,6 +239,7 @@ def api_handler(t: Target) -> list[Statement]:
         # Seal and open personal data; the presigned uploads are SSE-KMS under it.
         _pii_key(t, ["DescribeKey", "GenerateDataKey", "Decrypt"]),
         _index_key(t),
+        *_maintenance_switch(t),
     ]
 
 
@@ -329,6 +342,7 @@ def stage_target(stage: str) -> Target:
         kms_alias=env.get("HAVA_KMS_KEY_ID", DEFAULT_KMS_KEY_ID),
         index_key_parameter=env["HAVA_INDEX_KEY_PARAMETER"],
         email_sender=env.get("HAVA_EMAIL_SENDER", DEFAULT_EMAIL_SENDER),
+        maintenance_parameter=env.get("HAVA_MAINTENANCE_PARAMETER", ""),
     )
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Chalice, Response
 from chalice.app import Request
 
+from chalicelib import maintenance
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     BadRequest,
@@ -367,10 +368,12 @@ def install_middleware(app: Chalice) -> None:
     def guard(event: Request, get_response: Callable[[Request], Response]) -> Response:
         path = (event.context or {}).get("resourcePath", "")
         borrower_route = path not in ALWAYS_ON and not path.startswith(ADMIN_PREFIX)
-        if borrower_route and get_settings().maintenance:
-            response = error_response(Maintenance())
+        try:
+            closed = borrower_route and maintenance.is_on()
+        except HavaError as error:  # Misconfigured: a placeholder setting on a deployed stage
+            response = error_response(error)
         else:
-            response = get_response(event)
+            response = error_response(Maintenance()) if closed else get_response(event)
         if response.status_code >= 400:
             response = _chalice_error_to_ours(response)
         cookies = _session_cookies(event, response)
