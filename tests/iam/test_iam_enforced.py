@@ -38,12 +38,14 @@ from infra import policies
 from tests.api.conftest import PASSWORD, form
 from tests.conftest import TEST_INDEX_KEY
 from tests.factories import test_phone
+from tests.staffing import enrol_staff
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-central-1"
 MOTO_ACCOUNT = "123456789012"
 BUCKET = "hava-documents-local"
 INDEX_KEY_PARAMETER = "/hava/index-key"
+MAINTENANCE_PARAMETER = "/hava/maintenance"
 EMAIL_SENDER = "no-reply@hava.example"
 STAFF_PASSWORD = "служба-поддержки-2026"
 #: Enough for the whole set-up; then /moto-api/reset-auth switches enforcement on.
@@ -101,6 +103,7 @@ def _target() -> policies.Target:
         kms_alias="alias/hava-pii",
         index_key_parameter=INDEX_KEY_PARAMETER,
         email_sender=EMAIL_SENDER,
+        maintenance_parameter=MAINTENANCE_PARAMETER,
     )
 
 
@@ -127,6 +130,9 @@ def iam_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IamMoto]:
         moto.kms_alias = outputs["PiiKeyAliasName"]
         moto.client("ssm").put_parameter(
             Name=INDEX_KEY_PARAMETER, Value=TEST_INDEX_KEY, Type="SecureString"
+        )
+        moto.client("ssm").put_parameter(
+            Name=MAINTENANCE_PARAMETER, Value="off", Type="String", Overwrite=True
         )
         moto.client("ses").verify_domain_identity(Domain=EMAIL_SENDER.split("@")[1])
         # One user per function holding exactly its policy, rendered for moto's account.
@@ -220,10 +226,12 @@ class Functions:
 
 def _forget_aws_state() -> None:
     """Every cached client, connection and key: the next call signs with the new keys."""
+    from chalicelib import maintenance
     from chalicelib.adapters import aws
     from chalicelib.storage.base import reset_connections
     from tests.conftest import reset_process_caches
 
+    maintenance.forget()
     aws._client.cache_clear()
     aws._boto3_session.cache_clear()
     aws.botocore_session.cache_clear()
@@ -243,6 +251,7 @@ def functions(iam_moto: IamMoto, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fu
         "HAVA_NOTIFY_BACKEND": "aws",
         "HAVA_EMAIL_SENDER": EMAIL_SENDER,
         "HAVA_INDEX_KEY_PARAMETER": INDEX_KEY_PARAMETER,
+        "HAVA_MAINTENANCE_PARAMETER": MAINTENANCE_PARAMETER,
         "HAVA_KMS_KEY_ID": iam_moto.kms_alias,
         "HAVA_DOCUMENTS_BUCKET": BUCKET,
     }
@@ -257,15 +266,13 @@ def functions(iam_moto: IamMoto, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fu
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     _forget_aws_state()
-    from chalicelib.services import staff
-
-    uri = staff.create_staff("iam.support", STAFF_PASSWORD, ["support"], "pytest")
+    secret = enrol_staff("iam.support", "support", password=STAFF_PASSWORD)
     _enforce(iam_moto, True)
     from app import app
 
     with Client(app, stage_name="local") as client:
         runner = Functions(iam_moto, client, monkeypatch)
-        runner.totp = pyotp.parse_uri(uri)  # type: ignore[assignment]
+        runner.totp = pyotp.TOTP(secret)
         yield runner
     _forget_aws_state()
 
@@ -376,6 +383,8 @@ def test_main_flows_run_on_each_functions_own_policy(functions: Functions) -> No
         "sqs:ReceiveMessage",
     ):
         assert needed in checked, needed
+    # The maintenance switch was read (its failures are swallowed: only the log shows them).
+    assert any(d["resource"].endswith(f"parameter{MAINTENANCE_PARAMETER}") for d in decisions)
 
 
 def test_calls_outside_a_functions_policy_are_denied(iam_moto: IamMoto) -> None:
