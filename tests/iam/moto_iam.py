@@ -12,9 +12,11 @@ match. Here the authorisation of DynamoDB, KMS, SSM, SES and SNS names the
 resource as AWS does (the queue of ``GetQueueUrl``; ``dynamodb:Query`` on ``table/T/index/I``;
 ``TransactWriteItems`` as Put/Update/Delete/ConditionCheckItem on each item's
 table, ``TransactGetItems`` as GetItem; the KMS key behind an alias; the SSM
-parameter; the SES identity of the sender), and presigned S3 requests (POST
+parameter; the SES identity of the sender). Presigned S3 requests (POST
 forms, GET URLs), which moto cannot authorise at all, are authorised for the
-access key that signed them (the signature itself is not re-checked).
+access key that signed them (the signature itself is not re-checked), and
+GET/HEAD of a missing key answers 403 unless the caller may ``s3:ListBucket``
+the bucket, as in AWS (moto answers 404 to anyone).
 
 Like moto, this evaluates actions and resources, not conditions (a statement's
 ``Condition`` is taken as met). Every decision is appended to LOG as one JSON
@@ -236,46 +238,77 @@ def _install_sqs_queue_names() -> None:
     SQSResponse._determine_resource = determine  # type: ignore[method-assign]
 
 
-def _install_presigned_s3() -> None:
-    """Presigned POST forms and GET URLs carry no Authorization header."""
+def _s3_permits(handler: Any, access_key_id: str, action: str, resource: str) -> bool:
+    """Whether the access key's user may ``action`` on ``resource`` (logged)."""
     from moto.iam.access_control import IAMPolicy, IAMUserAccessKey, PermissionResult
+
+    key = IAMUserAccessKey(
+        account_id=handler.current_account, partition="aws", access_key_id=access_key_id, headers={}
+    )
+    results = [IAMPolicy(p).is_action_permitted(action, resource) for p in key.collect_policies()]
+    allowed = PermissionResult.PERMITTED in results and PermissionResult.DENIED not in results
+    _log(key.arn, action, resource, allowed)
+    return allowed
+
+
+def _missing_object(handler: Any, bucket_name: str, key_name: str) -> bool:
+    from moto.s3.models import s3_backends
+
+    try:
+        bucket = s3_backends[handler.current_account]["aws"].get_bucket(bucket_name)
+    except Exception:
+        return False
+    return bucket.keys.get(key_name) is None
+
+
+def _install_s3() -> None:
+    """Presigned requests, and S3's answer to a missing key without ``s3:ListBucket``.
+
+    Presigned POST forms and GET URLs carry no Authorization header: they are
+    authorised for the access key named in ``X-Amz-Credential``. AWS answers
+    GET/HEAD of a missing key with 403, not 404, when the caller may not list
+    the bucket (S3 user guide, GetObject/HeadObject "Permissions"); moto always
+    answers 404, so here the ListBucket check is made as AWS makes it.
+    """
+    from moto.s3.exceptions import BucketAccessDeniedError
     from moto.s3.responses import S3Response
 
     original = S3Response._authenticate_and_authorize_s3_action
 
     def authorise(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+        if self.method == "POST" and key_name is None and "key" in self.querystring:
+            key_name = self.querystring["key"][0]  # a form upload names its key in the form
         if "Authorization" in self.headers:
-            if self.method == "POST" and key_name is None and "key" in self.querystring:
-                key_name = self.querystring["key"][0]  # a form upload signed by header
-            return original(self, bucket_name=bucket_name, key_name=key_name)
-        if not _checking():
-            return None
-        credential = _query_param(self, "X-Amz-Credential") or _query_param(
-            self, "x-amz-credential"
-        )
-        action = f"s3:{self.data.get('Action') or self._get_action()}"
-        if self.method == "POST" and "key" in self.querystring:
-            key_name = self.querystring["key"][0]
-        arn = f"{bucket_name}/{key_name}" if key_name else str(bucket_name)
-        resource = f"arn:aws:s3:::{arn}"
-        from moto.s3.exceptions import BucketAccessDeniedError
+            original(self, bucket_name=bucket_name, key_name=key_name)
+            credential = self.headers["Authorization"].partition("Credential=")[2]
+        else:
+            credential = _query_param(self, "X-Amz-Credential") or _query_param(
+                self, "x-amz-credential"
+            )
+            if not _checking():
+                return
+            action = f"s3:{self.data.get('Action') or self._get_action()}"
+            arn = f"{bucket_name}/{key_name}" if key_name else str(bucket_name)
+            if not credential:
+                _log("anonymous", action, f"arn:aws:s3:::{arn}", False)
+                raise BucketAccessDeniedError(bucket=bucket_name or "")
+            if not _s3_permits(self, credential.split("/", 1)[0], action, f"arn:aws:s3:::{arn}"):
+                raise BucketAccessDeniedError(bucket=bucket_name or "")
+        from moto import settings
+        from moto.core.authorization import ActionAuthenticatorMixin
 
-        if not credential:
-            _log("anonymous", action, resource, False)
-            raise BucketAccessDeniedError(bucket=bucket_name or "")
-        key = IAMUserAccessKey(
-            account_id=self.current_account,
-            partition="aws",
-            access_key_id=credential.split("/", 1)[0],
-            headers={},
-        )
-        policies = key.collect_policies()
-        results = [IAMPolicy(p).is_action_permitted(action, resource) for p in policies]
-        allowed = PermissionResult.PERMITTED in results and PermissionResult.DENIED not in results
-        _log(key.arn, action, resource, allowed)
-        if not allowed:
-            raise BucketAccessDeniedError(bucket=bucket_name or "")
-        return None
+        if (
+            ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT
+            and credential
+            and bucket_name
+            and key_name
+            and self.method in ("GET", "HEAD")
+            and self.data.get("Action") == "GetObject"
+            and _missing_object(self, bucket_name, key_name)
+        ):
+            access_key_id = credential.split("/", 1)[0]
+            if not _s3_permits(self, access_key_id, "s3:ListBucket", f"arn:aws:s3:::{bucket_name}"):
+                raise BucketAccessDeniedError(bucket=bucket_name)
 
     S3Response._authenticate_and_authorize_s3_action = authorise  # type: ignore[method-assign]
 
@@ -297,7 +330,7 @@ def main(argv: list[str]) -> int:
     _record_decisions()
     _install_resource_checks()
     _install_sqs_queue_names()
-    _install_presigned_s3()
+    _install_s3()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()

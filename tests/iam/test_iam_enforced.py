@@ -423,5 +423,15 @@ def test_calls_outside_a_functions_policy_are_denied(iam_moto: IamMoto) -> None:
             call()
         assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert len([d for d in iam_moto.decisions()[start:] if not d["allowed"]]) == len(refused)
+    start = len(iam_moto.decisions())
+    # S3 answers a missing key with 404 only to who may list the bucket: the uploads
+    # worker (a deleted upload is skipped, not retried into the DLQ); others get 403.
+    missing = {"Bucket": BUCKET, "Key": "requests/req_missing/selfie"}
+    with pytest.raises(ClientError) as caught:
+        iam_moto.client("s3", "uploads_worker").head_object(**missing)
+    assert caught.value.response["Error"]["Code"] == "404"
+    with pytest.raises(ClientError) as caught:
+        iam_moto.client("s3", "api_handler").head_object(**missing)
+    assert caught.value.response["Error"]["Code"] == "403"
     # And what the policy grants passes on the same server.
     iam_moto.client("kms", "notify_worker").describe_key(KeyId=iam_moto.kms_alias)
