@@ -9,6 +9,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.models import Model
 
+from chalicelib import metrics
 from chalicelib.adapters import crypto
 from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import get_settings
@@ -183,6 +184,7 @@ def _file(request: RequestModel, *extra: Model) -> None:
                 "Дождитесь решения по ней."
             ) from exc
         raise ServiceUnavailable() from exc
+    metrics.count("RequestFiled", Type=request.type)
 
 
 def _account_pii(account: AccountModel) -> dict[str, Any]:
@@ -233,7 +235,7 @@ def start_phone_change(account_id: str, data: Mapping[str, Any]) -> dict[str, An
         account_id, "phone_change_requested", account_id, target=request.request_id
     )
     _file(request, challenge, entry)
-    notifications.enqueue("sms", new_phone, _phone_code_text(code))
+    notifications.enqueue("sms", new_phone, _phone_code_text(code), kind="phone_change_code")
     return {**view(request), "uploads": documents.upload_forms(request.request_id)}
 
 
@@ -311,7 +313,7 @@ def resend_phone_code(account_id: str, request_id: str) -> dict[str, Any]:
     )
     code = codes.reissue(challenge)
     new_phone = crypto.unseal(request.details or "", request_context(request_id))["new_phone"]
-    notifications.enqueue("sms", new_phone, _phone_code_text(code))
+    notifications.enqueue("sms", new_phone, _phone_code_text(code), kind="phone_change_code")
     return {"resend_after": get_settings().code_resend_cooldown_seconds}
 
 
