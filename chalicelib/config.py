@@ -158,6 +158,7 @@ class Settings:
     upload_max_pixels: int
     face_match_provider: str
     staff_issuer: str
+    staff_enrolment_seconds: int
     consent_version: str
     max_body_bytes: int
     #: Fingerprints of known browsers kept per account (new-device notices).
@@ -291,6 +292,7 @@ def _read_settings() -> Settings:
         # "none" reports "not checked"; a real provider is configured per stage.
         face_match_provider=env("HAVA_FACE_MATCH_PROVIDER", "none"),
         staff_issuer=env("HAVA_STAFF_TOTP_ISSUER", "Hava support desk"),
+        staff_enrolment_seconds=_int("HAVA_STAFF_ENROLMENT_SECONDS", 24 * 3600),
         consent_version=env("HAVA_CONSENT_VERSION", "2026-01"),
         max_body_bytes=_int("HAVA_MAX_BODY_BYTES", 16 * 1024),
         known_devices_max=_int("HAVA_KNOWN_DEVICES_MAX", 20),

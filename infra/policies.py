@@ -227,6 +227,7 @@ def api_handler(t: Target) -> list[Statement]:
                 "requests/index/by_queue",
                 "audit",
                 "audit/index/by_actor",
+                "staff/index/by_kind",  # GET /admin/v1/staff: a Query, never a Scan
             ],
         ),
         _enqueue_notifications(t),
