@@ -92,7 +92,6 @@ def file_phone_change(
     """Check number and photos; file the request when everything is there."""
     from chalicelib.services.cabinet import get_account
 
-    settings = get_settings()
     missing: list[str] = []
     new_phone = mail.parse_new_number(parsed.body)
     account = get_account(account_id)
@@ -100,18 +99,7 @@ def file_phone_change(
         missing.append("новый номер мобильного телефона в тексте письма (+7 7XX XXX XX XX)")
     elif crypto.blind_index("phone", new_phone) == account.phone_index:
         missing.append("новый номер: в письме указан ваш текущий номер")
-    accepted: list[tuple[mail.Attachment, images.Verdict, bytes]] = []
-    for attachment in parsed.attachments:
-        verdict = images.inspect_image(
-            attachment.data,
-            max_bytes=settings.upload_max_bytes,
-            max_pixels=settings.upload_max_pixels,
-        )
-        if verdict.accepted:
-            accepted.append((attachment, verdict, images.strip_metadata(attachment.data)))
-        else:
-            name = attachment.filename or "вложение"
-            missing.append(f"файл «{name[:80]}» не принят: {verdict.reason}")
+    accepted = _checked_photos(parsed, missing)
     assignment = mail.assign_documents([a.filename for a, _, _ in accepted], rules.DOCUMENTS)
     for doc in rules.DOCUMENTS:
         if doc not in assignment:
@@ -135,6 +123,16 @@ def file_phone_change(
         existing = None
     if existing is not None:  # a redelivery after the request was filed
         return PhoneChangeOutcome(request=existing)
+    from chalicelib.errors import RateLimited
+    from chalicelib.services import codes
+
+    try:
+        # The same per-number SMS budget as the cabinet's phone change.
+        codes.limit_sends(new_index)
+    except RateLimited:
+        return PhoneChangeOutcome(
+            problem="На этот номер недавно отправлялось много SMS. Повторите письмо позже."
+        )
 
     documents: dict[str, Any] = {}
     for doc, index in assignment.items():
@@ -159,9 +157,29 @@ def file_phone_change(
         return PhoneChangeOutcome(problem=str(exc))
     from chalicelib.services import notifications
 
-    notifications.enqueue("sms", new_phone, link_text(token))
+    notifications.enqueue("sms", new_phone, link_text(token), kind="phone_change_code")
     logger.info("phone change filed by e-mail", extra={"request_id": request_id})
     return PhoneChangeOutcome(request=request)
+
+
+def _checked_photos(
+    parsed: mail.ParsedMail, missing: list[str]
+) -> list[tuple[mail.Attachment, images.Verdict, bytes]]:
+    """Every attachment through the uploads' image checks; refusals appended to ``missing``."""
+    settings = get_settings()
+    accepted: list[tuple[mail.Attachment, images.Verdict, bytes]] = []
+    for attachment in parsed.attachments:
+        verdict = images.inspect_image(
+            attachment.data,
+            max_bytes=settings.upload_max_bytes,
+            max_pixels=settings.upload_max_pixels,
+        )
+        if verdict.accepted:
+            accepted.append((attachment, verdict, images.strip_metadata(attachment.data)))
+        else:
+            name = attachment.filename or "вложение"
+            missing.append(f"файл «{name[:80]}» не принят: {verdict.reason}")
+    return accepted
 
 
 def _store(request_id: str, doc: str, data: bytes, verdict: images.Verdict) -> dict[str, Any]:
