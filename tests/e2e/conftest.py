@@ -162,12 +162,12 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 
 
 @pytest.fixture
-def spawn_local_stack(tmp_path: Path) -> Iterator[Callable[[], LocalStack]]:
+def spawn_local_stack(tmp_path: Path) -> Iterator[Callable[..., LocalStack]]:
     """Start private stacks (for tests that stop or restart one); cleaned up after."""
     started: list[LocalStack] = []
 
-    def spawn() -> LocalStack:
-        stack = start_local_stack(tmp_path / ".local")
+    def spawn(**env: str) -> LocalStack:
+        stack = start_local_stack(tmp_path / ".local", **env)
         started.append(stack)
         return stack
 
