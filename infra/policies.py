@@ -329,8 +329,9 @@ def inbound_worker(t: Target) -> list[Statement]:
                 "audit": ["PutItem"],
                 # A break-in report ends every session.
                 "sessions": ["DeleteItem"],
-                # Reply and anonymous-report rate limits.
-                "throttles": ["UpdateItem"],
+                # Reply and anonymous-report limits (UpdateItem); the new number's SMS
+                # cooldown and budgets (codes.limit_sends: PutItem, UpdateItem).
+                "throttles": ["PutItem", "UpdateItem"],
             },
         ),
         _queries(t, ["identifiers", "sessions/index/by_account"]),

@@ -439,3 +439,65 @@ def test_calls_outside_a_functions_policy_are_denied(iam_moto: IamMoto) -> None:
     assert caught.value.response["Error"]["Code"] == "403"
     # And what the policy grants passes on the same server.
     iam_moto.client("kms", "notify_worker").describe_key(KeyId=iam_moto.kms_alias)
+
+
+def test_inbound_worker_runs_on_its_own_policy(functions: Functions) -> None:
+    """E-mail channel: SES's object + notification, then the worker, notify and the link."""
+    from email.message import EmailMessage
+
+    from devstack.mail import receive
+
+    moto = functions.moto
+    data = form()
+    status, body = functions.http("POST", "/v1/registrations", data)
+    assert status == 202, body
+    code = functions.code_to(data["phone"])
+    status, body = functions.http(
+        "POST", f"/v1/registrations/{body['registration_id']}/confirm", {"code": code}
+    )
+    assert status == 201, body
+    token = body["token"]
+
+    new_phone = test_phone(8821)
+    letter = EmailMessage()
+    letter["From"], letter["To"] = data["email"], "nomer@hava.kz"
+    letter["Subject"], letter["Message-ID"] = "Изменить номер телефона", "<iam@example.kz>"
+    letter.set_content(f"Новый номер: {new_phone}")
+    for n, name in enumerate(("front.jpg", "back.jpg", "selfie.jpg")):
+        letter.add_attachment(jpeg(n), maintype="image", subtype="jpeg", filename=name)
+    # SES's own writes (service principals) are not a function's: unchecked.
+    _enforce(moto, False)
+    receive(
+        moto.client("s3"),
+        moto.client("sqs"),
+        letter.as_bytes(),
+        recipients=["nomer@hava.kz"],
+        source=data["email"],
+        bucket=BUCKET,
+    )
+    _enforce(moto, True)
+    start = len(moto.decisions())
+    assert functions.drain("inbound_worker", "hava-inbound") == 1
+    functions.drain("notify_worker", "hava-notify")
+    texts = [m.get("message", "") for m in moto.sms() if m.get("phone_number") == new_phone]
+    links = [m.group(1) for t in texts if (m := re.search(r"/v1/phone-links/([\w-]+)", t))]
+    assert links, texts
+    status, body = functions.http("POST", f"/v1/phone-links/{links[-1]}", {})
+    assert status == 200, body
+    status, body = functions.http("GET", "/v1/requests", token=token)
+    (request,) = body["items"]
+    assert request["channel"] == "email" and request["status"] == "in_review", request
+
+    decisions = moto.decisions()[start:]
+    assert not [d for d in decisions if not d["allowed"]]
+    inbound = [
+        d
+        for function, first, last in functions.phases
+        if function == "inbound_worker"
+        for d in moto.decisions()[first:last]
+    ]
+    assert {d["user"].rsplit("/", 1)[-1] for d in inbound} <= {"inbound_worker", "?"}
+    assert {"s3:GetObject", "s3:PutObject", "dynamodb:PutItem", "sqs:SendMessage"} <= {
+        d["action"] for d in inbound
+    }
+    assert "ses:SendRawEmail" in {d["action"] for d in decisions}
