@@ -62,6 +62,20 @@ class Settings:
     loan_min_term_days: int
     loan_max_term_days: int
     loan_daily_rate: Decimal
+    #: Repeat borrowers (a loan repaid before) may borrow up to this much.
+    loan_repeat_max_amount: int
+    #: Extensions: days per extension (also capped by regulation).
+    loan_max_extension_days: int
+    #: Reminder SMS only between these Asia/Almaty hours (start inclusive, end exclusive).
+    reminder_from_hour: int
+    reminder_to_hour: int
+    #: The lender's details the borrower pays to and the agreement names.
+    lender_name: str
+    lender_bin: str
+    lender_iban: str
+    lender_bank: str
+    #: Presigned links to a signed agreement live this long.
+    agreement_link_seconds: int
     # Codes, sessions, limits.
     code_ttl_seconds: int
     code_max_attempts: int
@@ -147,6 +161,15 @@ def get_settings() -> Settings:
         # 0.28 %/day keeps the ГЭСВ of every term in 5–30 days under the 179 %
         # cap (0.29 % would break it for terms under ~15 days).
         loan_daily_rate=Decimal(env("HAVA_LOAN_DAILY_RATE", "0.0028")),
+        loan_repeat_max_amount=_int("HAVA_LOAN_REPEAT_MAX_AMOUNT", 200_000),
+        loan_max_extension_days=_int("HAVA_LOAN_MAX_EXTENSION_DAYS", 30),
+        reminder_from_hour=_int("HAVA_REMINDER_FROM_HOUR", 9),
+        reminder_to_hour=_int("HAVA_REMINDER_TO_HOUR", 20),
+        lender_name=env("HAVA_LENDER_NAME", "ТОО «МФО Hava»"),
+        lender_bin=env("HAVA_LENDER_BIN", "000000000000"),
+        lender_iban=env("HAVA_LENDER_IBAN", "KZ000000000000000000"),
+        lender_bank=env("HAVA_LENDER_BANK", "АО «Банк»"),
+        agreement_link_seconds=_int("HAVA_AGREEMENT_LINK_SECONDS", 300),
         code_ttl_seconds=_int("HAVA_CODE_TTL_SECONDS", 600),
         code_max_attempts=_int("HAVA_CODE_MAX_ATTEMPTS", 5),
         code_resend_cooldown_seconds=_int("HAVA_CODE_RESEND_COOLDOWN_SECONDS", 60),

@@ -126,3 +126,12 @@ def my_loans() -> Response:
     from chalicelib.services import cabinet
 
     return json_response({"items": cabinet.loans(_principal().account_id)})
+
+
+@route(borrower_api, "/v1/me/loans", methods=["POST"])
+def apply_for_loan() -> Response:
+    """A new application of a signed-in borrower: {amount, term_days} (one open at a time)."""
+    from chalicelib.services import lending
+
+    loan = lending.apply(_principal(), json_body(_request()))
+    return json_response(loan, status=201)
