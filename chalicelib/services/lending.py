@@ -63,28 +63,37 @@ PAGE_SIZE = 25
 CONCURRENT = "Займ уже изменил другой сотрудник. Обновите страницу."
 
 
+#: ``domain.regulation``'s allocation buckets → ``domain.lending.Balance`` components.
+_BUCKETS = {
+    "overdue_principal": "principal_overdue",
+    "overdue_interest": "interest_overdue",
+    "penalty": "penalty",
+    "current_principal": "principal",
+    "current_interest": "interest",
+}
+
+
 def rules_on(on: date, settings: Settings | None = None) -> Rules:
-    """The money rules in force on ``on`` (regulation) with this stage's configuration."""
+    """The money rules in force on ``on``: dated regulation plus this stage's contract terms.
+
+    The contract's penalty rate (``HAVA_LOAN_PENALTY_DAILY_RATE``) is checked against
+    the cap in force (``OfferNotAllowed`` when configured above it); the lender's
+    collection costs are never charged here, so that bucket is left out.
+    """
     from chalicelib.domain import regulation
 
     settings = settings or get_settings()
-    lending_rules = getattr(regulation, "lending_rules_on", None)
-    if lending_rules is not None:  # the dated regulation data (domain.regulation)
-        found: Rules = lending_rules(on)
-        return found
-    # Until the dated data is in domain.regulation: the Law «О микрофинансовой
-    # деятельности» as summarised in DESIGN.md (penalty ≤ 0.5 %/day, accrual stops
-    # after 90 days of delay, charges ≤ the principal, 14 days to return without
-    # interest), two extensions of ≤ 45 days.
+    law = regulation.rules_on(on)
+    regulation.check_penalty(settings.loan_penalty_daily_rate, on)
     return Rules(
-        penalty_daily_rate=Decimal("0.005"),
-        penalty_max_days=90,
-        overpayment_cap=Decimal("1"),
-        allocation=lending.LEGAL_ORDER,
-        free_early_days=14,
-        max_extensions=2,
-        max_extension_days=45,
-        extension_daily_rate_max=None,
+        penalty_daily_rate=settings.loan_penalty_daily_rate,
+        penalty_max_days=law.penalty_max_days,
+        overpayment_cap=law.overpayment_max_fraction,
+        allocation=tuple(_BUCKETS[b] for b in law.allocation_order if b in _BUCKETS),
+        free_early_days=law.interest_free_return_days,
+        max_extensions=law.max_extensions,
+        max_extension_days=law.extension_max_days,
+        extension_daily_rate_max=law.extension_daily_rate_max,
     )
 
 
@@ -176,6 +185,11 @@ def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
         loans, _ = account_items(principal.account_id)
     repeat = any(loan.status == LoanStatus.REPAID for loan in loans)
     offer = calculator.quote(amount, term, product_for(settings, repeat), today_kz())
+    from chalicelib.domain import regulation
+
+    regulation.check_contract_terms(
+        offer.amount, offer.interest, settings.loan_penalty_daily_rate, today_kz()
+    )
     created = iso(now())
     loan = new_loan(principal.account_id, offer, created, repeat)
     entry = audit.new_entry(principal.account_id, "loan_applied", principal.account_id)
@@ -286,15 +300,23 @@ def view(loan: LoanModel, payments: list[PaymentModel], today: date) -> dict[str
             accrual_rate_percent=format((current.daily_rate * 100).normalize(), "f"),
         )
     if loan.payment_reference and status in lending.OUTSTANDING:
-        settings = get_settings()
-        result["repayment_details"] = {
-            "recipient": settings.lender_name,
-            "bin": settings.lender_bin,
-            "iban": settings.lender_iban,
-            "bank": settings.lender_bank,
-            "payment_reference": loan.payment_reference,
-        }
+        result["repayment_details"] = repayment_details(loan)
     return result
+
+
+def repayment_details(loan: LoanModel) -> dict[str, Any]:
+    """Where the borrower pays: the lender's account and this loan's unique reference."""
+    from chalicelib.domain.iban import bank_for, format_iban
+
+    settings = get_settings()
+    bank = bank_for(settings.lender_iban)
+    return {
+        "recipient": settings.lender_name_ru,
+        "bin": settings.lender_bin,
+        "iban": format_iban(settings.lender_iban),
+        "bank": bank.name_ru if bank else None,
+        "payment_reference": loan.payment_reference,
+    }
 
 
 def my_loans(account_id: str) -> list[dict[str, Any]]:

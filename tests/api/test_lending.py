@@ -143,7 +143,7 @@ def test_payout_accrual_payments_idempotent_and_repayment_frees_the_borrower(
     repeat_loan = api.post("/v1/me/loans", {"amount": 180_000, "term_days": 10}, token=token)
     assert repeat_loan.status == 201  # a repeat borrower's wider limit
 
-    from chalicelib.local.consistency import check
+    from devstack.consistency import check
 
     assert check() == []
 
@@ -168,8 +168,8 @@ def test_the_schedule_moves_loans_overdue_once_and_shows_the_penalty(
     assert lending.mark_overdue() == 0
     mine = first_loan(api, token)
     assert mine["status"] == "overdue" and mine["days_overdue"] == 2
-    # 17 days × 140 = 2 380 interest; 2 days × 0.5 % × 50 000 = 500 penalty.
-    assert (mine["interest_owed"], mine["penalty_owed"]) == ("2380.00", "500.00")
+    # 17 days × 140 = 2 380 interest; 2 days × 0.2 % × 50 000 = 200 penalty.
+    assert (mine["interest_owed"], mine["penalty_owed"]) == ("2380.00", "200.00")
     (listed,) = [
         i
         for i in api.get(DESK + "?queue=overdue", token=support).body["items"]

@@ -26,7 +26,7 @@ What it checks (each finding's ``kind``):
   loan against its ``paid_total`` and ``payments_count``), ``payment_without_loan``,
   ``payment_guard_without_payment``, ``outstanding_loan_not_in_due_index``.
 
-``python -m chalicelib.local.consistency`` checks the environment's tables (the
+``python -m devstack.consistency`` checks the environment's tables (the
 local stack when no endpoint is set, like ``staff_cli``), prints the findings and
 exits 1 if there are any.
 """
@@ -343,11 +343,11 @@ def _lending(snap: Snapshot) -> Iterable[Finding]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Check the tables; print the findings; exit 1 if any."""
     parser = argparse.ArgumentParser(
-        prog="python -m chalicelib.local.consistency", description=__doc__.splitlines()[0]
+        prog="python -m devstack.consistency", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per finding")
     args = parser.parse_args(argv)
-    from chalicelib.staff_cli import use_local_stack_if_present
+    from devstack.staff_cli import use_local_stack_if_present
 
     use_local_stack_if_present()
     findings = check()
