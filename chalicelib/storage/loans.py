@@ -127,7 +127,9 @@ class PaymentModel(Model):
     account_id = UnicodeAttribute(hash_key=True)
     #: ``<loan_id>#payment#<sortable id>``.
     loan_id = UnicodeAttribute(range_key=True)
-    amount = UnicodeAttribute()
+    #: Stored as ``paid_amount``: the loan items' ``amount`` is a number, and a Scan of
+    #: the shared table (the consistency checker) reads every item with both models.
+    amount = UnicodeAttribute(attr_name="paid_amount")
     paid_on = UnicodeAttribute()
     #: Keyed hash of the bank reference (the key of its guard item).
     reference_index = UnicodeAttribute()
