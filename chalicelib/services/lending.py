@@ -410,7 +410,7 @@ def decide(
     return view(load(account_id, loan_id), [], today_kz())
 
 
-def _payment_reference(loan: LoanModel) -> str:
+def payment_reference(loan: LoanModel) -> str:
     """A reference the borrower puts in the transfer: unique per loan, no personal data."""
     return f"HV-{loan.loan_id[:8]}-{secrets.token_hex(3).upper()}"
 
@@ -440,7 +440,7 @@ def record_payout(
         LoanModel.due_status.set(LoanStatus.ISSUED.value),
         LoanModel.issue_date.set(issued.isoformat()),
         LoanModel.payout_reference.set(reference),
-        LoanModel.payment_reference.set(_payment_reference(loan)),
+        LoanModel.payment_reference.set(loan.payment_reference or payment_reference(loan)),
         *_balance_actions(balance),
         LoanModel.paid_total.set("0.00"),
         LoanModel.payments_count.set(0),

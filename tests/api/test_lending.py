@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.clock import today_kz
 from tests.api.conftest import Api
-from tests.api.test_requests import signed_in
+from tests.api.test_requests import after_cooldown, signed_in
 from tests.api.test_staff_and_admin import make_staff, staff_login
 
 DESK = "/admin/v1/loan-desk"
@@ -176,3 +176,75 @@ def test_the_schedule_moves_loans_overdue_once_and_shows_the_penalty(
         if i["loan_id"] == loan_id
     ]
     assert listed["account_id"] == account_id
+
+
+IBAN = "KZ72 6010 0000 0000 0000"  # checksum-valid, bank code 601
+
+
+def test_payout_account_signature_extension_and_repayment(
+    api: Api, support: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.storage.audit import AuditModel
+
+    data, token = signed_in(api)
+    account_id = account_of(api, token)
+    loan_id = first_loan(api, token)["loan_id"]
+    base = f"/v1/me/loans/{loan_id}"
+    decision = loan_path(account_id, loan_id, "decision")
+    assert api.post(decision, {"decision": "approve"}, token=support).status == 200
+    assert any("одобрена" in t for t in api.sms_to(data["phone"]))
+
+    assert api.post(f"{base}/signature", {}, token=token).status == 409  # no account yet
+    bad = api.call("PUT", f"{base}/payout-account", {"iban": "KZ00 1", "own_account": True}, token)
+    assert bad.status == 400 and "iban" in bad.error["fields"]
+    not_own = api.call("PUT", f"{base}/payout-account", {"iban": IBAN, "own_account": False}, token)
+    assert not_own.status == 400 and "own_account" in not_own.error["fields"]
+    saved = api.call("PUT", f"{base}/payout-account", {"iban": IBAN, "own_account": True}, token)
+    assert saved.status == 200 and saved.body["payout_account_set"] is True
+
+    after_cooldown(monkeypatch)  # the registration code went to the same phone just now
+    started = api.post(f"{base}/signature", {}, token=token)
+    assert started.status == 202, started.body
+    offer = started.body["offer"]
+    assert offer["amount"] == 50_000 and offer["total_to_repay"] == "52100.00"
+    assert offer["borrower_name"].startswith("Тестова") and "неустойка" in offer["penalty_rules"]
+    code = api.latest_code(data["phone"])
+    wrong = {"challenge_id": started.body["challenge_id"], "code": "000000"}
+    assert api.post(f"{base}/signature/confirm", wrong, token=token).status == 422
+    right = {"challenge_id": started.body["challenge_id"], "code": code}
+    signed = api.post(f"{base}/signature/confirm", right, token=token)
+    assert signed.status == 200 and signed.body["status"] == "signed"
+    assert api.post(f"{base}/signature/confirm", right, token=token).status == 409
+    link = api.get(f"{base}/agreement", token=token)
+    assert link.status == 200 and link.body["expires_in"] <= 300 and link.body["sha256"]
+    (entry,) = [e for e in AuditModel.query(account_id) if e.action == "loan_agreement_signed"]
+    assert link.body["sha256"] in entry.reason and "code_hash" in entry.reason
+
+    issue_reply = api.post(
+        loan_path(account_id, loan_id, "payout"), {"transfer_reference": "ПП-1"}, token=support
+    )
+    assert issue_reply.status == 200 and issue_reply.body["status"] == "issued"
+    due = issue_reply.body["due_date"]
+
+    after_cooldown(monkeypatch)  # the 60-second resend cooldown of the phone
+    quoted = api.post(f"{base}/extension", {"days": 10}, token=token)
+    assert quoted.status == 202, quoted.body
+    assert quoted.body["extension"]["pay_now"] == "0.00"  # issued today: nothing accrued yet
+    assert api.post(f"{base}/extension", {"days": 99}, token=token).status == 422
+    ext_code = api.latest_code(data["phone"])
+    confirm = {"challenge_id": quoted.body["challenge_id"], "code": ext_code}
+    ext = api.post(f"{base}/extension/confirm", confirm, token=token)
+    assert ext.status == 200, ext.body
+    new_due = ext.body["extension"]["new_due_date"]
+    assert new_due > due and ext.body["pay_to"]["payment_reference"].startswith("HV-")
+
+    pay = loan_path(account_id, loan_id, "payments")
+    today = today_kz().isoformat()
+    # The extension's payment (a token amount: nothing accrued on the day of issue).
+    ext_pay = {"amount": "1.00", "paid_on": today, "bank_reference": "EXT-1", "kind": "extension"}
+    paid = api.post(pay, ext_pay, token=support)
+    assert paid.status == 201, paid.body
+    assert paid.body["loan"]["due_date"] == new_due and paid.body["loan"]["extensions"] == 1
+    rest = {"amount": "50000.00", "paid_on": today, "bank_reference": "REP-1"}
+    closed = api.post(pay, rest, token=support)
+    assert closed.body["loan"]["status"] == "repaid"
