@@ -112,9 +112,10 @@ def loan_desk() -> Response:
     """A loan desk list, oldest first: ?queue=…&cursor=… (one Query on ``by_status``)."""
     from chalicelib.services import lending, staff
 
-    _staff(staff.SUPPORT)
+    principal = _staff(staff.SUPPORT)
     params = _params()
-    return json_response(lending.desk_page(params.get("queue") or "", params.get("cursor")))
+    page = lending.desk_page(params.get("queue") or "", params.get("cursor"), principal)
+    return json_response(page)
 
 
 @route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}/decision", methods=["POST"])

@@ -650,7 +650,7 @@ def _already_recorded(reference_index: str, account_id: str, loan_id: str) -> bo
     )
 
 
-def desk_page(queue: str, cursor: str | None) -> dict[str, Any]:
+def desk_page(queue: str, cursor: str | None, staff: Principal | None = None) -> dict[str, Any]:
     """One page of a desk list, oldest first: one Query on ``by_status``."""
     statuses = {
         "applications": LoanStatus.SUBMITTED,
@@ -685,10 +685,36 @@ def desk_page(queue: str, cursor: str | None) -> dict[str, Any]:
     if last and items:
         tail = items[-1]
         next_cursor = crypto_b64encode(json.dumps([tail.account_id, tail.loan_id, tail.created_at]))
+    rows = [{"account_id": ln.account_id, **view(ln, [], today)} for ln in items]
+    if status == LoanStatus.SIGNED and staff is not None:
+        # The payout needs the account beside the person: audited before it is shown.
+        for row, loan in zip(rows, items, strict=True):
+            audit.record(
+                staff.account_id, "loan_payout_account_viewed", loan.account_id, target=loan.loan_id
+            )
+            row.update(_payout_view(loan))
+    return {"queue": queue, "items": rows, "next_cursor": next_cursor}
+
+
+def _payout_view(loan: LoanModel) -> dict[str, Any]:
+    from chalicelib.domain.iban import format_iban
+    from chalicelib.domain.iin import mask_iin
+
+    account = _account(loan.account_id)
+    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    payout = (
+        crypto.unseal(
+            loan.payout_account,
+            {"purpose": "loan", "account_id": loan.account_id, "loan_id": loan.loan_id},
+        )
+        if loan.payout_account
+        else {}
+    )
+    name = " ".join(p for p in (pii.get("surname"), pii.get("name"), pii.get("patronymic")) if p)
     return {
-        "queue": queue,
-        "items": [{"account_id": ln.account_id, **view(ln, [], today)} for ln in items],
-        "next_cursor": next_cursor,
+        "borrower_name": name,
+        "borrower_iin": mask_iin(pii["iin"]),
+        "payout_iban": format_iban(payout["iban"]) if payout.get("iban") else None,
     }
 
 

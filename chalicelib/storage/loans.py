@@ -21,7 +21,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.storage.base import BaseMeta, table_name
@@ -45,7 +45,7 @@ class LoansByDue(GlobalSecondaryIndex["LoanModel"]):
 
     class Meta:
         index_name = "by_due"
-        projection = KeysOnlyProjection()
+        projection = AllProjection()
 
     due_status = UnicodeAttribute(hash_key=True)
     due_date = UnicodeAttribute(range_key=True)

@@ -220,6 +220,13 @@ def test_payout_account_signature_extension_and_repayment(
     (entry,) = [e for e in AuditModel.query(account_id) if e.action == "loan_agreement_signed"]
     assert link.body["sha256"] in entry.reason and "code_hash" in entry.reason
 
+    waiting = api.get(DESK + "?queue=awaiting_payout", token=support).body["items"]
+    (row,) = [i for i in waiting if i["loan_id"] == loan_id]
+    assert row["payout_iban"] == IBAN and row["borrower_name"].startswith("Тестова")
+    assert row["borrower_iin"] != data["iin"]  # masked
+    viewed = [e.action for e in AuditModel.query(account_id)]
+    assert "loan_payout_account_viewed" in viewed
+
     issue_reply = api.post(
         loan_path(account_id, loan_id, "payout"), {"transfer_reference": "ПП-1"}, token=support
     )
