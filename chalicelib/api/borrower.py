@@ -144,8 +144,9 @@ def set_payout_account(loan_id: str) -> Response:
     """The borrower's own Kazakh IBAN for the payout: {iban, own_account: true}."""
     from chalicelib.services import loan_signing
 
+    principal = _principal()
     body = json_body(_request())
-    return json_response(loan_signing.set_payout_account(_principal(), loan_id, body))
+    return json_response(loan_signing.set_payout_account(principal, loan_id, body))
 
 
 @route(borrower_api, "/v1/me/loans/{loan_id}/signature", methods=["POST"])
@@ -162,9 +163,10 @@ def confirm_signature(loan_id: str) -> Response:
     """The code signs the agreement: {challenge_id, code}."""
     from chalicelib.services import loan_signing
 
+    principal = _principal()
     body = json_body(_request())
     loan = loan_signing.confirm_signing(
-        _principal(), loan_id, body, client_ip(_request()), user_agent(_request())
+        principal, loan_id, body, client_ip(_request()), user_agent(_request())
     )
     return json_response(loan)
 
@@ -182,8 +184,9 @@ def start_extension(loan_id: str) -> Response:
     """Price an extension by {days} and send the code that signs it."""
     from chalicelib.services import loan_signing
 
+    principal = _principal()
     body = json_body(_request())
-    started = loan_signing.start_extension(_principal(), loan_id, body, client_ip(_request()))
+    started = loan_signing.start_extension(principal, loan_id, body, client_ip(_request()))
     return json_response(started, status=202)
 
 
@@ -192,8 +195,9 @@ def confirm_extension(loan_id: str) -> Response:
     """The code signs the extension: {challenge_id, code}; it takes effect once paid."""
     from chalicelib.services import loan_signing
 
+    principal = _principal()
     body = json_body(_request())
     done = loan_signing.confirm_extension(
-        _principal(), loan_id, body, client_ip(_request()), user_agent(_request())
+        principal, loan_id, body, client_ip(_request()), user_agent(_request())
     )
     return json_response(done)

@@ -255,3 +255,27 @@ def test_payout_account_signature_extension_and_repayment(
     rest = {"amount": "50000.00", "paid_on": today, "bank_reference": "REP-1"}
     closed = api.post(pay, rest, token=support)
     assert closed.body["loan"]["status"] == "repaid"
+
+
+def test_reminders_go_once_in_the_day_window_in_russian(api: Api, support: str) -> None:
+    from datetime import datetime
+
+    from chalicelib.clock import KZ_TZ
+    from chalicelib.services import lending
+    from chalicelib.storage.loans import LoanModel
+
+    data, token = signed_in(api)
+    account_id = account_of(api, token)
+    loan_id = first_loan(api, token)["loan_id"]
+    issue(api, support, account_id, loan_id)
+    loan = LoanModel.get(account_id, loan_id)
+    loan.due_date = (today_kz() + timedelta(days=3)).isoformat()
+    loan.save()
+    day = today_kz()
+    at_night = datetime(day.year, day.month, day.day, 21, 30, tzinfo=KZ_TZ)
+    at_ten = datetime(day.year, day.month, day.day, 10, 0, tzinfo=KZ_TZ)
+    assert lending.reminders_due(at_night) == 0
+    assert lending.reminders_due(at_ten) == 1
+    assert lending.reminders_due(at_ten) == 0  # the schedule ran twice: sent once
+    (text,) = [t for t in api.sms_to(data["phone"]) if "через 3 дня" in t]
+    assert "срок возврата займа" in text
