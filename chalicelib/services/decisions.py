@@ -16,7 +16,7 @@ from chalicelib.clock import iso, now
 from chalicelib.domain import requests as rules
 from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from chalicelib.logs import logger
-from chalicelib.services import audit, notifications
+from chalicelib.services import audit, notices, notifications
 from chalicelib.services.forms import Form, string
 from chalicelib.services.lending import open_guard
 from chalicelib.services.requests import (
@@ -157,8 +157,7 @@ def _commit_reject(request: RequestModel, reason: str, staff: Principal, entry: 
 def _after_reject(request: RequestModel) -> None:
     _tag_documents(request)
     account = _account(request.account_id)
-    notifications.enqueue(
-        "sms",
+    notices.sms(
         _pii(account)["phone"],
         f"Hava: заявка «{rules.TYPE_RU[request.type]}» отклонена. "
         f"Причина: {request.decision_reason}",
@@ -234,13 +233,11 @@ def _after_phone_change(request: RequestModel) -> None:
         "Hava: номер телефона вашего личного кабинета изменён. Если вы этого не делали, "
         "срочно свяжитесь со службой поддержки."
     )
-    notifications.enqueue("sms", details["old_phone"], notice)
+    notices.sms(details["old_phone"], notice)
     notifications.enqueue(
         "email", details["email"], notice.removeprefix("Hava: "), "Изменён номер телефона"
     )
-    notifications.enqueue(
-        "sms", details["new_phone"], "Hava: теперь это номер вашего личного кабинета."
-    )
+    notices.sms(details["new_phone"], "Hava: теперь это номер вашего личного кабинета.")
 
 
 def _commit_deletion(
@@ -310,7 +307,7 @@ def _after_deletion(request: RequestModel) -> None:
         # Only after the commit; a retried decision resends it only if it was not dropped.
         to = crypto.unseal(request.details, request_context(request.request_id))
         text = "Учётная запись Hava удалена по вашей заявке. Данные займов хранятся по закону."
-        notifications.enqueue("sms", to["phone"], f"Hava: {text}")
+        notices.sms(to["phone"], f"Hava: {text}")
         notifications.enqueue("email", to["email"], text, "Учётная запись удалена")
         _erase_request(request)
 
