@@ -339,6 +339,8 @@ def loans_reminders(t: Target) -> list[Statement]:
         _enqueue_notifications(t),
         # Open the borrower's phone, seal the queued SMS.
         _pii_key(t, ["DescribeKey", "GenerateDataKey", "Decrypt"]),
+        # The notice budgets are keyed by the phone's blind index.
+        _index_key(t),
     ]
 
 

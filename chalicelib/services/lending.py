@@ -32,12 +32,11 @@ from chalicelib.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    RateLimited,
     ServiceUnavailable,
     ValidationFailed,
 )
 from chalicelib.logs import logger
-from chalicelib.services import audit, notifications
+from chalicelib.services import audit
 from chalicelib.services.forms import Form, string
 from chalicelib.services.sessions import Principal
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
@@ -162,8 +161,11 @@ def _phone(account: AccountModel) -> str:
 
 
 def _tell(account_id: str, text: str) -> None:
+    """An SMS notice within the number's notice budgets (``services.notices``)."""
+    from chalicelib.services import notices
+
     try:
-        notifications.enqueue("sms", _phone(_account(account_id)), text)
+        notices.sms(_phone(_account(account_id)), text)
     except NotFound:
         logger.warning("loan notice not sent", extra={"account_id": account_id})
 
@@ -828,7 +830,6 @@ def _send_reminder(account_id: str, loan_id: str, today: date, offset: int) -> i
         return 0
     owed = lending.accrue(balance, today, rules_on(today)).owed
     account = _account(account_id)
-    settings = get_settings()
     language = getattr(account, "language", None) or "ru"
     texts = REMINDERS_KK if language == "kk" else REMINDERS_RU
     text = texts[offset].format(
@@ -836,19 +837,10 @@ def _send_reminder(account_id: str, loan_id: str, today: date, offset: int) -> i
         owed=regulation_tenge(owed),
         overdue_from=(balance.due + timedelta(days=1)).strftime("%d.%m.%Y"),
     )
-    # The SMS budgets of codes.limit_sends, without its resend cooldown (which would
-    # hold back a code the borrower asks for right after a reminder).
-    from chalicelib.services.codes import DAY, HOUR
-    from chalicelib.storage import throttles
+    from chalicelib.services import notices
 
-    try:
-        throttles.consume(f"sms:{account.phone_index}", settings.sms_per_phone_per_day, DAY)
-        throttles.consume("sms-global", settings.sms_global_per_hour, HOUR)
-        throttles.consume("sms-global", settings.sms_global_per_day, DAY)
-    except RateLimited:  # the marker stays: no second try today
-        logger.warning(
-            "security_event", extra={"event": "sms_budget_exceeded", "scope": "reminder"}
-        )
+    # Within the notice budgets of the number and the service (a hit drops it, logged).
+    if notices.sms(_phone(account), text) != "queued":
+        logger.warning("reminder not queued", extra={"loan_id": loan_id})
         return 0
-    notifications.enqueue("sms", _phone(account), text)
     return 1
