@@ -161,11 +161,14 @@ def _phone(account: AccountModel) -> str:
 
 
 def _tell(account_id: str, text: str) -> None:
-    """An SMS notice within the number's notice budgets (``services.notices``)."""
-    from chalicelib.services import notices
+    """A notice of a staff action on the loan (decision, payout, payment).
 
+    Queued directly, not through the anti-pumping notice budgets (``services.notices``):
+    only staff actions send these, nobody outside can make them multiply, and a dropped
+    payment confirmation would hurt the borrower. Reminders and codes are budgeted.
+    """
     try:
-        notices.sms(_phone(_account(account_id)), text)
+        notifications.enqueue("sms", _phone(_account(account_id)), text)
     except NotFound:
         logger.warning("loan notice not sent", extra={"account_id": account_id})
 
