@@ -36,7 +36,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.logs import logger
-from chalicelib.services import audit
+from chalicelib.services import audit, notifications
 from chalicelib.services.forms import Form, string
 from chalicelib.services.sessions import Principal
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
