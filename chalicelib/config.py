@@ -137,6 +137,12 @@ class Settings:
     sms_per_ip_per_day: int
     sms_global_per_hour: int
     sms_global_per_day: int
+    #: Notices (new device, password changed, decisions…) per number: their own counters,
+    #: so a flood of notices never uses up the codes a borrower needs to recover.
+    sms_notices_per_phone_per_hour: int
+    sms_notices_per_phone_per_day: int
+    #: Phone-change attempts per account per day (charged before the new number is looked up).
+    phone_change_attempts_per_day: int
     # Brute force: per login identifier, then per client address (fixed windows).
     login_free_failures: int
     login_delay_base_seconds: int
@@ -148,6 +154,8 @@ class Settings:
     compromise_reports_per_ip_per_hour: int
     #: Recovery start/resend never answer sooner (equal timing, known or unknown login).
     recovery_min_response_ms: int
+    #: Registration confirmation never answers sooner (equal timing, taken IIN/e-mail or not).
+    registration_min_response_ms: int
     session_idle_seconds: int
     session_absolute_seconds: int
     staff_session_idle_seconds: int
@@ -271,6 +279,9 @@ def _read_settings() -> Settings:
         sms_per_ip_per_day=_int("HAVA_SMS_PER_IP_PER_DAY", 30),
         sms_global_per_hour=_int("HAVA_SMS_GLOBAL_PER_HOUR", 2_000),
         sms_global_per_day=_int("HAVA_SMS_GLOBAL_PER_DAY", 20_000),
+        sms_notices_per_phone_per_hour=_int("HAVA_SMS_NOTICES_PER_PHONE_PER_HOUR", 4),
+        sms_notices_per_phone_per_day=_int("HAVA_SMS_NOTICES_PER_PHONE_PER_DAY", 10),
+        phone_change_attempts_per_day=_int("HAVA_PHONE_CHANGE_ATTEMPTS_PER_DAY", 5),
         login_free_failures=_int("HAVA_LOGIN_FREE_FAILURES", 5),
         login_delay_base_seconds=_int("HAVA_LOGIN_DELAY_BASE_SECONDS", 1),
         login_delay_max_seconds=_int("HAVA_LOGIN_DELAY_MAX_SECONDS", 15 * 60),
@@ -280,6 +291,7 @@ def _read_settings() -> Settings:
         recovery_per_ip_per_hour=_int("HAVA_RECOVERY_PER_IP_PER_HOUR", 10),
         compromise_reports_per_ip_per_hour=_int("HAVA_COMPROMISE_REPORTS_PER_IP_PER_HOUR", 5),
         recovery_min_response_ms=_int("HAVA_RECOVERY_MIN_RESPONSE_MS", 400),
+        registration_min_response_ms=_int("HAVA_REGISTRATION_MIN_RESPONSE_MS", 400),
         session_idle_seconds=_int("HAVA_SESSION_IDLE_SECONDS", 30 * 60),
         session_absolute_seconds=_int("HAVA_SESSION_ABSOLUTE_SECONDS", 12 * 3600),
         staff_session_idle_seconds=_int("HAVA_STAFF_SESSION_IDLE_SECONDS", 15 * 60),

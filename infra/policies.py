@@ -280,6 +280,8 @@ def uploads_worker(t: Target) -> list[Statement]:
                 "requests": ["GetItem", "UpdateItem"],
                 # The borrower's current phone for a rejection or "in review" SMS.
                 "accounts": ["GetItem"],
+                # That SMS is charged to the number's notice budget (issue 9 §3).
+                "throttles": ["UpdateItem"],
             },
         ),
         # HeadObject needs GetObject; the clean copy replaces the upload (PutObject).

@@ -251,7 +251,7 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     """
     from chalicelib.adapters import crypto as crypto_adapter
     from chalicelib.domain.password import check_password
-    from chalicelib.services import notifications
+    from chalicelib.services import notices
     from chalicelib.services.cabinet import get_account
     from chalicelib.services.forms import accepted_bool
     from chalicelib.services.sessions import end_all_sessions
@@ -299,8 +299,7 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     if end_others:
         ended = end_all_sessions(account.account_id, keep=principal.token_hash)
     audit.record(account.account_id, "password_changed", account.account_id)
-    notifications.enqueue(
-        "sms",
+    notices.sms(
         pii["phone"],
         "Hava: пароль от личного кабинета изменён. Если это были не вы, срочно "
         "сообщите нам через «Не получается зайти» на странице входа.",
