@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint, Response
 from chalice.app import Request
 
+from chalicelib import metrics
 from chalicelib.api.http import (
     bearer_token,
     client_ip,
@@ -94,7 +95,11 @@ def decide_request(request_id: str) -> Response:
     from chalicelib.services import decisions, staff
 
     principal = _staff(staff.SUPPORT, staff.SECURITY)
-    return json_response(decisions.decide(request_id, json_body(_request()), principal))
+    decided = decisions.decide(request_id, json_body(_request()), principal)
+    metrics.count(
+        "RequestDecided", Type=str(decided.get("type", "")), Decision=str(decided.get("status", ""))
+    )
+    return json_response(decided)
 
 
 @route(admin_api, f"{PREFIX}/loans", methods=["GET"])

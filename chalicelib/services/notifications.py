@@ -25,13 +25,19 @@ def _queue_url() -> str:
     return url
 
 
-def enqueue(channel: str, to: str, text: str, subject: str | None = None) -> str:
-    """Queue one message; returns its delivery id (the idempotency key of the worker)."""
+def enqueue(
+    channel: str, to: str, text: str, subject: str | None = None, *, kind: str = "notice"
+) -> str:
+    """Queue one message; returns its delivery id (the idempotency key of the worker).
+
+    ``kind`` (``registration_code``, ``recovery_code``, ``phone_change_code``,
+    ``notice``) travels unsealed: it is the SmsSent metric's dimension, no personal data.
+    """
     delivery_id = secrets.token_hex(16)
     sealed = crypto.seal(
         {"channel": channel, "to": to, "text": text, "subject": subject}, NOTIFY_CONTEXT
     )
-    body = json.dumps({"delivery_id": delivery_id, "sealed": sealed})
+    body = json.dumps({"delivery_id": delivery_id, "sealed": sealed, "kind": kind})
     client("sqs").send_message(QueueUrl=_queue_url(), MessageBody=body)
     return delivery_id
 

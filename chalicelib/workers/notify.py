@@ -12,6 +12,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from chalicelib import metrics
 from chalicelib.adapters import crypto
 from chalicelib.adapters.delivery import sender
 from chalicelib.logs import logger
@@ -51,6 +52,8 @@ def _deliver_once() -> tuple[Any, Any]:
     def deliver(message: dict[str, Any]) -> dict[str, str]:
         payload = crypto.unseal(message["sealed"], NOTIFY_CONTEXT)
         sender().send(payload["channel"], payload["to"], payload["text"], payload.get("subject"))
+        if payload["channel"] == "sms":  # once per delivery: this function is idempotent
+            metrics.count("SmsSent", Kind=str(message.get("kind") or "notice"))
         return {"delivered": message["delivery_id"]}
 
     return deliver, config
