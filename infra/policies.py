@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 # Resource names, as the application uses them (infra/resources.yaml creates them).
-from chalicelib.config import NOTIFY_QUEUE, TABLE_PREFIX, UPLOADS_QUEUE
+from chalicelib.config import INBOUND_QUEUE, NOTIFY_QUEUE, TABLE_PREFIX, UPLOADS_QUEUE
 
 ROOT = Path(__file__).resolve().parents[1]
 CHALICE_DIR = ROOT / ".chalice"
@@ -51,6 +51,8 @@ APP_NAME = "hava-cabinet"
 
 #: The prefix every request document lives under (``services.documents.object_key``).
 DOCUMENTS_PREFIX = "requests/"
+#: Where SES stores received e-mail (``workers.inbound.INBOUND_PREFIX``).
+INBOUND_PREFIX = "inbound/"
 #: ``chalicelib.config`` defaults, used when a stage does not set the variable.
 DEFAULT_KMS_KEY_ID = "alias/hava-pii"
 DEFAULT_EMAIL_SENDER = "no-reply@hava.example"
@@ -232,7 +234,7 @@ def api_handler(t: Target) -> list[Statement]:
             [
                 "identifiers",  # Model.count(hash, limit=1): is a phone/e-mail taken
                 "sessions/index/by_account",
-                "loans",  # the account's loans and payments (one Query)
+                "loans",
                 "loans/index/by_status",
                 "requests/index/by_account",
                 "requests/index/by_queue",
@@ -275,7 +277,10 @@ def notify_worker(t: Target) -> list[Statement]:
             "Action": ["sns:Publish"],
             "Resource": [f"arn:{t.partition}:sns:*:*:*"],
         },
-        _allow("EmailFromTheStageSender", ["ses:SendEmail"], t.email_identities),
+        # SendRawEmail: replies to inbound mail carry In-Reply-To/Auto-Submitted headers.
+        _allow(
+            "EmailFromTheStageSender", ["ses:SendEmail", "ses:SendRawEmail"], t.email_identities
+        ),
     ]
 
 
@@ -310,6 +315,51 @@ def uploads_worker(t: Target) -> list[Statement]:
     ]
 
 
+def inbound_worker(t: Target) -> list[Statement]:
+    """E-mail to the phone-change and security addresses (SES → S3 → SNS → SQS).
+
+    Reads the raw message under inbound/, stores checked photos under requests/,
+    files the request (with its open-request guard, link challenge and audit entry
+    in one transaction), or does what ``POST /v1/me/compromise`` does. Replies and
+    SMS are queued. No SNS/SES of its own.
+    """
+    return [
+        _logs(t, "inbound_worker"),
+        _consume(t, INBOUND_QUEUE),
+        *_tables(
+            t,
+            "DynamoDB",
+            {
+                # The account of the From address (blind index), the per-message guard,
+                # the one-open-request guard of a phone change.
+                "identifiers": ["GetItem", "PutItem"],
+                # get_account; a break-in report sets must_change_password.
+                "accounts": ["GetItem", "UpdateItem"],
+                "requests": ["GetItem", "PutItem"],
+                # The new number's one-time link.
+                "challenges": ["PutItem"],
+                "audit": ["PutItem"],
+                # A break-in report ends every session.
+                "sessions": ["DeleteItem"],
+                # Reply and anonymous-report rate limits.
+                "throttles": ["UpdateItem"],
+            },
+        ),
+        _queries(t, ["identifiers", "sessions/index/by_account"]),
+        _allow(
+            "InboundMail",
+            ["s3:GetObject"],
+            [f"{t.bucket_arn}/{INBOUND_PREFIX}*"],
+        ),
+        _documents(t, "RequestDocuments", ["PutObject"]),
+        _allow("MissingKeysAre404", ["s3:ListBucket"], [t.bucket_arn]),
+        _enqueue_notifications(t),
+        _pii_key(t, ["DescribeKey", "GenerateDataKey", "Decrypt"]),
+        # Blind indexes, the request id derived from SES's id, the uploads marker.
+        _index_key(t),
+    ]
+
+
 def loans_overdue(t: Target) -> list[Statement]:
     """The midnight schedule: issued loans past their due date become overdue (audited)."""
     return [
@@ -331,7 +381,7 @@ def loans_reminders(t: Target) -> list[Statement]:
                 "accounts": ["GetItem"],
                 # The once-only marker of each reminder (conditional put).
                 "identifiers": ["PutItem"],
-                # SMS budgets per number and overall.
+                # SMS notice budgets per number and overall.
                 "throttles": ["UpdateItem"],
             },
         ),
@@ -349,6 +399,7 @@ FUNCTIONS: dict[str, Callable[[Target], list[Statement]]] = {
     "api_handler": api_handler,
     "notify_worker": notify_worker,
     "uploads_worker": uploads_worker,
+    "inbound_worker": inbound_worker,
     "loans_overdue": loans_overdue,
     "loans_reminders": loans_reminders,
 }

@@ -102,6 +102,16 @@ def decide_request(request_id: str) -> Response:
     return json_response(decided)
 
 
+@route(admin_api, f"{PREFIX}/requests/{{request_id}}/documents", methods=["POST"])
+def relabel_documents(request_id: str) -> Response:
+    """Say which photo is which: {"documents": {"id_front": "selfie", ...}} (audited)."""
+    from chalicelib.services import email_requests, staff
+
+    principal = _staff(staff.SUPPORT)
+    body = json_body(_request())
+    return json_response(email_requests.relabel_documents(principal.account_id, request_id, body))
+
+
 @route(admin_api, f"{PREFIX}/loans", methods=["GET"])
 def loan_queue() -> Response:
     """Loans by status, oldest first: ?status=submitted&cursor=…"""

@@ -108,6 +108,7 @@ def view(request: RequestModel) -> dict[str, Any]:
         "request_id": request.request_id,
         "type": request.type,
         "type_text": rules.TYPE_RU.get(request.type, request.type),
+        "channel": request.channel or "cabinet",
         "status": request.status,
         "status_text": rules.STATUS_RU.get(request.status, request.status),
         "created_at": request.created_at,

@@ -51,7 +51,10 @@ def _deliver_once() -> tuple[Any, Any]:
     )
     def deliver(message: dict[str, Any]) -> dict[str, str]:
         payload = crypto.unseal(message["sealed"], NOTIFY_CONTEXT)
-        sender().send(payload["channel"], payload["to"], payload["text"], payload.get("subject"))
+        extra = {"headers": payload["headers"]} if payload.get("headers") else {}
+        sender().send(
+            payload["channel"], payload["to"], payload["text"], payload.get("subject"), **extra
+        )
         if payload["channel"] == "sms":  # once per delivery: this function is idempotent
             metrics.count("SmsSent", Kind=str(message.get("kind") or "notice"))
         return {"delivered": message["delivery_id"]}
