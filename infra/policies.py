@@ -189,6 +189,17 @@ def _documents(t: Target, sid: str, actions: list[str]) -> Statement:
     return _allow(sid, [f"s3:{a}" for a in actions], [f"{t.bucket_arn}/{DOCUMENTS_PREFIX}*"])
 
 
+#: Signed loan agreements (``services.loan_signing.agreement_key``).
+AGREEMENTS_PREFIX = "agreements/"
+
+
+def _agreements(t: Target) -> Statement:
+    """The signed PDFs: written once at signing, read through a presigned GET."""
+    return _allow(
+        "LoanAgreements", ["s3:PutObject", "s3:GetObject"], [f"{t.bucket_arn}/{AGREEMENTS_PREFIX}*"]
+    )
+
+
 # --- the functions ----------------------------------------------------------
 
 _API_ITEM_READ_WRITE = ["GetItem", "PutItem", "UpdateItem"]
@@ -238,6 +249,7 @@ def api_handler(t: Target) -> list[Statement]:
         _documents(
             t, "RequestDocuments", ["PutObject", "GetObject", "PutObjectTagging", "DeleteObject"]
         ),
+        _agreements(t),
         # Seal and open personal data; the presigned uploads are SSE-KMS under it.
         _pii_key(t, ["DescribeKey", "GenerateDataKey", "Decrypt"]),
         _index_key(t),
@@ -349,12 +361,48 @@ def inbound_worker(t: Target) -> list[Statement]:
     ]
 
 
+def loans_overdue(t: Target) -> list[Statement]:
+    """The midnight schedule: issued loans past their due date become overdue (audited)."""
+    return [
+        _logs(t, "loans_overdue"),
+        *_tables(t, "DynamoDB", {"loans": ["GetItem", "UpdateItem"], "audit": ["PutItem"]}),
+        _queries(t, ["loans/index/by_due"]),
+    ]
+
+
+def loans_reminders(t: Target) -> list[Statement]:
+    """The hourly reminders: a marker item per reminder, the SMS budgets, the queue."""
+    return [
+        _logs(t, "loans_reminders"),
+        *_tables(
+            t,
+            "DynamoDB",
+            {
+                "loans": ["GetItem"],
+                "accounts": ["GetItem"],
+                # The once-only marker of each reminder (conditional put).
+                "identifiers": ["PutItem"],
+                # SMS notice budgets per number and overall.
+                "throttles": ["UpdateItem"],
+            },
+        ),
+        _queries(t, ["loans/index/by_due"]),
+        _enqueue_notifications(t),
+        # Open the borrower's phone, seal the queued SMS.
+        _pii_key(t, ["DescribeKey", "GenerateDataKey", "Decrypt"]),
+        # The notice budgets are keyed by the phone's blind index.
+        _index_key(t),
+    ]
+
+
 #: Every Lambda function of ``app.py`` and what it may do.
 FUNCTIONS: dict[str, Callable[[Target], list[Statement]]] = {
     "api_handler": api_handler,
     "notify_worker": notify_worker,
     "uploads_worker": uploads_worker,
     "inbound_worker": inbound_worker,
+    "loans_overdue": loans_overdue,
+    "loans_reminders": loans_reminders,
 }
 
 
