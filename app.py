@@ -1,6 +1,6 @@
 """Chalice entry point: wires blueprints and event handlers, nothing else."""
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 
 from chalicelib.api.account import account_api
 from chalicelib.api.admin import admin_api
@@ -38,3 +38,11 @@ def uploads_worker(event: object) -> None:
     from chalicelib.workers import uploads
 
     uploads.handle_batch(event)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="expire_requests")
+def expire_requests(event: object) -> None:
+    """Cancel phone changes left unfinished past HAVA_PHONE_CHANGE_EXPIRY_DAYS (EventBridge)."""
+    from chalicelib.services import expiry
+
+    expiry.expire_requests()

@@ -39,10 +39,11 @@ EXPECTED_TABLES: dict[
     ),
     "hava-requests": (
         [("request_id", "HASH")],
-        {"request_id": "S", "account_id": "S", "queue": "S", "created_at": "S"},
+        {"request_id": "S", "account_id": "S", "queue": "S", "status": "S", "created_at": "S"},
         {
             "by_account": [("account_id", "HASH"), ("created_at", "RANGE")],
             "by_queue": [("queue", "HASH"), ("created_at", "RANGE")],
+            "by_status": [("status", "HASH"), ("created_at", "RANGE")],
         },
         None,
     ),
