@@ -1,6 +1,6 @@
 """Load figures (issue 5, part 6): the calculator, login and cabinet routes against a bare route.
 
-A bounded run on the real local stack (``python -m chalicelib.local``, started as
+A bounded run on the real local stack (``python -m devstack``, started as
 the e2e tests start it) over HTTP on 127.0.0.1 only:
 
 - routes: ``GET /health`` (the bare Chalice route: the middleware and nothing
@@ -339,7 +339,7 @@ def figures(
                 "max_requests_per_phase": cap,
                 "warmup_seconds_per_route": WARMUP_SECONDS,
                 "connections": "new per request (Connection: close)",
-                "target": "127.0.0.1, python -m chalicelib.local",
+                "target": "127.0.0.1, python -m devstack",
                 "client": "bench.load (stdlib http.client threads)",
             },
             "errors_in_stack_log": stack_log_tail.count("Traceback"),

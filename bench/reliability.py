@@ -2,9 +2,9 @@
 
 - ``fault_runs_inconsistent`` (target 0): seeded runs of every borrower route
   family and a staff decision through ``chalice.test.Client`` while
-  ``chalicelib.local.faults`` fails 30 % of DynamoDB, SQS and KMS calls; a run
+  ``devstack.faults`` fails 30 % of DynamoDB, SQS and KMS calls; a run
   counts when any answer is a 5xx other than a clean 503 with ``Retry-After``, or
-  when ``chalicelib.local.consistency`` finds anything afterwards.
+  when ``devstack.consistency`` finds anything afterwards.
 - ``race_duplicates`` (target 0): on the real local stack over HTTP, the
   surplus winners of 50 parallel registrations with one IIN, of one SMS code
   confirmed 20 times at once, of two staff decisions on one request, plus the
@@ -293,8 +293,8 @@ def fault_run(
     n: int | None = None,
 ) -> FaultRun:
     """One seeded run of ``fault_scenario`` under faults, then the consistency check."""
-    from chalicelib.local.consistency import check
-    from chalicelib.local.faults import inject
+    from devstack.consistency import check
+    from devstack.faults import inject
 
     run = FaultRun(seed=seed)
     with inject(services=services, share=share, seed=seed, backoff_scale=0.01) as faults:
@@ -330,7 +330,7 @@ def fault_figures(seeds: int) -> dict[str, Any]:
 
     from app import app
     from bench.scenario import REGION, local_stack
-    from chalicelib.local.resources import provision
+    from devstack.resources import provision
 
     runs: list[FaultRun] = []
     with local_stack() as stack, _environment(GENEROUS_LIMITS):
@@ -461,7 +461,7 @@ def race_code(stack: Any, n: int, copies: int = 20) -> RaceResult:
 
 
 def staff_session(stack: Any, username: str, role: str) -> str:
-    """``python -m chalicelib.staff_cli create`` against the stack, then a TOTP sign-in."""
+    """``python -m devstack.staff_cli create`` against the stack, then a TOTP sign-in."""
     import subprocess
     from urllib.parse import parse_qs, urlparse
 
@@ -473,7 +473,7 @@ def staff_session(stack: Any, username: str, role: str) -> str:
         "HAVA_LOCAL_AWS_PORT": str(urlparse(stack.aws_endpoint).port),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "chalicelib.staff_cli", "create", username, "--role", role],
+        [sys.executable, "-m", "devstack.staff_cli", "create", username, "--role", role],
         input=STAFF_PASSWORD + "\n",
         capture_output=True,
         text=True,

@@ -59,7 +59,7 @@ def local_stack() -> Iterator[Stack]:
     """Start and provision moto; set the application's environment in this process."""
     from moto.server import ThreadedMotoServer
 
-    from chalicelib.local.resources import provision
+    from devstack.resources import provision
 
     # moto's werkzeug server logs every request to stderr.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -62,6 +62,17 @@ class Settings:
     loan_min_term_days: int
     loan_max_term_days: int
     loan_daily_rate: Decimal
+    #: Contract penalty per day of delay (fraction of the overdue amount); capped by regulation.
+    loan_penalty_daily_rate: Decimal
+    # The lender as printed in the agreement (defaults are fictional placeholders).
+    agreement_version: str
+    lender_name_ru: str
+    lender_name_kk: str
+    lender_bin: str
+    lender_licence: str
+    lender_address_ru: str
+    lender_address_kk: str
+    lender_iban: str
     # Codes, sessions, limits.
     code_ttl_seconds: int
     code_max_attempts: int
@@ -149,6 +160,20 @@ def get_settings() -> Settings:
         # 0.28 %/day keeps the ГЭСВ of every term in 5–30 days under the 179 %
         # cap (0.29 % would break it for terms under ~15 days).
         loan_daily_rate=Decimal(env("HAVA_LOAN_DAILY_RATE", "0.0028")),
+        loan_penalty_daily_rate=Decimal(env("HAVA_LOAN_PENALTY_DAILY_RATE", "0.002")),
+        agreement_version=env("HAVA_AGREEMENT_VERSION", "2026-12"),
+        # Fictional but well-formed: a checksum-valid BIN and IBAN nobody holds.
+        lender_name_ru=env("HAVA_LENDER_NAME_RU", "ТОО «МФО «Образец» (тестовые реквизиты)"),
+        lender_name_kk=env("HAVA_LENDER_NAME_KK", "«Образец» МҚҰ» ЖШС (сынақ деректемелері)"),
+        lender_bin=env("HAVA_LENDER_BIN", "260140000015"),
+        lender_licence=env("HAVA_LENDER_LICENCE", "№ 02.26.0000.М от 01.01.2026 (образец)"),
+        lender_address_ru=env(
+            "HAVA_LENDER_ADDRESS_RU", "Республика Казахстан, г. Алматы, ул. Образцовая, 1"
+        ),
+        lender_address_kk=env(
+            "HAVA_LENDER_ADDRESS_KK", "Қазақстан Республикасы, Алматы қ., Үлгі к-сі, 1"
+        ),
+        lender_iban=env("HAVA_LENDER_IBAN", "KZ726010000000000000"),
         code_ttl_seconds=_int("HAVA_CODE_TTL_SECONDS", 600),
         code_max_attempts=_int("HAVA_CODE_MAX_ATTEMPTS", 5),
         code_resend_cooldown_seconds=_int("HAVA_CODE_RESEND_COOLDOWN_SECONDS", 60),

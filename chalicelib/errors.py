@@ -139,6 +139,22 @@ class OfferNotAllowed(HavaError):
     message = "Такие условия займа недоступны."
 
 
+class ExtensionNotAllowed(OfferNotAllowed):
+    """The extension (продление) would break the regulator's limits."""
+
+    code = "extension_not_allowed"
+    message = "Продление займа на таких условиях недоступно."
+
+
+class InvalidIban(InvalidValue):
+    """The payout account is not a valid Kazakh IBAN."""
+
+    code = "invalid_iban"
+    message = (
+        "Проверьте номер счёта (IBAN): казахстанский IBAN начинается с KZ и содержит 20 знаков."
+    )
+
+
 class Maintenance(HavaError):
     """Technical work is on."""
 

@@ -25,7 +25,7 @@ TEST_INDEX_KEY = base64.b64encode(b"hava-tests-index-key-0123456789abcdef").deco
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    from chalicelib.local.moto_atomic import serialise_dynamodb
+    from devstack.moto_atomic import serialise_dynamodb
 
     serialise_dynamodb()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -83,7 +83,7 @@ class Aws:
 
 @pytest.fixture
 def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
-    from chalicelib.local.resources import provision
+    from devstack.resources import provision
 
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
     env = {

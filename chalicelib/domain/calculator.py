@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeGuard
 
-from chalicelib.domain import regulation
+from chalicelib.domain import lending, regulation
 from chalicelib.errors import OfferNotAllowed, ValidationFailed
 
 TIYN = Decimal("0.01")
@@ -84,11 +84,14 @@ def quote(amount: object, term_days: object, product: Product, issue_date: date)
 
 
 def _price(amount: int, term_days: int, daily_rate: Decimal, issue_date: date) -> Quote:
-    # Simple interest on the principal for every day of use, rounded to the tiyn.
-    interest = (Decimal(amount) * daily_rate * term_days).quantize(TIYN, ROUND_HALF_UP)
+    # The one accrual convention (domain.lending): the due date is issue + term and
+    # every day after issue through it accrues simple interest, rounded to the tiyn.
+    due = lending.due_date(issue_date, term_days)
+    days = lending.accrual_days(issue_date, due)
+    interest = lending.simple_interest(amount, daily_rate, days)
     total = amount + interest
-    # The regulator's method: disbursement on day 0, the one repayment on day `term`.
-    gesv = annual_effective_rate([(0, Decimal(-amount)), (term_days, total)])
+    # The regulator's method: disbursement on day 0, the one repayment on the due date.
+    gesv = annual_effective_rate([(0, Decimal(-amount)), (days, total)])
     regulation.check_offer(amount, term_days, daily_rate, gesv, issue_date)
     return Quote(
         amount=amount,
@@ -96,7 +99,7 @@ def _price(amount: int, term_days: int, daily_rate: Decimal, issue_date: date) -
         daily_rate=daily_rate,
         interest=interest,
         total=total,
-        due_date=issue_date + timedelta(days=term_days),
+        due_date=due,
         gesv_percent=gesv,
     )
 

@@ -537,7 +537,7 @@ def stdin(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
 def test_cli_creates_a_staff_member_who_can_sign_in(
     api: Api, stdin: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from chalicelib.staff_cli import main
+    from devstack.staff_cli import main
 
     stdin.write(STAFF_PASSWORD + "\n")
     stdin.seek(0)
@@ -550,7 +550,7 @@ def test_cli_creates_a_staff_member_who_can_sign_in(
 
 
 def test_cli_refuses_a_weak_password(aws: Aws, stdin: io.StringIO) -> None:
-    from chalicelib.staff_cli import main
+    from devstack.staff_cli import main
 
     stdin.write("qwerty\n")
     stdin.seek(0)
@@ -564,8 +564,8 @@ def test_cli_uses_the_local_stack_when_no_endpoint_is_set(
     tmp_path: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from chalicelib.local.stack import load_or_create_index_key
-    from chalicelib.staff_cli import main
+    from devstack.stack import load_or_create_index_key
+    from devstack.staff_cli import main
 
     # GIVEN a local stack's state directory and no endpoint in the environment
     monkeypatch.setattr(os, "environ", os.environ.copy())

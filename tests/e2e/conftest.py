@@ -1,6 +1,6 @@
 """End-to-end fixtures: the local stack started exactly as ``make run`` starts it.
 
-``python -m chalicelib.local`` runs as a subprocess from the repository root,
+``python -m devstack`` runs as a subprocess from the repository root,
 on free loopback ports and with its own ``.local`` directory, so tests never
 touch a developer's running stack or outbox.
 """
@@ -41,7 +41,7 @@ def free_port() -> int:
 
 @dataclass
 class LocalStack:
-    """A running ``python -m chalicelib.local`` and helpers to look into it."""
+    """A running ``python -m devstack`` and helpers to look into it."""
 
     process: subprocess.Popen[bytes]
     base_url: str
@@ -112,7 +112,7 @@ def start_local_stack(local_dir: Path) -> LocalStack:
     log_path = local_dir / "stack.log"
     with log_path.open("wb") as log:  # a file, not a pipe: a full pipe would block the stack
         process = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.local"],
+            [sys.executable, "-m", "devstack"],
             cwd=REPO_ROOT,
             env=env,
             stdout=log,

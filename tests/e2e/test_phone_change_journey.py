@@ -41,7 +41,7 @@ def create_staff(stack: LocalStack, username: str, role: str) -> pyotp.TOTP:
         "HAVA_LOCAL_AWS_PORT": str(port),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "chalicelib.staff_cli", "create", username, "--role", role],
+        [sys.executable, "-m", "devstack.staff_cli", "create", username, "--role", role],
         input=STAFF_PASSWORD + "\n",
         capture_output=True,
         text=True,

@@ -1,6 +1,6 @@
 """Schema-driven fuzzing fixtures: the real local stack over HTTP, real sessions, a case log.
 
-What runs: ``python -m chalicelib.local`` started exactly as the e2e tests start
+What runs: ``python -m devstack`` started exactly as the e2e tests start
 it (``tests.e2e.conftest.start_local_stack``), and schemathesis 4 driven by the
 document it serves at ``GET /openapi.json`` (``chalicelib/api/openapi.json``,
 loaded at collection; the first test asserts the stack serves exactly it). Every
@@ -16,7 +16,7 @@ and a fast enough choice.
 Sessions: operations secured by ``bearerAuth`` get a real borrower's token
 (registered through the real flow: form → SMS code from the stack's outbox →
 confirm); those secured by ``staffBearer`` get a real staff member's token
-(created with ``python -m chalicelib.staff_cli`` with every role, signed in
+(created with ``python -m devstack.staff_cli`` with every role, signed in
 with a TOTP code from pyotp). Fuzzed operations may end a session on purpose
 (logout, "end other sessions", compromise, a lock by staff …): after any 2xx of
 a state-changing secured operation, and after any 401 or 403 to a secured one,
@@ -173,7 +173,7 @@ class Identities:
         }
         roles = [arg for role in STAFF_ROLES for arg in ("--role", role)]
         done = subprocess.run(
-            [sys.executable, "-m", "chalicelib.staff_cli", "create", username, *roles],
+            [sys.executable, "-m", "devstack.staff_cli", "create", username, *roles],
             input=STAFF_PASSWORD + "\n",
             capture_output=True,
             text=True,

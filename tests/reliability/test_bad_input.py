@@ -53,11 +53,11 @@ def impossible_date_iin() -> str:
 
 
 def table_counts() -> dict[str, int]:
-    from chalicelib.local.consistency import count_items
     from chalicelib.storage.accounts import AccountModel, IdentifierModel
     from chalicelib.storage.challenges import ChallengeModel
     from chalicelib.storage.loans import LoanModel
     from chalicelib.storage.requests import RequestModel
+    from devstack.consistency import count_items
 
     models = (AccountModel, IdentifierModel, ChallengeModel, LoanModel, RequestModel)
     return {m.__name__: count_items(m) for m in models}

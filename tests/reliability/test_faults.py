@@ -49,7 +49,7 @@ def test_every_route_answers_cleanly_and_leaves_consistent_tables(
 
 
 def test_the_injector_reaches_pynamodb_boto3_and_the_encryption_sdk(api: Api) -> None:
-    from chalicelib.local.faults import inject
+    from devstack.faults import inject
 
     with inject(services=None, share=1.0, seed=0, backoff_scale=0.01) as faults:
         login = api.post("/v1/sessions", {"login": "someone@example.kz", "password": "x" * 10})
@@ -59,7 +59,7 @@ def test_the_injector_reaches_pynamodb_boto3_and_the_encryption_sdk(api: Api) ->
 
 
 def test_throttled_calls_are_retried_by_botocore_and_then_succeed(api: Api) -> None:
-    from chalicelib.local.faults import inject
+    from devstack.faults import inject
 
     # GIVEN every other DynamoDB attempt throttled (seeded)
     with inject(services={"dynamodb"}, share=0.5, seed=5, kinds=("throttle",)) as faults:
@@ -72,7 +72,7 @@ def test_throttled_calls_are_retried_by_botocore_and_then_succeed(api: Api) -> N
 
 
 def test_injection_is_repeatable_for_a_seed() -> None:
-    from chalicelib.local.faults import Faults
+    from devstack.faults import Faults
 
     def pattern(seed: int) -> list[bool]:
         plan = Faults(services=None, operations=None, share=0.3, seed=seed)
@@ -83,8 +83,8 @@ def test_injection_is_repeatable_for_a_seed() -> None:
 
 
 def test_the_checker_reports_a_guard_without_its_account(aws: Aws) -> None:
-    from chalicelib.local.consistency import check
     from chalicelib.storage.accounts import IdentifierModel
+    from devstack.consistency import check
 
     IdentifierModel(lookup="iin:dangling", account_id="acc_missing").save()
 
@@ -100,7 +100,7 @@ def test_the_checker_reports_a_guard_without_its_account(aws: Aws) -> None:
 def test_a_kms_outage_while_sealing_or_opening_personal_data_is_a_clean_503(
     api: Api, operation: str
 ) -> None:
-    from chalicelib.local.faults import inject
+    from devstack.faults import inject
 
     # GIVEN a borrower signed in (their data sealed before the outage)
     token = api.register()["token"]
@@ -115,9 +115,9 @@ def test_a_kms_outage_while_sealing_or_opening_personal_data_is_a_clean_503(
 def test_a_deletion_approval_interrupted_after_its_commit_is_finished_or_audited(
     api: Api, generous: None
 ) -> None:
-    from chalicelib.local.consistency import check
-    from chalicelib.local.faults import inject
     from chalicelib.storage.audit import AuditModel
+    from devstack.consistency import check
+    from devstack.faults import inject
     from tests.api.test_staff_and_admin import make_staff, staff_login
 
     # GIVEN a deletion request under review and a support member

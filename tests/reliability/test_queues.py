@@ -46,7 +46,7 @@ def test_an_upload_notification_delivered_three_times_changes_the_request_once(
 def test_an_upload_check_failing_half_way_is_recorded_once_on_redelivery(
     uploads: Uploads,  # noqa: F811
 ) -> None:
-    from chalicelib.local.faults import inject
+    from devstack.faults import inject
 
     # GIVEN a check that stores the clean copy, then fails to write its verdict
     request_id = uploads.new_request()
@@ -79,7 +79,7 @@ def sealed_notify_body(
     reliable_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
     """Builds notify bodies sealed under the stack's KMS key (the app's own format)."""
-    from chalicelib.local.faults import forget_application_clients
+    from devstack.faults import forget_application_clients
 
     env = {
         "AWS_ENDPOINT_URL": reliable_stack.aws_endpoint,

@@ -76,7 +76,7 @@ def test_after_the_races_the_checker_finds_the_stack_consistent(
         "HAVA_LOCAL_AWS_PORT": str(urlparse(reliable_stack.aws_endpoint).port),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "chalicelib.local.consistency"],
+        [sys.executable, "-m", "devstack.consistency"],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from chalicelib.local.resources import provision
+from devstack.resources import provision
 
 REGION = "eu-central-1"
 

@@ -1,8 +1,8 @@
 """Staff accounts from the command line (``make staff``)::
 
-    python -m chalicelib.staff_cli create <username> --role support [--role security]
-    python -m chalicelib.staff_cli list
-    python -m chalicelib.staff_cli disable <username>
+    python -m devstack.staff_cli create <username> --role support [--role security]
+    python -m devstack.staff_cli list
+    python -m devstack.staff_cli disable <username>
 
 ``create`` reads the password from stdin (typed twice, hidden, on a terminal)
 and prints the TOTP provisioning URI to scan into an authenticator app.
@@ -32,7 +32,7 @@ def use_local_stack_if_present(project_dir: Path = PROJECT_DIR) -> bool:
     """Point this process at the local stack when no endpoint is set and its key exists."""
     if os.environ.get("AWS_ENDPOINT_URL"):
         return False
-    from chalicelib.local.stack import (
+    from devstack.stack import (
         HOST,
         Options,
         apply_environment,
@@ -72,7 +72,7 @@ def _operator() -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m chalicelib.staff_cli", description="hava-cabinet staff accounts"
+        prog="python -m devstack.staff_cli", description="hava-cabinet staff accounts"
     )
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="create a staff member (password from stdin)")
@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = _parser().parse_args(argv)
-    from chalicelib.local.stack import StartupError
+    from devstack.stack import StartupError
 
     try:
         local = use_local_stack_if_present()

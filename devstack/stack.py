@@ -213,7 +213,7 @@ def start_moto(port: int) -> tuple[ThreadedMotoServer, str]:
     """Start moto in server mode on loopback; return it and its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
-    from chalicelib.local.moto_atomic import serialise_dynamodb
+    from devstack.moto_atomic import serialise_dynamodb
 
     ensure_port_free(port, "HAVA_LOCAL_AWS_PORT")
     serialise_dynamodb()
@@ -536,7 +536,7 @@ def install_stop_handlers() -> threading.Event:
 
 
 def _default_provision(endpoint_url: str, region: str) -> Mapping[str, str]:
-    from chalicelib.local.resources import provision
+    from devstack.resources import provision
 
     return provision(endpoint_url, region)
 

@@ -1,6 +1,6 @@
-"""``python -m chalicelib.local`` (``make run``): the whole stack on loopback.
+"""``python -m devstack`` (``make run``): the whole stack on loopback.
 
-See :mod:`chalicelib.local.stack` for what runs and the settings it reads.
+See :mod:`devstack.stack` for what runs and the settings it reads.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ import logging
 import sys
 from pathlib import Path
 
-from chalicelib.local.stack import Options, StartupError, run
+from devstack.stack import Options, StartupError, run
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, run the stack, return the exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m chalicelib.local",
+        prog="python -m devstack",
         description="moto + the API + the SQS workers of hava-cabinet on 127.0.0.1",
     )
     parser.add_argument("--reset", action="store_true", help="empty the outbox before starting")

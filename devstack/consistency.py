@@ -22,7 +22,7 @@ What it checks (each finding's ``kind``):
 - ``account_without_application`` / ``loan_without_account``;
 - ``deleted_account_keeps_data`` / ``session_of_missing_or_deleted_account``.
 
-``python -m chalicelib.local.consistency`` checks the environment's tables (the
+``python -m devstack.consistency`` checks the environment's tables (the
 local stack when no endpoint is set, like ``staff_cli``), prints the findings and
 exits 1 if there are any.
 """
@@ -284,11 +284,11 @@ def _loans_and_sessions(snap: Snapshot) -> Iterable[Finding]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Check the tables; print the findings; exit 1 if any."""
     parser = argparse.ArgumentParser(
-        prog="python -m chalicelib.local.consistency", description=__doc__.splitlines()[0]
+        prog="python -m devstack.consistency", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per finding")
     args = parser.parse_args(argv)
-    from chalicelib.staff_cli import use_local_stack_if_present
+    from devstack.staff_cli import use_local_stack_if_present
 
     use_local_stack_if_present()
     findings = check()

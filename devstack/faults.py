@@ -145,7 +145,7 @@ class _Raw:
 def _error_response(request: Any, service: str, status: int, code: str) -> Any:
     from botocore.awsrequest import AWSResponse
 
-    message = "Injected fault (chalicelib.local.faults)"
+    message = "Injected fault (devstack.faults)"
     headers = {"x-amzn-RequestId": "injected-fault", "x-amz-request-id": "injected-fault"}
     if "X-Amz-Target" in request.headers:  # JSON protocols: DynamoDB, KMS, SQS
         body = json.dumps({"__type": f"com.amazonaws.{service}#{code}", "message": message})

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TEMPLATE_PATH", "ProvisioningError", "load_template", "provision"]
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "infra" / "resources.yaml"
+TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "infra" / "resources.yaml"
 LOCAL_STAGE = "local"
 # moto accepts any credentials; fixed ones keep real keys from the environment
 # from ever being sent to the local endpoint.
