@@ -143,6 +143,17 @@ fuzz: venv
 clean:
 	rm -rf $(VENV) $(PKG_VENV) $(LAMBDA_VENV) .local build .pytest_cache .mypy_cache .ruff_cache
 
+## make schedule NAME=expire_requests: run one @app.schedule handler now against the
+## local stack (`make run`) or the AWS the environment points at; NAME= lists them.
+.PHONY: schedule expire
+schedule: venv
+	@if [ -z "$(NAME)" ]; then $(PY) -m devstack.schedules --list; \
+	else $(PY) -m devstack.schedules '$(NAME)'; fi
+
+## make expire: cancel abandoned phone changes now (the hourly expire_requests).
+expire: venv
+	$(PY) -m devstack.schedules expire_requests
+
 ## make staff USERNAME=… ROLES="support security": create a staff member; asks the
 ## password twice and prints the TOTP provisioning URI. Talks to the AWS the
 ## environment points at, or to the local stack (`make run`) when none is set.

@@ -41,8 +41,8 @@ def uploads_worker(event: object) -> None:
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="expire_requests")
-def expire_requests(event: object) -> None:
+def expire_requests(event: object) -> dict[str, int]:
     """Cancel phone changes left unfinished past HAVA_PHONE_CHANGE_EXPIRY_DAYS (EventBridge)."""
     from chalicelib.services import expiry
 
-    expiry.expire_requests()
+    return expiry.expire_requests()
