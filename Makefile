@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 export AWS_DEFAULT_REGION ?= eu-central-1
 
-.PHONY: venv run test lint bench package package-strip fuzz clean
+.PHONY: venv run test lint bench package package-strip fuzz clean policies
 
 venv: $(STAMP)
 
@@ -127,6 +127,11 @@ lambda-check: package $(LAMBDA_STAMP)
 	cd build/lambda-task && env -i PATH=/usr/bin:/bin HOME=/tmp LANG=C.UTF-8 \
 		AWS_REGION=$(AWS_DEFAULT_REGION) AWS_DEFAULT_REGION=$(AWS_DEFAULT_REGION) \
 		$(CURDIR)/$(LAMBDA_VENV)/bin/python -B -s $(CURDIR)/devstack/lambda_package.py imports $(CURDIR)/build/lambda-task
+
+## make policies: regenerate .chalice/policy-<stage>-<function>.json from
+## infra/policies.py (one IAM policy per Lambda function and stage); commit them.
+policies: venv
+	$(PY) -m infra.policies write
 
 bench: venv
 	$(PY) -m bench

@@ -252,7 +252,7 @@ def fault_scenario(driver: FaultDriver, n: int) -> None:
         "/v1/compromise-reports",
         {"login": data["email"], "contact": data["phone"], "description": "Не могу войти, пароль"},
     )
-    deletion = driver.call("POST", "/v1/deletion-requests", {}, token=token)
+    deletion = driver.call("POST", "/v1/deletion-requests", {"password": PASSWORD}, token=token)
     if deletion.status == 201:
         run.completed.append("deletion_request")
         staff = staff_token(driver, f"support-{n}", ("support",))
@@ -493,7 +493,7 @@ def staff_session(stack: Any, username: str, role: str) -> str:
 def race_decisions(stack: Any, n: int, staff: tuple[str, str]) -> RaceResult:
     """Two staff members decide one deletion request at the same moment."""
     _, token = register(stack, n)
-    filed = _post(stack.base_url, "/v1/deletion-requests", {}, token)
+    filed = _post(stack.base_url, "/v1/deletion-requests", {"password": PASSWORD}, token)
     assert filed.status_code == 201, filed.text
     path = f"/admin/v1/requests/{filed.json()['request_id']}/decision"
     bodies = [

@@ -12,7 +12,10 @@ moto locally, or on DynamoDB-/S3-compatible stores hosted in Kazakhstan
 from __future__ import annotations
 
 import base64
+import logging
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -23,6 +26,50 @@ from functools import lru_cache
 NOTIFY_QUEUE = "hava-notify"
 UPLOADS_QUEUE = "hava-uploads"
 TABLE_PREFIX = "hava-"
+
+
+#: Stages that run on a developer's machine or in tests: placeholders are fine there.
+DEVELOPMENT_STAGES = frozenset({"local", "test"})
+#: What .chalice/config.json ships with until an operator fills in the stage's values.
+_PLACEHOLDER = re.compile(r"ACCOUNT_ID|\.example\b|example\.(com|org|net)\b|CHANGE_ME", re.I)
+#: SNS alphanumeric sender ID: 1-11 letters/digits, at least one letter.
+_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_log = logging.getLogger(__name__)
+
+
+def placeholder_problems(env: Mapping[str, str]) -> list[str]:
+    """What a deployed stage's environment still lacks: one English line per setting.
+
+    Read by ``get_settings()`` on every stage outside ``DEVELOPMENT_STAGES`` and by
+    ``python -m devstack.stage_check`` before the deploy workflow deploys anything.
+    """
+    problems = []
+    bucket = env.get("HAVA_DOCUMENTS_BUCKET", "")
+    if not bucket or _PLACEHOLDER.search(bucket) or not _BUCKET.match(bucket):
+        problems.append(
+            f"HAVA_DOCUMENTS_BUCKET={bucket!r}: set the stage's real bucket name "
+            "(hava-documents-<account id>-<region>) in .chalice/config.json"
+        )
+    sender = env.get("HAVA_EMAIL_SENDER", "")
+    if not sender or _PLACEHOLDER.search(sender) or "@" not in sender:
+        problems.append(
+            f"HAVA_EMAIL_SENDER={sender!r}: set an address of a verified SES identity "
+            "for the stage in .chalice/config.json"
+        )
+    origin = env.get("HAVA_CABINET_ORIGIN", "")
+    if not origin.startswith("https://") or _PLACEHOLDER.search(origin) or origin.endswith("/"):
+        problems.append(
+            f"HAVA_CABINET_ORIGIN={origin!r}: set the cabinet's https:// origin "
+            "(scheme://host, no path) for the stage in .chalice/config.json"
+        )
+    sender_id = env.get("HAVA_SMS_SENDER_ID", "")
+    if not _SENDER_ID.match(sender_id):
+        problems.append(
+            f"HAVA_SMS_SENDER_ID={sender_id!r}: 1-11 letters or digits, the sender ID "
+            "registered for Kazakhstan"
+        )
+    return problems
 
 
 def _flag(name: str, default: bool = False) -> bool:
@@ -43,7 +90,13 @@ class Settings:
 
     stage: str
     region: str
-    maintenance: bool
+    #: HAVA_MAINTENANCE when set (local runs, tests): wins over the SSM parameter.
+    maintenance_override: bool | None
+    #: SSM parameter holding "on"/"off" (chalicelib.maintenance reads it, cached ≤ 60 s).
+    maintenance_parameter: str
+    maintenance_cache_seconds: int
+    #: The web cabinet's origin (scheme://host[:port]); the bucket's CORS allows it.
+    cabinet_origin: str
     kms_key_id: str
     documents_bucket: str
     #: Name of the SSM SecureString holding the blind-index/HMAC key, or "".
@@ -137,14 +190,48 @@ def _index_key(key_b64: str, parameter: str) -> bytes:
     return key
 
 
-@lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """The settings of this process: read once, then cached.
+
+    On a deployed stage (not ``local``/``test``) a placeholder left in
+    ``.chalice/config.json`` (``ACCOUNT_ID``, ``no-reply@hava.example``, …)
+    raises ``Misconfigured`` here, at first use, with every offending setting
+    named in the log: routes answer 503 and worker messages retry into their
+    DLQ (whose alarm fires) instead of failing later and quietly (SES refusing
+    the sender, the uploads worker ignoring "unexpected bucket" notifications).
+    Importing the app never fails, so ``chalice deploy`` and ``/health`` work.
+    """
+    settings = _read_settings()
+    if settings.stage not in DEVELOPMENT_STAGES:
+        _require_real_values(settings.stage)
+    return settings
+
+
+@lru_cache(maxsize=1)
+def _require_real_values(stage: str) -> None:
+    """Raise ``Misconfigured`` while placeholders remain (success is cached, failure is not)."""
+    problems = placeholder_problems(os.environ)
+    if problems:
+        from chalicelib.errors import Misconfigured
+
+        error = Misconfigured(problems)
+        _log.error("stage %s is misconfigured: %s", stage, error)
+        raise error
+
+
+@lru_cache(maxsize=1)
+def _read_settings() -> Settings:
     """Read the environment once."""
     env = os.environ.get
+    override = env("HAVA_MAINTENANCE", "").strip()
     return Settings(
         stage=env("HAVA_STAGE", "local"),
         region=env("AWS_REGION") or env("AWS_DEFAULT_REGION") or "eu-central-1",
-        maintenance=_flag("HAVA_MAINTENANCE"),
+        maintenance_override=_flag("HAVA_MAINTENANCE") if override else None,
+        maintenance_parameter=env("HAVA_MAINTENANCE_PARAMETER", ""),
+        # At most 60 s: a flipped switch takes effect within a minute everywhere.
+        maintenance_cache_seconds=min(_int("HAVA_MAINTENANCE_CACHE_SECONDS", 60), 60),
+        cabinet_origin=env("HAVA_CABINET_ORIGIN", "http://127.0.0.1:8000"),
         kms_key_id=env("HAVA_KMS_KEY_ID", "alias/hava-pii"),
         documents_bucket=env("HAVA_DOCUMENTS_BUCKET", "hava-documents-local"),
         index_key_parameter=env("HAVA_INDEX_KEY_PARAMETER", ""),
@@ -216,5 +303,6 @@ def get_settings() -> Settings:
 
 def reset_settings() -> None:
     """Forget cached settings (tests change the environment)."""
-    get_settings.cache_clear()
+    _read_settings.cache_clear()
+    _require_real_values.cache_clear()
     _index_key.cache_clear()

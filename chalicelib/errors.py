@@ -75,11 +75,14 @@ class Forbidden(HavaError):
     message = "Недостаточно прав для этого действия."
 
 
-class PasswordChangeRequired(Forbidden):
-    """The account must set a new password before anything else."""
+class PasswordRecoveryRequired(Forbidden):
+    """The password is suspect: only recovery by SMS code opens the account again."""
 
-    code = "password_change_required"
-    message = "Сначала задайте новый пароль: этого требует служба безопасности."
+    code = "password_recovery_required"
+    message = (
+        "Прежний пароль больше не действует: служба безопасности требует задать новый. "
+        "Восстановите пароль по коду из SMS на номер телефона кабинета («Забыли пароль?»)."
+    )
 
 
 class NotFound(HavaError):
@@ -167,3 +170,18 @@ class ServiceUnavailable(HavaError):
 
     code = "service_unavailable"
     message = "Сервис временно недоступен. Повторите попытку через минуту."
+
+
+class Misconfigured(ServiceUnavailable):
+    """A deployed stage still holds a placeholder setting (operators: see the log line)."""
+
+    code = "misconfigured"
+    message = "Сервис временно недоступен. Мы уже разбираемся."
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__()
+        #: What the operator must fix, in English, for the log (no personal data).
+        self.problems = list(problems)
+
+    def __str__(self) -> str:
+        return "placeholder settings on a deployed stage: " + "; ".join(self.problems)

@@ -88,7 +88,7 @@ def load_template(path: Path = TEMPLATE_PATH) -> Template:
 
 
 class _Resolver:
-    """Evaluates Ref, Fn::Sub, Fn::GetAtt, Fn::If and Fn::Equals against created resources."""
+    """Evaluates Ref, Fn::Sub, Fn::GetAtt, Fn::If and condition functions against resources."""
 
     def __init__(self, template: Template, parameters: dict[str, str], pseudo: dict[str, str]):
         self._template = template
@@ -124,6 +124,15 @@ class _Resolver:
             if key == "Fn::Equals":
                 left, right = self.resolve(arg)
                 return str(left) == str(right)
+            if key == "Fn::Not":
+                (inner,) = arg
+                return not self.resolve(inner)
+            if key == "Fn::And":
+                return all(self.resolve(item) for item in arg)
+            if key == "Fn::Or":
+                return any(self.resolve(item) for item in arg)
+            if key == "Condition":
+                return self.condition(arg)
             if key.startswith("Fn::") or key == "Condition":
                 raise ProvisioningError(f"{key} is not supported by the local provisioner")
         return {key: self.resolve(item) for key, item in value.items()}
@@ -215,6 +224,7 @@ class _Provisioner:
             "AWS::SQS::QueuePolicy": self._sqs_queue_policy,
             "AWS::S3::Bucket": self._s3_bucket,
             "AWS::S3::BucketPolicy": self._s3_bucket_policy,
+            "AWS::SSM::Parameter": self._ssm_parameter,
         }
 
     def client(self, service: str) -> Any:
@@ -248,7 +258,26 @@ class _Provisioner:
         return {
             name: str(resolver.resolve(output["Value"]))
             for name, output in self.template.get("Outputs", {}).items()
+            if "Condition" not in output or resolver.condition(output["Condition"])
         }
+
+    # SSM ---------------------------------------------------------------------
+
+    def _ssm_parameter(self, _logical_id: str, props: dict[str, Any]) -> dict[str, str]:
+        ssm = self.client("ssm")
+        # Like CloudFormation, a rerun never resets a value someone flipped since.
+        try:
+            ssm.put_parameter(
+                Name=props["Name"],
+                Type=props.get("Type", "String"),
+                Value=props["Value"],
+                Description=props.get("Description", ""),
+                Overwrite=False,
+            )
+        except ClientError as exc:
+            if _code(exc) != "ParameterAlreadyExists":
+                raise
+        return {"Ref": props["Name"], "Type": props.get("Type", "String")}
 
     # KMS ---------------------------------------------------------------------
 

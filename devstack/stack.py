@@ -179,6 +179,8 @@ def local_environment(options: Options, endpoint: str, index_key: str) -> dict[s
 OUTPUT_SETTINGS = {
     "DocumentsBucketName": "HAVA_DOCUMENTS_BUCKET",
     "PiiKeyAliasName": "HAVA_KMS_KEY_ID",
+    # The maintenance switch: `make maintenance STATE=on` flips it on the local stack too.
+    "MaintenanceParameterName": "HAVA_MAINTENANCE_PARAMETER",
 }
 
 

@@ -39,12 +39,14 @@ def moto_endpoint() -> Iterator[str]:
 
 def reset_process_caches() -> None:
     """Forget cached settings and key material (clients stay: the endpoint is the same)."""
+    from chalicelib import maintenance
     from chalicelib.adapters.crypto import reset_crypto
     from chalicelib.config import reset_settings
     from chalicelib.services.notifications import reset_queue_cache
     from chalicelib.workers.notify import reset_worker
 
     reset_settings()
+    maintenance.forget()
     reset_crypto()
     reset_queue_cache()
     reset_worker()

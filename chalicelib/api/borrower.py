@@ -27,9 +27,11 @@ def _request() -> Request:
     return borrower_api.current_request
 
 
-def _principal(*, allow_restricted: bool = False) -> Principal:
+def _principal(*, allow_restricted: bool = False, allow_consent_pending: bool = False) -> Principal:
     """The signed-in borrower, or 401/403 (services are imported on first use: cold start)."""
-    return signed_in_borrower(_request(), allow_restricted=allow_restricted)
+    return signed_in_borrower(
+        _request(), allow_restricted=allow_restricted, allow_consent_pending=allow_consent_pending
+    )
 
 
 @route(borrower_api, "/v1/product", methods=["GET"])
@@ -108,7 +110,7 @@ def me() -> Response:
     """The borrower's profile, personal data masked."""
     from chalicelib.services import cabinet
 
-    return json_response(cabinet.profile(_principal(allow_restricted=True).account_id))
+    return json_response(cabinet.profile(_principal(allow_consent_pending=True).account_id))
 
 
 @route(borrower_api, "/v1/me/password", methods=["POST"])
@@ -116,7 +118,7 @@ def change_password() -> Response:
     """A new password (the current one required); optionally end the other sessions."""
     from chalicelib.services import auth
 
-    principal = _principal(allow_restricted=True)
+    principal = _principal(allow_consent_pending=True)
     return json_response(auth.change_password(principal, json_body(_request())))
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Chalice, Response
 from chalice.app import Request
 
+from chalicelib import maintenance
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     BadRequest,
@@ -159,7 +160,8 @@ def json_body(request: Request) -> dict[str, Any]:
 #
 # The browser pages never hold the session token where script can read it. A
 # client that sends ``X-Hava-Client: web`` when signing in gets the token also as
-# an ``HttpOnly; Secure; SameSite=Strict`` cookie (the JSON answer is unchanged),
+# an ``HttpOnly; Secure; SameSite=Strict`` cookie *instead of* in the JSON answer
+# (``token`` and ``token_type`` are left out of it, so no script ever sees the token),
 # and ``bearer_token`` falls back to that cookie when no Authorization header is
 # sent. Cookie-authenticated requests that change state must echo the CSRF token
 # (a readable cookie) in ``X-CSRF-Token``: a signed double-submit token, the HMAC
@@ -264,7 +266,10 @@ def _seconds_until(expires_at: object) -> int:
 
 
 def _session_cookies(request: Request, response: Response) -> list[str]:
-    """The Set-Cookie values a response needs: a new web session, or an ended one."""
+    """The Set-Cookie values a response needs: a new web session, or an ended one.
+
+    A new web session's token moves from the JSON body into the cookie (the body loses it).
+    """
     names = cookie_names(_resource_path(request))
     body = response.body
     if (
@@ -273,7 +278,8 @@ def _session_cookies(request: Request, response: Response) -> list[str]:
         and isinstance(body, dict)
         and isinstance(body.get("token"), str)
     ):
-        token, max_age = body["token"], _seconds_until(body.get("expires_at"))
+        token, max_age = body.pop("token"), _seconds_until(body.get("expires_at"))
+        body.pop("token_type", None)  # the cookie is the credential: no Bearer token here
         return [
             _cookie(names.session, token, max_age, http_only=True),
             _cookie(names.csrf, csrf_token_for(token), max_age, http_only=False),
@@ -294,23 +300,24 @@ def signed_in_borrower(
     request: Request,
     *,
     allow_restricted: bool = False,
-    allow_consent_pending: bool | None = None,
+    allow_consent_pending: bool = False,
 ) -> Principal:
-    """The borrower of the bearer token (401), refused (403) while a new password is due
-    or while a newer consent text awaits acceptance (``consent_required``).
+    """The borrower of the bearer token (401), refused (403) while the password must be
+    recovered (``password_recovery_required``) or while a newer consent text awaits
+    acceptance (``consent_required``).
 
-    ``allow_consent_pending`` defaults to ``allow_restricted``: the routes open to a
-    restricted session (sign-out, profile, password, compromise report) stay open.
+    A restricted session (opened with a password security declared suspect) reads and
+    changes nothing: only sign-out (``allow_restricted``) takes it. The routes that
+    must work before the consent is accepted (profile, password, sessions, consent,
+    export, compromise report, sign-out) pass ``allow_consent_pending``.
     """
-    from chalicelib.errors import PasswordChangeRequired
+    from chalicelib.errors import PasswordRecoveryRequired
     from chalicelib.services.sessions import authenticate
 
     principal = authenticate(bearer_token(request))
     if principal.restricted and not allow_restricted:
-        raise PasswordChangeRequired()
-    if allow_consent_pending is None:
-        allow_consent_pending = allow_restricted
-    if principal.consent_pending and not allow_consent_pending:
+        raise PasswordRecoveryRequired()
+    if principal.consent_pending and not (allow_consent_pending or allow_restricted):
         from chalicelib.domain.consent import ConsentRequired
 
         raise ConsentRequired()
@@ -361,10 +368,12 @@ def install_middleware(app: Chalice) -> None:
     def guard(event: Request, get_response: Callable[[Request], Response]) -> Response:
         path = (event.context or {}).get("resourcePath", "")
         borrower_route = path not in ALWAYS_ON and not path.startswith(ADMIN_PREFIX)
-        if borrower_route and get_settings().maintenance:
-            response = error_response(Maintenance())
+        try:
+            closed = borrower_route and maintenance.is_on()
+        except HavaError as error:  # Misconfigured: a placeholder setting on a deployed stage
+            response = error_response(error)
         else:
-            response = get_response(event)
+            response = error_response(Maintenance()) if closed else get_response(event)
         if response.status_code >= 400:
             response = _chalice_error_to_ours(response)
         cookies = _session_cookies(event, response)

@@ -70,10 +70,12 @@ def renew_upload_forms(request_id: str) -> Response:
 
 @route(requests_api, "/v1/deletion-requests", methods=["POST"])
 def request_deletion() -> Response:
-    """Ask support to delete the account (refused while a loan is unpaid)."""
+    """Password → ask support to delete the account (refused while a loan is unpaid)."""
     from chalicelib.services import requests
 
-    return json_response(requests.request_deletion(_account_id()), status=201)
+    account_id = _account_id()
+    body = json_body(_request())
+    return json_response(requests.request_deletion(account_id, body), status=201)
 
 
 @route(requests_api, "/v1/me/compromise", methods=["POST"])
@@ -81,7 +83,7 @@ def report_compromise() -> Response:
     """«Кто-то другой в моём кабинете»: all sessions end now, a new password is required."""
     from chalicelib.services import requests
 
-    principal = signed_in_borrower(_request(), allow_restricted=True)
+    principal = signed_in_borrower(_request(), allow_consent_pending=True)
     body = json_body(_request())
     return json_response(requests.report_compromise(principal.account_id, body), status=201)
 

@@ -16,6 +16,13 @@ two identifiers of the account count separately, and recovery is never throttled
 by it. A fixed window per client address (``login_per_ip_per_minute``) limits
 password spraying across identifiers. ``AccountModel.failed_logins`` is no longer
 written: that state lived only on existing accounts.
+While an account must change its password (``must_change_password``: a compromise
+report, a staff lock), the old password proves nothing. The right one answers 403
+``password_recovery_required`` and opens no session (a wrong one answers as always, so
+only the password's holder learns it, and nothing they did not know: the password is
+right but no longer enough); the new password is set only through the code sent to the
+phone of record (``services.recovery``). Every check of the current password inside
+the cabinet (password, phone, e-mail change, deletion) refuses the same way.
 A login costs: address window, identifier state, guard, account, session
 (DynamoDB); a failure one or two more writes.
 """
@@ -25,13 +32,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import burn_verify, hash_password, verify_password
 from chalicelib.config import get_settings
 from chalicelib.domain.password import normalize_password
-from chalicelib.errors import Forbidden, InvalidCredentials, InvalidValue, ValidationFailed
+from chalicelib.errors import (
+    Forbidden,
+    InvalidCredentials,
+    InvalidValue,
+    PasswordRecoveryRequired,
+    ValidationFailed,
+)
 from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services.forms import Form, secret, string
@@ -178,7 +191,11 @@ def check_current_password(account: AccountModel, password: str, field: str) -> 
     """The signed-in borrower's password, under the same brute-force counter as sign-in.
 
     Wrong: a ``ValidationFailed`` on ``field`` and one failure on the phone's counter.
+    While the account must change its password, no password is accepted here at all:
+    ``PasswordRecoveryRequired`` (only the SMS code of recovery proves the borrower).
     """
+    if account.must_change_password:
+        raise PasswordRecoveryRequired()
     subject = f"login:{account.phone_index}"
     _refuse_if_locked(subject)
     if not verify_password(account.password_hash, normalize_password(password))[0]:
@@ -209,6 +226,11 @@ def login(
             "Вход в кабинет временно заблокирован службой безопасности. "
             "Обратитесь в службу поддержки."
         )
+    if account.must_change_password:
+        # The password is suspect (compromise report, staff lock): no session, not even a
+        # restricted one; the client is sent to recovery by SMS code.
+        logger.info("sign-in refused: recovery required", extra={"account_id": account.account_id})
+        raise PasswordRecoveryRequired()
     if failures:
         from chalicelib.storage import throttles
 
@@ -223,7 +245,6 @@ def login(
     session = start_session(
         account.account_id,
         user_agent,
-        restricted=bool(account.must_change_password),
         client_ip=client_ip,
         consent_pending=account.consent_version != get_settings().consent_version,
     )
@@ -248,13 +269,17 @@ PASSWORD_CHANGE_FIELDS = (
 
 
 def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Set a new password (current one required); other sessions end when asked or forced."""
+    """Set a new password (current one required); other sessions end when asked.
+
+    Refused (``PasswordRecoveryRequired``) while the account must change its password:
+    then only recovery by SMS code sets it.
+    """
     from chalicelib.adapters import crypto as crypto_adapter
     from chalicelib.domain.password import check_password
     from chalicelib.services import notifications
     from chalicelib.services.cabinet import get_account
     from chalicelib.services.forms import accepted_bool
-    from chalicelib.services.sessions import end_all_sessions, lift_restriction
+    from chalicelib.services.sessions import end_all_sessions
 
     form = Form(data, PASSWORD_CHANGE_FIELDS)
     current = form.field("current_password", secret)
@@ -279,23 +304,25 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
         raise ValidationFailed({names.get(k, k): v for k, v in exc.fields.items()}) from None
     if verify_password(account.password_hash, normalize_password(new))[0]:
         raise ValidationFailed({"new_password": "Новый пароль совпадает с текущим."})
-    forced = bool(account.must_change_password)
     with storage_errors():
-        account.update(
-            actions=[
-                AccountModel.password_hash.set(hash_password(normalize_password(new))),
-                AccountModel.must_change_password.set(False),
-            ],
-            add_version_condition=False,
-        )
+        try:
+            account.update(
+                actions=[AccountModel.password_hash.set(hash_password(normalize_password(new)))],
+                # A compromise report or a staff lock meanwhile wins: recovery only.
+                condition=AccountModel.must_change_password.does_not_exist()
+                | (AccountModel.must_change_password == False),  # noqa: E712
+                add_version_condition=False,
+            )
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                raise PasswordRecoveryRequired() from exc
+            raise
     from chalicelib.storage import throttles
 
     throttles.clear_failures(*account_subjects(account))
     ended = 0
-    if forced or end_others:
+    if end_others:
         ended = end_all_sessions(account.account_id, keep=principal.token_hash)
-    if principal.restricted:
-        lift_restriction(principal.token_hash)
     audit.record(account.account_id, "password_changed", account.account_id)
     notifications.enqueue(
         "sms",

@@ -42,8 +42,14 @@ BUDGET_MESSAGE = "Превышен лимит отправки кодов под
 
 
 def address_key(client_ip: str) -> str:
-    """The throttle key of a client address (keyed hash: addresses are not stored)."""
-    return crypto.blind_index("ip", client_ip)
+    """The throttle key of a client address (keyed hash: addresses are not stored).
+
+    IPv6 clients are keyed by their /64 (``domain.addresses``): every per-address limit
+    (sign-in, registration, recovery, SMS, compromise reports) counts the whole prefix.
+    """
+    from chalicelib.domain.addresses import address_group
+
+    return crypto.blind_index("ip", address_group(client_ip))
 
 
 def limit_sends(phone_index: str, client_ip: str | None = None) -> None:

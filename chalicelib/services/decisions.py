@@ -258,6 +258,12 @@ def _commit_deletion(
     pii = _pii(account)
     with storage_errors():
         loans = list(LoanModel.query(account.account_id))
+    # The farewell's addresses ride in the request itself: this transaction erases the
+    # account's copy, and the notices may go out only once it committed (a losing
+    # concurrent decision must send nothing). ``_after_deletion`` sends and drops them.
+    farewell = crypto.seal(
+        {"phone": pii["phone"], "email": pii["email"]}, request_context(request.request_id)
+    )
 
     def body(tx: Any) -> None:
         for index in (account.iin_index, account.phone_index, account.email_index):
@@ -267,7 +273,13 @@ def _commit_deletion(
             )
         tx.delete(_open_guard(request))
         _save_entry(tx, entry)
-        tx.update(request, actions=_closing_actions(rules.APPROVED, reason, staff))
+        tx.update(
+            request,
+            actions=[
+                *_closing_actions(rules.APPROVED, reason, staff),
+                RequestModel.details.set(farewell),
+            ],
+        )
         # Personal data erased: the sealed blob, the blind indexes and the password go;
         # the account id stays only as the key that loan records (kept by law) point to.
         tx.update(
@@ -285,10 +297,6 @@ def _commit_deletion(
             if loan.status == "submitted":
                 tx.update(loan, actions=[LoanModel.status.set("rejected")])
 
-    # The farewell goes out before the erasure (afterwards there is no address left).
-    text = "Учётная запись Hava удалена по вашей заявке. Данные займов хранятся по закону."
-    notifications.enqueue("sms", pii["phone"], f"Hava: {text}")
-    notifications.enqueue("email", pii["email"], text, "Учётная запись удалена")
     _commit(body)
 
 
@@ -304,6 +312,13 @@ def _after_deletion(request: RequestModel) -> None:
         if other.type == rules.PHONE_CHANGE:
             documents.delete_documents(other.request_id)
     end_all_sessions(account_id)
+    if request.details:
+        # Only after the commit; a retried decision resends it only if it was not dropped.
+        to = crypto.unseal(request.details, request_context(request.request_id))
+        text = "Учётная запись Hava удалена по вашей заявке. Данные займов хранятся по закону."
+        notifications.enqueue("sms", to["phone"], f"Hava: {text}")
+        notifications.enqueue("email", to["email"], text, "Учётная запись удалена")
+        _erase_request(request)
 
 
 def _erase_request(request: RequestModel) -> None:
@@ -370,20 +385,27 @@ def lock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dic
 
 
 def unlock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
-    """Security: allow sign-in again (a new password is still required at the next login)."""
+    """Security: allow sign-in again, but only after recovery by SMS code.
+
+    The password that was known while the account was locked proves nothing: unlocking
+    (re)sets ``must_change_password`` and ends any session, so the next way in is the
+    code sent to the phone of record (``services.recovery``).
+    """
     _check_role(staff, SECURITY)
     reason = _reason(data)
     account = _account(account_id)
     if account.status != "locked":
         raise Conflict("Учётная запись не заблокирована.")
     with storage_errors():
-        account.update(actions=[AccountModel.status.set("active")])
+        account.update(
+            actions=[
+                AccountModel.status.set("active"),
+                AccountModel.must_change_password.set(True),
+            ]
+        )
+    end_all_sessions(account_id)
     audit.record(_staff_name(staff), "account_unlocked", account_id, reason=reason)
-    return {
-        "account_id": account_id,
-        "status": "active",
-        "must_change_password": bool(account.must_change_password),
-    }
+    return {"account_id": account_id, "status": "active", "must_change_password": True}
 
 
 def _reason(data: dict[str, Any]) -> str:

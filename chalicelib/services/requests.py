@@ -324,12 +324,20 @@ def fresh_upload_forms(account_id: str, request_id: str) -> dict[str, Any]:
     return {"uploads": documents.renew_forms(request)}
 
 
-def request_deletion(account_id: str) -> dict[str, Any]:
-    """File an account deletion, refused at once while any loan is unpaid."""
+def request_deletion(account_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """File an account deletion (password re-checked), refused while any loan is unpaid."""
     from chalicelib.services import notifications
+    from chalicelib.services.auth import check_current_password
     from chalicelib.services.cabinet import get_account
 
+    form = Form(data, ("password",))
+    password = form.field("password", secret)
+    form.raise_if_invalid()
+    assert password is not None
     account = get_account(account_id)
+    # As for a phone change: a stolen session alone cannot ask to erase the account, and
+    # wrong guesses count on the sign-in counter (429 with the same growing waits).
+    check_current_password(account, password, "password")
     check_no_unpaid_loans(account_id)
     request = _new_request(rules.DELETION, rules.IN_REVIEW, account_id, None)
     _file(
@@ -362,7 +370,8 @@ def check_no_unpaid_loans(account_id: str) -> None:
 
 
 def report_compromise(principal_account_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Signed-in report: every session ends now, a new password is required, security is told."""
+    """Signed-in report: every session ends now, the password must be recovered by SMS code
+    (the old one opens nothing), security is told."""
     from chalicelib.services import notifications
     from chalicelib.services.cabinet import get_account
     from chalicelib.services.sessions import end_all_sessions
@@ -391,8 +400,8 @@ def report_compromise(principal_account_id: str, data: Mapping[str, Any]) -> dic
     notifications.enqueue(
         "sms",
         pii["phone"],
-        "Hava: по вашему сообщению о взломе все сеансы кабинета завершены. "
-        "При следующем входе задайте новый пароль.",
+        "Hava: по вашему сообщению о взломе все сеансы кабинета завершены, прежний "
+        "пароль больше не действует. Задайте новый: «Забыли пароль?» на странице входа.",
     )
     return view(request)
 

@@ -39,7 +39,8 @@ class Principal:
     token_hash: str
     kind: str = BORROWER
     roles: frozenset[str] = frozenset()
-    #: The session may only change the password (``must_change_password`` at sign-in).
+    #: Opened with a password security declared suspect (sessions from before sign-in
+    #: stopped opening them): it may only sign out; everything else answers 403.
     restricted: bool = False
     #: A newer consent text must be accepted before the cabinet answers.
     consent_pending: bool = False
@@ -194,18 +195,6 @@ def end_all_sessions(account_id: str, keep: str | None = None) -> int:
                 SessionModel(token_hash=session.token_hash).delete()
                 ended += 1
     return ended
-
-
-def lift_restriction(key: str) -> None:
-    """The session may do everything again (after the password change)."""
-    with storage_errors():
-        try:
-            SessionModel(token_hash=key).update(
-                actions=[SessionModel.restricted.set(False)],
-                condition=SessionModel.token_hash.exists(),
-            )
-        except UpdateError as exc:
-            raise Unauthenticated() from exc
 
 
 # --- the borrower's session list --------------------------------------------------

@@ -33,6 +33,7 @@ function go(view) {
   if (view === "recovery") {
     $("#recovery-form").hidden = false;
     $("#recovery-confirm-form").hidden = true;
+    $("#recovery-reason").hidden = true;
   }
   show(view);
 }
@@ -59,7 +60,7 @@ function maintenance(message) {
 function failed(error, form) {
   if (error.status === 503 && error.code === "maintenance") return;
   if (error.status === 401 && error.code === "unauthenticated") return;
-  if (error.code === "password_change_required") { go("newpassword"); return; }
+  if (error.code === "password_recovery_required") { recoveryRequired(error.message); return; }
   if (error.code === "consent_required") { showConsent(error.message); return; }
   const unplaced = form ? showFieldErrors(form, error.fields) : Object.values(error.fields);
   if (!Object.keys(error.fields).length || unplaced.length) {
@@ -257,6 +258,12 @@ async function signIn(event) {
       form.reset();
       await enterCabinet();
     } catch (error) {
+      if (error.code === "password_recovery_required") {
+        const { login } = formValues(form);
+        form.reset();
+        recoveryRequired(error.message, login);
+        return;
+      }
       if (error.code === "invalid_credentials" || error.code === "rate_limited") {
         message.textContent = error.message; // exactly what the API says
         $("#l-password").focus();
@@ -265,6 +272,21 @@ async function signIn(event) {
       failed(error, form);
     }
   });
+}
+
+/**
+ * The old password no longer opens the account (compromise report, staff lock): straight
+ * to recovery by SMS code, the login already filled in, with the API's explanation.
+ */
+function recoveryRequired(message, login) {
+  if (state.user) setSignedIn(null);
+  go("recovery");
+  if (login) $("#r-login").value = login;
+  const reason = $("#recovery-reason");
+  reason.textContent = message;
+  reason.hidden = false;
+  announce(message);
+  $("#recovery-form button[type=submit]").focus();
 }
 
 async function signOut() {
@@ -358,7 +380,6 @@ async function enterCabinet() {
     return;
   }
   setSignedIn(profile);
-  if (profile.must_change_password) { show("newpassword"); return; }
   try {
     const [loans, requests] = await Promise.all([api.get("/v1/me/loans"), api.get("/v1/requests")]);
     renderProfile(profile);
@@ -398,22 +419,6 @@ function renderRequests(items) {
     request.type === "phone_change" && request.status === "awaiting_documents"
       ? el("button", { type: "button", class: "link", onclick: () => resumePhoneChange(request) }, "Продолжить")
       : null)));
-}
-
-async function changePassword(event) {
-  event.preventDefault();
-  const form = $("#newpassword-form");
-  clearErrors(form);
-  await busy(form, async () => {
-    try {
-      await api.post("/v1/me/password", formValues(form));
-      form.reset();
-      announce("Пароль изменён.");
-      await enterCabinet();
-    } catch (error) {
-      failed(error, form);
-    }
-  });
 }
 
 let consentVersion = null;
@@ -628,22 +633,31 @@ async function resendPhoneCode() {
 
 // --- deletion, compromise, sessions, export ---------------------------------
 
-async function requestDeletion() {
+async function requestDeletion(event) {
+  event.preventDefault();
+  const form = $("#deletion-form");
   const result = $("#deletion-result");
-  result.hidden = false;
-  try {
-    const request = await api.post("/v1/deletion-requests");
-    result.textContent = `Заявка подана. Служба поддержки рассмотрит её до ${formatDate(request.due_on)}.`;
-    result.className = "note";
-  } catch (error) {
-    if (error.code === "unpaid_loan" || error.code === "conflict") {
-      result.textContent = error.message; // why it is refused, in the API's words
-      result.className = "note note-warning";
-      result.focus();
-      return;
+  result.hidden = true;
+  clearErrors(form);
+  await busy(form, async () => {
+    try {
+      const request = await api.post("/v1/deletion-requests", formValues(form));
+      form.reset();
+      result.hidden = false;
+      result.textContent = `Заявка подана. Служба поддержки рассмотрит её до ${formatDate(request.due_on)}.`;
+      result.className = "note";
+    } catch (error) {
+      if (error.code === "unpaid_loan" || error.code === "conflict") {
+        form.reset();
+        result.hidden = false;
+        result.textContent = error.message; // why it is refused, in the API's words
+        result.className = "note note-warning";
+        result.focus();
+        return;
+      }
+      failed(error, form);
     }
-    failed(error);
-  }
+  });
 }
 
 async function reportCompromise(event) {
@@ -762,12 +776,11 @@ function wire() {
   $("#recovery-confirm-form").addEventListener("submit", confirmRecovery);
   $("#recovery-resend").addEventListener("click", resendRecovery);
   $("#report-form").addEventListener("submit", reportAnonymously);
-  $("#newpassword-form").addEventListener("submit", changePassword);
   $("#consent-accept").addEventListener("click", acceptConsent);
   $("#phone-form").addEventListener("submit", startPhoneChange);
   $("#phone-code-form").addEventListener("submit", confirmNewPhone);
   $("#phone-resend").addEventListener("click", resendPhoneCode);
-  $("#deletion-confirm").addEventListener("click", requestDeletion);
+  $("#deletion-form").addEventListener("submit", requestDeletion);
   $("#compromise-form").addEventListener("submit", reportCompromise);
   $("#sessions-end-others").addEventListener("click", endOtherSessions);
   $("#export").addEventListener("click", exportData);

@@ -233,3 +233,27 @@ def test_recovery_start_takes_as_long_for_an_unknown_login(
     )
     verify = _verify_median()
     assert abs(medians["known"] - medians["unknown"]) <= 0.5 * verify, (medians, verify)
+
+
+def test_ipv6_clients_share_the_per_address_limit_of_their_slash_64(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.errors import RateLimited
+    from chalicelib.services.auth import limit_address
+
+    # GIVEN a limit of 3 sign-ins per address and minute
+    settings(monkeypatch, login_per_ip_per_minute=3)
+    at(monkeypatch, 0)
+    # WHEN one client rotates through addresses of its /64
+    for host in ("::1", "::2", ":a1b2:c3d4:e5f6:789"):
+        limit_address("login", f"2001:db8:77:1{host}")
+    # THEN the fourth is refused like a fourth attempt from one address
+    with pytest.raises(RateLimited):
+        limit_address("login", "2001:db8:77:1:ffff:ffff:ffff:fffe")
+    # AND the neighbouring /64 is another client; IPv4 addresses stay one each
+    limit_address("login", "2001:db8:77:2::1")
+    for _ in range(3):
+        limit_address("login", "198.51.100.7")
+    limit_address("login", "198.51.100.8")
+    with pytest.raises(RateLimited):
+        limit_address("login", "198.51.100.7")

@@ -143,7 +143,7 @@ def test_main_flows_log_no_personal_data_codes_or_tokens(
     )
     assert wrong.status in {400, 409}
     # Deletion request, and an anonymous compromise report naming the borrower's login.
-    assert api.post("/v1/deletion-requests", token=token).status == 201
+    assert api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token).status == 201
     report = {
         "login": data["iin"],
         "contact": REPORTER_EMAIL,

@@ -193,7 +193,10 @@ def test_recovery_lifts_a_required_password_change(
     AccountModel(account_id=account_id).update(
         actions=[AccountModel.must_change_password.set(True)], add_version_condition=False
     )
-    assert api.login(data["iin"]).body["must_change_password"] is True
+    refused = api.login(data["iin"])
+    assert refused.status == 403 and refused.error["code"] == "password_recovery_required"
+    second = api.login(data["iin"], NEW_PASSWORD)
+    assert second.status == 401
     rid = recover(api, data["iin"])
     code = api.latest_code(data["phone"])
     api.post(

@@ -182,7 +182,7 @@ def test_rejection_reason_reaches_the_borrower(api: Api) -> None:
     from chalicelib.services import decisions
 
     data, token = signed_in(api)
-    filed = api.post("/v1/deletion-requests", token=token)
+    filed = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token)
     assert filed.status == 201
     decisions.decide(
         filed.body["request_id"],
@@ -200,7 +200,9 @@ def test_two_staff_deciding_at_once_one_wins(api: Api) -> None:
     from chalicelib.services import decisions
 
     _, token = signed_in(api)
-    request_id = api.post("/v1/deletion-requests", token=token).body["request_id"]
+    request_id = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token).body[
+        "request_id"
+    ]
     outcomes: list[str] = []
     barrier = threading.Barrier(2)
 
@@ -232,7 +234,9 @@ def test_staff_without_the_role_cannot_decide(api: Api) -> None:
     from chalicelib.services import decisions
 
     _, token = signed_in(api)
-    request_id = api.post("/v1/deletion-requests", token=token).body["request_id"]
+    request_id = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token).body[
+        "request_id"
+    ]
     with pytest.raises(Forbidden):
         decisions.decide(
             request_id, {"decision": "approved", "reason": "Проверено"}, staff("security")
@@ -247,7 +251,7 @@ def test_deletion_is_refused_while_a_loan_is_unpaid(api: Api, status: str) -> No
     _, token = signed_in(api)
     account_id = api.get("/v1/me", token=token).body["account_id"]
     set_loan_status(account_id, status)
-    reply = api.post("/v1/deletion-requests", token=token)
+    reply = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token)
     assert reply.status == 409
     assert reply.error["code"] == "unpaid_loan"
     assert "не погашен займ" in reply.error["message"]
@@ -264,7 +268,9 @@ def test_approved_deletion_erases_personal_data_and_releases_identifiers(
     data, token = signed_in(api)
     account_id = api.get("/v1/me", token=token).body["account_id"]
     set_loan_status(account_id, "repaid")
-    request_id = api.post("/v1/deletion-requests", token=token).body["request_id"]
+    request_id = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token).body[
+        "request_id"
+    ]
     # The account keeps working until support acts.
     assert api.get("/v1/me/loans", token=token).status == 200
     decisions.decide(
@@ -278,9 +284,88 @@ def test_approved_deletion_erases_personal_data_and_releases_identifiers(
     assert loan.status == "repaid"
     assert api.get("/v1/me", token=token).status == 401
     assert api.login(data["iin"]).status == 401
+    # The farewell went out after the commit, and its addresses are gone with it.
+    assert "удалена" in api.sms_to(data["phone"])[-1]
+    farewell = [m for m in api.aws.outbox() if m["channel"] == "email"]
+    assert any(m["to"] == data["email"] and "удалена" in str(m) for m in farewell)
+    assert requests_load(request_id).details is None
     # IIN, phone and e-mail are free again.
     after_cooldown(monkeypatch)
     assert api.register(form(iin=data["iin"], phone=data["phone"], email=data["email"]))
+
+
+def requests_load(request_id: str) -> Any:
+    from chalicelib.services.requests import load
+
+    return load(request_id)
+
+
+def test_deletion_needs_the_password_and_wrong_ones_count_as_sign_in_failures(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chalicelib.storage.throttles as throttles
+    from chalicelib.config import get_settings
+
+    frozen = throttles.epoch()  # the back-off's waits must not run out on a slow machine
+    monkeypatch.setattr(throttles, "epoch", lambda: frozen)
+
+    data, token = signed_in(api)
+    account_id = api.get("/v1/me", token=token).body["account_id"]
+    set_loan_status(account_id, "repaid")
+    # WHEN no password or a wrong one is given THEN 400, nothing filed
+    missing = api.post("/v1/deletion-requests", {}, token=token)
+    assert missing.status == 400 and "password" in missing.error["fields"]
+    for _ in range(get_settings().login_free_failures):
+        wrong = api.post("/v1/deletion-requests", {"password": "не-тот-пароль-123"}, token=token)
+        assert wrong.status == 400 and "password" in wrong.error["fields"]
+    assert api.get("/v1/requests", token=token).body["items"] == []
+    # AND past the free failures the back-off of sign-in applies (even to the right one)
+    waited = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token)
+    assert waited.status == 429 and int(waited.headers["Retry-After"]) > 0
+    assert api.login(data["phone"]).status == 429
+
+
+def test_a_losing_deletion_approval_sends_no_farewell(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.errors import Conflict
+    from chalicelib.services import audit, decisions
+    from chalicelib.storage.accounts import AccountModel
+
+    # GIVEN a deletion request under review
+    data, token = signed_in(api)
+    account_id = api.get("/v1/me", token=token).body["account_id"]
+    set_loan_status(account_id, "repaid")
+    request_id = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token).body[
+        "request_id"
+    ]
+    real_entry = audit.new_entry
+    raced: list[bool] = []
+
+    def rejected_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        if not raced:  # another staff member decides between our read and our commit
+            raced.append(True)
+            decisions.decide(
+                request_id,
+                {"decision": "rejected", "reason": "Нужна личная явка"},
+                staff("support", name="quicker"),
+            )
+        return real_entry(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "new_entry", rejected_meanwhile)
+    # WHEN the slower approval loses
+    with pytest.raises(Conflict):
+        decisions.decide(
+            request_id,
+            {"decision": "approved", "reason": "Заявка клиента"},
+            staff("support", name="slower"),
+        )
+    # THEN the account lives on and no "account deleted" SMS or e-mail was queued
+    assert AccountModel.get(account_id).status == "active"
+    texts = api.sms_to(data["phone"])
+    assert "отклонена" in texts[-1]
+    assert not any("удалена" in text for text in texts)
+    assert not any("удалена" in str(m) for m in api.aws.outbox() if m["channel"] == "email")
 
 
 def test_deletion_approval_rechecks_loans_at_that_moment(api: Api) -> None:
@@ -290,7 +375,9 @@ def test_deletion_approval_rechecks_loans_at_that_moment(api: Api) -> None:
     _, token = signed_in(api)
     account_id = api.get("/v1/me", token=token).body["account_id"]
     set_loan_status(account_id, "rejected")
-    request_id = api.post("/v1/deletion-requests", token=token).body["request_id"]
+    request_id = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token).body[
+        "request_id"
+    ]
     set_loan_status(account_id, "issued")
     with pytest.raises(Conflict):
         decisions.decide(
@@ -302,34 +389,147 @@ def test_deletion_approval_rechecks_loans_at_that_moment(api: Api) -> None:
 # --- compromise -----------------------------------------------------------------
 
 
-def test_signed_in_compromise_report_ends_sessions_and_forces_a_new_password(api: Api) -> None:
-    data, token = signed_in(api)
-    second = api.login(data["iin"]).body["token"]
-    reply = api.post("/v1/me/compromise", {"description": "Чужой вход ночью"}, token=token)
-    assert reply.status == 201
-    assert reply.body["status"] == "in_review"
-    assert api.get("/v1/me", token=token).status == 401
-    assert api.get("/v1/me", token=second).status == 401
-
-    signed = api.login(data["iin"])
-    assert signed.status == 201
-    assert signed.body["must_change_password"] is True
-    restricted = signed.body["token"]
-    blocked = api.get("/v1/me/loans", token=restricted)
-    assert blocked.status == 403 and blocked.error["code"] == "password_change_required"
-    new_password = "новый-длинный-пароль-2026"
-    changed = api.post(
-        "/v1/me/password",
+def recover_by_sms(api: Api, login: str, phone: str, new_password: str) -> None:
+    """The recovery flow: a code to the phone of record, then the new password."""
+    started = api.post("/v1/password-recovery", {"login": login})
+    assert started.status == 202, started.body
+    done = api.post(
+        f"/v1/password-recovery/{started.body['recovery_id']}/confirm",
         {
-            "current_password": PASSWORD,
+            "code": api.latest_code(phone),
             "new_password": new_password,
             "new_password_confirm": new_password,
         },
-        token=restricted,
     )
-    assert changed.status == 200, changed.body
-    assert api.get("/v1/me/loans", token=restricted).status == 200
-    assert api.login(data["iin"], new_password).body["must_change_password"] is False
+    assert done.status == 200, done.body
+
+
+def test_signed_in_compromise_report_ends_sessions_and_the_old_password_opens_nothing(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a borrower with two sessions (one of them the intruder's)
+    data, token = signed_in(api)
+    second = api.login(data["iin"]).body["token"]
+    # WHEN the borrower reports a break-in
+    reply = api.post("/v1/me/compromise", {"description": "Чужой вход ночью"}, token=token)
+    assert reply.status == 201
+    assert reply.body["status"] == "in_review"
+    # THEN every session ends
+    assert api.get("/v1/me", token=token).status == 401
+    assert api.get("/v1/me", token=second).status == 401
+    # AND the old password opens no session: a 403 that leads to recovery
+    signed = api.login(data["iin"])
+    assert signed.status == 403, signed.body
+    assert signed.error["code"] == "password_recovery_required"
+    assert "восстановите пароль" in signed.error["message"].lower()
+    assert "token" not in signed.body
+    # AND a wrong password still gets the one answer for wrong credentials
+    wrong = api.login(data["iin"], "не-тот-пароль-123")
+    assert wrong.status == 401 and wrong.error["code"] == "invalid_credentials"
+    # WHEN the borrower recovers with the code sent to the phone of record
+    after_cooldown(monkeypatch)
+    new_password = "новый-длинный-пароль-2026"
+    recover_by_sms(api, data["iin"], data["phone"], new_password)
+    # THEN the new password opens the whole cabinet and the old one nothing
+    back = api.login(data["iin"], new_password)
+    assert back.status == 201 and back.body["must_change_password"] is False
+    assert api.get("/v1/me/loans", token=back.body["token"]).status == 200
+    assert api.login(data["iin"]).status == 401
+
+
+def test_a_restricted_session_reads_and_changes_nothing(api: Api) -> None:
+    # GIVEN a session opened with a password security declared suspect (legacy or a race)
+    from chalicelib.services.sessions import start_session
+    from chalicelib.storage.accounts import AccountModel
+
+    _, token = signed_in(api)
+    account_id = api.get("/v1/me", token=token).body["account_id"]
+    AccountModel(account_id=account_id).update(
+        actions=[AccountModel.must_change_password.set(True)], add_version_condition=False
+    )
+    restricted = start_session(account_id, None, restricted=True).token
+    change = {
+        "current_password": PASSWORD,
+        "new_password": "новый-длинный-пароль-2026",
+        "new_password_confirm": "новый-длинный-пароль-2026",
+    }
+    # WHEN it reads the cabinet, changes the password with the old one or files anything
+    attempts = [
+        api.get("/v1/me", token=restricted),
+        api.get("/v1/me/loans", token=restricted),
+        api.get("/v1/me/export", token=restricted),
+        api.post("/v1/me/password", change, token=restricted),
+        api.post("/v1/me/compromise", {"description": "Это я"}, token=restricted),
+        api.post("/v1/deletion-requests", {"password": PASSWORD}, token=restricted),
+    ]
+    # THEN each is a 403 telling the client to go through recovery
+    for reply in attempts:
+        assert reply.status == 403, reply.body
+        assert reply.error["code"] == "password_recovery_required"
+    # AND it can only sign out
+    assert api.call("DELETE", "/v1/sessions/current", token=restricted).status == 204
+
+
+def test_the_old_password_changes_nothing_even_in_a_full_session(api: Api) -> None:
+    # GIVEN a full session that outlived the report (a sign-in racing it)
+    from chalicelib.storage.accounts import AccountModel
+
+    data, token = signed_in(api)
+    account_id = api.get("/v1/me", token=token).body["account_id"]
+    AccountModel(account_id=account_id).update(
+        actions=[AccountModel.must_change_password.set(True)], add_version_condition=False
+    )
+    new = "новый-длинный-пароль-2026"
+    # WHEN it proves itself with the old password THEN nothing changes
+    changed = api.post(
+        "/v1/me/password",
+        {"current_password": PASSWORD, "new_password": new, "new_password_confirm": new},
+        token=token,
+    )
+    assert changed.status == 403 and changed.error["code"] == "password_recovery_required"
+    moved = start_phone_change(api, token, "+7 701 555 00 31")
+    assert moved.status == 403 and moved.error["code"] == "password_recovery_required"
+    assert api.login(data["iin"], new).status == 401
+
+
+def test_staff_lock_then_unlock_leaves_only_recovery(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.services import decisions
+
+    # GIVEN a borrower signed in (the intruder's session among them)
+    data, token = signed_in(api)
+    account_id = api.get("/v1/me", token=token).body["account_id"]
+    officer = staff("security")
+    # WHEN security locks, then unlocks the account
+    decisions.lock_account(account_id, {"reason": "Подозрительные входы"}, officer)
+    assert api.get("/v1/me", token=token).status == 401
+    locked = api.login(data["iin"])
+    assert locked.status == 403 and locked.error["code"] == "forbidden"
+    unlocked = decisions.unlock_account(account_id, {"reason": "Клиент подтвердил"}, officer)
+    assert unlocked["must_change_password"] is True
+    # THEN the old password opens nothing; recovery does
+    refused = api.login(data["iin"])
+    assert refused.status == 403 and refused.error["code"] == "password_recovery_required"
+    after_cooldown(monkeypatch)
+    recover_by_sms(api, data["iin"], data["phone"], "новый-длинный-пароль-2026")
+    assert api.login(data["iin"], "новый-длинный-пароль-2026").status == 201
+
+
+def test_unlock_requires_recovery_even_after_a_recovery_during_the_lock(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.services import decisions
+
+    data, token = signed_in(api)
+    account_id = api.get("/v1/me", token=token).body["account_id"]
+    officer = staff("security")
+    decisions.lock_account(account_id, {"reason": "Подозрительные входы"}, officer)
+    after_cooldown(monkeypatch)
+    recover_by_sms(api, data["iin"], data["phone"], "новый-длинный-пароль-2026")
+    decisions.unlock_account(account_id, {"reason": "Проверено"}, officer)
+    refused = api.login(data["iin"], "новый-длинный-пароль-2026")
+    assert refused.status == 403 and refused.error["code"] == "password_recovery_required"
 
 
 def test_anonymous_report_answers_the_same_for_known_and_unknown_logins(api: Api) -> None:

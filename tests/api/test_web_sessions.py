@@ -46,15 +46,16 @@ def borrower(api: Api) -> dict[str, Any]:
     return data
 
 
-def test_web_sign_in_sets_an_httponly_strict_cookie_and_keeps_the_answer(
+def test_web_sign_in_sets_an_httponly_strict_cookie_and_keeps_the_token_out_of_the_body(
     api: Api, borrower: dict[str, Any]
 ) -> None:
     # GIVEN a borrower WHEN the web client signs in
     token, csrf, reply = web_login(api, borrower["iin"])
     cookies = set_cookies(reply)
-    # THEN the answer is the usual one, token included
-    assert set(reply.body) >= {"token", "expires_at", "token_type"}
-    assert reply.body["token"] == token
+    # THEN the answer describes the session but holds no token: the cookie is the credential
+    assert set(reply.body) >= {"expires_at", "idle_timeout_seconds"}
+    assert "token" not in reply.body and "token_type" not in reply.body
+    assert token not in json.dumps(reply.body)
     # AND the session cookie is out of script's reach, the CSRF cookie readable
     session_flags = cookies[SESSION].lower()
     for flag in ("httponly", "secure", "samesite=strict", "path=/", "max-age="):
@@ -71,6 +72,8 @@ def test_without_the_web_header_no_cookie_is_set(api: Api, borrower: dict[str, A
     reply = api.login(borrower["iin"])
     assert reply.status == 201
     assert set_cookies(reply) == {}
+    # AND a bearer client still gets its token in the body
+    assert reply.body["token"] and reply.body["token_type"] == "Bearer"
 
 
 def test_registration_confirm_sets_the_cookie_for_the_web_client(api: Api) -> None:
@@ -85,10 +88,10 @@ def test_registration_confirm_sets_the_cookie_for_the_web_client(api: Api) -> No
         {"code": code},
         headers=WEB,
     )
-    # THEN it is signed in by cookie too
+    # THEN it is signed in by cookie only: the body holds no token
     assert done.status == 201, done.body
     token = cookie_value(set_cookies(done)[SESSION])
-    assert token == done.body["token"]
+    assert "token" not in done.body and done.body["account_id"]
     assert api.call("GET", "/v1/me", headers=with_cookies(**{SESSION: token})).status == 200
 
 
@@ -166,6 +169,7 @@ def test_staff_get_their_own_cookie_which_borrower_routes_ignore(api: Api) -> No
     assert set(cookies) == {STAFF_SESSION, STAFF_CSRF}
     assert "httponly" in cookies[STAFF_SESSION].lower()
     staff_token = cookie_value(cookies[STAFF_SESSION])
+    assert "token" not in reply.body, "the desk's token lives only in its HttpOnly cookie"
     staff_cookie = with_cookies(**{STAFF_SESSION: staff_token})
     # THEN the desk accepts it, the borrower routes do not see it
     queue = api.call("GET", "/admin/v1/queue?type=phone_change", headers=staff_cookie)

@@ -217,3 +217,25 @@ def test_maintenance_page_shows_the_apis_message(
     expect(page.get_by_role("heading", name="Микрозайм онлайн")).to_be_hidden()
     page.screenshot(path=str(artifacts / "maintenance-360.png"))
     assert problems.errors == []
+
+
+def test_an_old_password_after_a_break_in_report_leads_straight_to_recovery(
+    local_stack: LocalStack, phone_page: tuple[Page, PageProblems]
+) -> None:
+    from tests.security.conftest import register
+
+    # GIVEN a borrower who reported a break-in (over HTTP)
+    data, borrower = register(local_stack)
+    reported = borrower.call("POST", "/v1/me/compromise", {"description": "Чужой вход"})
+    assert reported.status_code == 201, reported.text
+    # WHEN the old password is typed into the cabinet
+    page, problems = phone_page
+    page.goto(local_stack.base_url + "/")
+    page.get_by_role("button", name="Войти").first.click()
+    sign_in(page, data["email"], PASSWORD)
+    # THEN the recovery screen opens with the login filled in and the API's reason
+    expect(page.get_by_role("heading", name="Восстановление пароля")).to_be_visible()
+    expect(page.locator("#r-login")).to_have_value(data["email"])
+    expect(page.locator("#recovery-reason")).to_contain_text("SMS")
+    expect(page.locator("#view-cabinet")).to_be_hidden()
+    assert problems.errors == []

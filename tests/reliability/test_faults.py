@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from bench.reliability import GENEROUS_LIMITS, fault_run
-from tests.api.conftest import Api, form
+from tests.api.conftest import PASSWORD, Api, form
 from tests.conftest import Aws
 
 #: (seed, share): 30 % as the issue asks; 60 % so that retries run out and 503s show.
@@ -106,7 +106,10 @@ def test_a_kms_outage_while_sealing_or_opening_personal_data_is_a_clean_503(
     token = api.register()["token"]
     # WHEN KMS fails every data-key call (new data key to seal, decrypt to open)
     with inject(services={"kms"}, operations={operation}, share=1.0, backoff_scale=0.01):
-        replies = [api.start(form()), api.post("/v1/deletion-requests", {}, token=token)]
+        replies = [
+            api.start(form()),
+            api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token),
+        ]
     # THEN each answer is a success or a clean 503 with Retry-After, never a 500
     for reply in replies:
         assert reply.status < 500 or (reply.status == 503 and reply.headers.get("Retry-After"))
@@ -122,7 +125,7 @@ def test_a_deletion_approval_interrupted_after_its_commit_is_finished_or_audited
 
     # GIVEN a deletion request under review and a support member
     registered = api.register()
-    filed = api.post("/v1/deletion-requests", {}, token=registered["token"])
+    filed = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=registered["token"])
     assert filed.status == 201, filed.body
     support = staff_login(api, "sasha.support", make_staff("sasha.support", "support"))
     path = f"/admin/v1/requests/{filed.body['request_id']}/decision"

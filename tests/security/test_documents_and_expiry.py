@@ -139,12 +139,12 @@ def review(stack: LocalStack, auth: dict[str, str], request_id: str) -> list[dic
 
 
 def test_reposting_an_issued_form_after_review_started_creates_nothing_staff_see(
-    local_stack: LocalStack,
+    attack_stack: LocalStack,
 ) -> None:
-    _, request_id, uploads = in_review(local_stack)
-    auth = staff_session(local_stack, "sec.support1")
-    before = review(local_stack, auth, request_id)
-    stored_before = keys(local_stack, request_id)
+    _, request_id, uploads = in_review(attack_stack)
+    auth = staff_session(attack_stack, "sec.support1")
+    before = review(attack_stack, auth, request_id)
+    stored_before = keys(attack_stack, request_id)
     # Only the worker's checked copies are left: the uploads themselves are gone.
     assert stored_before and all(k.endswith(".checked") for k in stored_before)
 
@@ -153,13 +153,15 @@ def test_reposting_an_issued_form_after_review_started_creates_nothing_staff_see
     assert post_form(front, SVG, "image/svg+xml", "id_front.svg") in (200, 201, 204)
 
     # THEN the object is deleted and a security event (ids only) is logged
-    wait_for(lambda: keys(local_stack, request_id) == stored_before)
-    wait_for(lambda: "upload_discarded" in local_stack.output())
-    event_lines = [line for line in local_stack.output().splitlines() if "upload_discarded" in line]
+    wait_for(lambda: keys(attack_stack, request_id) == stored_before)
+    wait_for(lambda: "upload_discarded" in attack_stack.output())
+    event_lines = [
+        line for line in attack_stack.output().splitlines() if "upload_discarded" in line
+    ]
     assert any(request_id in line and "not_awaiting_documents" in line for line in event_lines)
     assert not any("<script>" in line for line in event_lines)
     # AND the staff view is unchanged: same statuses, links to the same checked copies
-    after = review(local_stack, auth, request_id)
+    after = review(attack_stack, auth, request_id)
     assert [(d["document"], d["status"]) for d in after] == [
         (d["document"], d["status"]) for d in before
     ]
@@ -180,11 +182,11 @@ def test_reposting_an_issued_form_after_review_started_creates_nothing_staff_see
 
 
 def test_an_svg_forced_into_the_bucket_is_never_served_by_a_staff_link(
-    local_stack: LocalStack,
+    attack_stack: LocalStack,
 ) -> None:
-    _, request_id, _ = in_review(local_stack)
-    auth = staff_session(local_stack, "sec.support2")
-    documents = review(local_stack, auth, request_id)
+    _, request_id, _ = in_review(attack_stack)
+    auth = staff_session(attack_stack, "sec.support2")
+    documents = review(attack_stack, auth, request_id)
     link = documents[0]["download_url"]
     path = urlparse(link).path
     # The link points at the worker's checked copy, never at an upload key.
@@ -192,7 +194,7 @@ def test_an_svg_forced_into_the_bucket_is_never_served_by_a_staff_link(
 
     # The checked copy is overwritten with an SVG behind the policy's back.
     key = path.split(f"/{BUCKET}/", 1)[1]
-    s3(local_stack).put_object(Bucket=BUCKET, Key=key, Body=SVG, ContentType="image/svg+xml")
+    s3(attack_stack).put_object(Bucket=BUCKET, Key=key, Body=SVG, ContentType="image/svg+xml")
 
     served = requests.get(link, timeout=10)
     # Either the worker has already deleted the forgery, or the link serves it
@@ -204,8 +206,8 @@ def test_an_svg_forced_into_the_bucket_is_never_served_by_a_staff_link(
     else:
         assert served.status_code in (403, 404)
     # The forged copy (no valid worker marker) is deleted and logged.
-    wait_for(lambda: key not in keys(local_stack, request_id))
-    wait_for(lambda: "forged_checked_copy" in local_stack.output())
+    wait_for(lambda: key not in keys(attack_stack, request_id))
+    wait_for(lambda: "forged_checked_copy" in attack_stack.output())
 
 
 def run_schedule(stack: LocalStack, name: str) -> dict[str, Any]:
@@ -228,9 +230,9 @@ def run_schedule(stack: LocalStack, name: str) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def test_the_expiry_run_cancels_an_abandoned_phone_change_once(local_stack: LocalStack) -> None:
+def test_the_expiry_run_cancels_an_abandoned_phone_change_once(attack_stack: LocalStack) -> None:
     # GIVEN a phone change with a real upload, filed eight days ago and never finished
-    borrower = Borrower(local_stack)
+    borrower = Borrower(attack_stack)
     new_phone = test_phone(8990 + int(borrower.data["id_number"]) % 9)
     filed = borrower.start_phone_change(new_phone)
     assert filed.status_code == 201, filed.text
@@ -238,10 +240,10 @@ def test_the_expiry_run_cancels_an_abandoned_phone_change_once(local_stack: Loca
     front = filed.json()["uploads"]["id_front"]
     assert post_form(front, jpeg(1), "image/jpeg", "id_front.jpg") in (200, 201, 204)
     wait_for(lambda: borrower.request(request_id)["documents"][0]["status"] == "accepted")
-    assert keys(local_stack, request_id)
+    assert keys(attack_stack, request_id)
     dynamodb = boto3.client(
         "dynamodb",
-        endpoint_url=local_stack.aws_endpoint,
+        endpoint_url=attack_stack.aws_endpoint,
         region_name="eu-central-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -254,20 +256,20 @@ def test_the_expiry_run_cancels_an_abandoned_phone_change_once(local_stack: Loca
     )
     # The borrower cannot start again while it is open.
     assert borrower.start_phone_change(test_phone(8998)).status_code == 409
-    sent_before = len(local_stack.outbox())
+    sent_before = len(attack_stack.outbox())
 
     # WHEN the schedule runs (make schedule NAME=expire_requests)
-    first = run_schedule(local_stack, "expire_requests")
+    first = run_schedule(attack_stack, "expire_requests")
 
     # THEN it is cancelled, its objects are gone and the borrower is told by SMS
     assert first["result"]["cancelled"] >= 1
     assert borrower.request(request_id)["status"] == "cancelled"
-    assert keys(local_stack, request_id) == []
+    assert keys(attack_stack, request_id) == []
 
     def told() -> list[dict[str, Any]]:
         return [
             m
-            for m in local_stack.outbox()[sent_before:]
+            for m in attack_stack.outbox()[sent_before:]
             if m.get("to") == borrower.data["phone"] and "отменена" in m.get("text", "")
         ]
 
@@ -277,7 +279,7 @@ def test_the_expiry_run_cancels_an_abandoned_phone_change_once(local_stack: Loca
     assert again.status_code == 201, again.text
 
     # WHEN it runs a second time: nothing more
-    second = run_schedule(local_stack, "expire_requests")
+    second = run_schedule(attack_stack, "expire_requests")
     assert second["result"] == {"found": 0, "cancelled": 0}
     assert borrower.request(again.json()["request_id"])["status"] == "awaiting_documents"
     assert len(told()) == 1

@@ -213,5 +213,8 @@ def test_every_stage_has_its_written_policy() -> None:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
     assert config["autogen_policy"] is False
     for stage, settings in config["stages"].items():
-        assert (ROOT / ".chalice" / settings["iam_policy_file"]) in POLICY_FILES, stage
+        # One policy per function (tests/iam/test_policies.py checks each is generated).
+        for function, function_settings in settings["lambda_functions"].items():
+            policy = ROOT / ".chalice" / function_settings["iam_policy_file"]
+            assert policy in POLICY_FILES, (stage, function)
         assert settings.get("lambda_memory_size", config.get("lambda_memory_size")) == 512

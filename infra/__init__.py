@@ -1,0 +1,1 @@
+"""Deployment sources: the resources template, the stages and the IAM policies."""
