@@ -159,9 +159,10 @@ schedule: venv
 expire: venv
 	$(PY) -m devstack.schedules expire_requests
 
-## make staff USERNAME=… ROLES="support security": create a staff member; asks the
-## password twice and prints the TOTP provisioning URI. Talks to the AWS the
-## environment points at, or to the local stack (`make run`) when none is set.
+## make staff USERNAME=… ROLES="support security": create a staff member; prints a
+## one-time enrolment link (24 h) where the member sets their own password and TOTP
+## (the first admin too: ROLES=admin). Talks to the AWS the environment points at,
+## or to the local stack (`make run`) when none is set.
 .PHONY: staff
 staff: venv
 	@test -n "$(USERNAME)" -a -n "$(ROLES)" || \

@@ -26,6 +26,8 @@ Figures (targets from issue 2, "Benchmarks"):
   median login of an existing one with a wrong password| ÷ median argon2id verify,
   interleaved through ``chalice.test.Client`` in the same moto (the back-off is
   lifted for the measurement so both sides reach the password check).
+- ``staff_enumeration_timing_gap_ratio`` (issue 9 §2): the same for staff sign-in
+  (``bench.staff_enumeration``; alone: ``python -m bench.staff_enumeration``).
 
 Issue 5 (reliability), each from its own module, run after the figures above:
 
@@ -80,12 +82,17 @@ TARGETS: dict[str, tuple[str, float]] = {
     "package_zip_mb": ("<=", 12),
     "scan_calls": ("<=", 0),
     "enumeration_timing_gap_ratio": ("<=", 0.2),
+    "staff_enumeration_timing_gap_ratio": ("<=", 0.2),
     "fuzz_5xx": ("<=", 0),
     "fuzz_failures": ("<=", 0),
     "load_rss_growth_mb": ("<=", 20),
     "fault_runs_inconsistent": ("<=", 0),
     "race_duplicates": ("<=", 0),
 }
+STAFF_SOURCE = (
+    "|unknown {unknown_username_median_ms} ms - wrong password {wrong_password_median_ms} ms|"
+    " / verify {verify_median_ms} ms ({rounds} each)"
+)
 #: Reported beside the targets, with no target of their own (issue 5).
 INFO_FIGURES = ("fuzz_cases", "load_rps_ratio_vs_bare_route", "load_p99_ms")
 
@@ -498,6 +505,9 @@ def table(results: dict[str, Any]) -> str:
         "{wrong_password_median_ms} ms| / verify {verify_median_ms} ms ({rounds} each)".format(
             **raw["enumeration_timing"]
         ),
+        "staff_enumeration_timing_gap_ratio": STAFF_SOURCE.format(
+            **raw["staff_enumeration_timing"]
+        ),
         **reliability_sources(raw),
         "fault_runs_inconsistent": "seeded runs with 30 % of DynamoDB/SQS/KMS calls failing",
         "race_duplicates": "4 races on the local stack (python -m bench.reliability)",
@@ -552,6 +562,10 @@ def main(argv: list[str] | None = None) -> int:
         warm = warm_scenario(stack, args.logins)
         log("enumeration timing: unknown login vs wrong password (interleaved, in-process)")
         enumeration = enumeration_timing(stack, warm["form"], args.logins)
+        log("staff enumeration timing: unknown username vs wrong password (interleaved)")
+        from bench import staff_enumeration
+
+        staff_enumeration_timing = staff_enumeration.measure(args.logins)
         env = child_env(stack, warm["form"], warm["reference_hash"])
         fresh = cold_figures(env, args.runs)
         cold_import_ratio = fresh["imports"]["import_app"].median_ms / (
@@ -599,6 +613,7 @@ def main(argv: list[str] | None = None) -> int:
         # The in-process scenario plus the counted cold-process login.
         "scan_calls": scenario[("dynamodb", "Scan")] + cold_login_calls.get("dynamodb.Scan", 0),
         "enumeration_timing_gap_ratio": enumeration["ratio"],
+        "staff_enumeration_timing_gap_ratio": staff_enumeration_timing["ratio"],
         **{k: v for k, v in reliability.items() if k != "raw"},
     }
     results["targets"] = {name: {op: limit} for name, (op, limit) in TARGETS.items()}
@@ -651,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
             "argon2": "argon2id t=2 m=19 MiB p=1 (chalicelib.adapters.passwords.hasher())",
         },
         "enumeration_timing": enumeration,
+        "staff_enumeration_timing": staff_enumeration_timing,
         "package": package,
         **reliability["raw"],
         "scenario_calls": calls.as_table(scenario),

@@ -189,16 +189,13 @@ def registration_form(n: int) -> dict[str, Any]:
 
 
 def staff_token(driver: FaultDriver, username: str, roles: tuple[str, ...]) -> str | None:
-    """A signed-in staff member (created and signed in with faults suspended)."""
-    from urllib.parse import parse_qs, urlparse
-
+    """A signed-in staff member (created, enrolled and signed in with faults suspended)."""
     import pyotp
 
-    from chalicelib.services.staff import create_staff
+    from tests.staffing import enrol_staff
 
     with driver.faults.suspended():
-        uri = create_staff(username, STAFF_PASSWORD, roles, "reliability")
-        secret = parse_qs(urlparse(uri).query)["secret"][0]
+        secret = enrol_staff(username, *roles, password=STAFF_PASSWORD, created_by="reliability")
         reply = driver.call(
             "POST",
             "/admin/v1/sessions",
@@ -429,10 +426,12 @@ def race_registrations(stack: Any, first: int, n: int = 50) -> RaceResult:
     )
     statuses = [r.status_code for r in confirmed]
     created = count_accounts(stack) - accounts_before
+    # A taken IIN is answered like fresh data (201, a token that opens nothing: issue 9
+    # §5), so the statuses cannot count winners: the accounts made do.
     return RaceResult(
         "registrations_one_iin",
         statuses,
-        max(0, statuses.count(201) - 1, created - 1),
+        max(0, created - 1),
         {"started": [s.status_code for s in started], "accounts_created": created},
     )
 
@@ -461,30 +460,11 @@ def race_code(stack: Any, n: int, copies: int = 20) -> RaceResult:
 
 
 def staff_session(stack: Any, username: str, role: str) -> str:
-    """``python -m devstack.staff_cli create`` against the stack, then a TOTP sign-in."""
-    import subprocess
-    from urllib.parse import parse_qs, urlparse
+    """``python -m devstack.staff_cli create`` against the stack, enrolment, a TOTP sign-in."""
+    from tests.staffing import enrol_on_stack
 
-    import pyotp
-
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")},
-        "HAVA_LOCAL_DIR": str(stack.local_dir),
-        "HAVA_LOCAL_AWS_PORT": str(urlparse(stack.aws_endpoint).port),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "devstack.staff_cli", "create", username, "--role", role],
-        input=STAFF_PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-        timeout=120,
-        check=True,
-    )
-    uri = next(word for word in done.stdout.split() if word.startswith("otpauth://"))
-    secret = parse_qs(urlparse(uri).query)["secret"][0]
-    body = {"username": username, "password": STAFF_PASSWORD, "totp": pyotp.TOTP(secret).now()}
+    totp = enrol_on_stack(stack, username, role, password=STAFF_PASSWORD)
+    body = {"username": username, "password": STAFF_PASSWORD, "totp": totp.now()}
     reply = _post(stack.base_url, "/admin/v1/sessions", body)
     assert reply.status_code == 201, reply.text
     return str(reply.json()["token"])

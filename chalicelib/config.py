@@ -137,6 +137,12 @@ class Settings:
     sms_per_ip_per_day: int
     sms_global_per_hour: int
     sms_global_per_day: int
+    #: Notices (new device, password changed, decisions…) per number: their own counters,
+    #: so a flood of notices never uses up the codes a borrower needs to recover.
+    sms_notices_per_phone_per_hour: int
+    sms_notices_per_phone_per_day: int
+    #: Phone-change attempts per account per day (charged before the new number is looked up).
+    phone_change_attempts_per_day: int
     # Brute force: per login identifier, then per client address (fixed windows).
     login_free_failures: int
     login_delay_base_seconds: int
@@ -148,6 +154,8 @@ class Settings:
     compromise_reports_per_ip_per_hour: int
     #: Recovery start/resend never answer sooner (equal timing, known or unknown login).
     recovery_min_response_ms: int
+    #: Registration confirmation never answers sooner (equal timing, taken IIN/e-mail or not).
+    registration_min_response_ms: int
     session_idle_seconds: int
     session_absolute_seconds: int
     staff_session_idle_seconds: int
@@ -160,6 +168,7 @@ class Settings:
     upload_max_pixels: int
     face_match_provider: str
     staff_issuer: str
+    staff_enrolment_seconds: int
     consent_version: str
     max_body_bytes: int
     #: Fingerprints of known browsers kept per account (new-device notices).
@@ -272,6 +281,9 @@ def _read_settings() -> Settings:
         sms_per_ip_per_day=_int("HAVA_SMS_PER_IP_PER_DAY", 30),
         sms_global_per_hour=_int("HAVA_SMS_GLOBAL_PER_HOUR", 2_000),
         sms_global_per_day=_int("HAVA_SMS_GLOBAL_PER_DAY", 20_000),
+        sms_notices_per_phone_per_hour=_int("HAVA_SMS_NOTICES_PER_PHONE_PER_HOUR", 4),
+        sms_notices_per_phone_per_day=_int("HAVA_SMS_NOTICES_PER_PHONE_PER_DAY", 10),
+        phone_change_attempts_per_day=_int("HAVA_PHONE_CHANGE_ATTEMPTS_PER_DAY", 5),
         login_free_failures=_int("HAVA_LOGIN_FREE_FAILURES", 5),
         login_delay_base_seconds=_int("HAVA_LOGIN_DELAY_BASE_SECONDS", 1),
         login_delay_max_seconds=_int("HAVA_LOGIN_DELAY_MAX_SECONDS", 15 * 60),
@@ -281,6 +293,7 @@ def _read_settings() -> Settings:
         recovery_per_ip_per_hour=_int("HAVA_RECOVERY_PER_IP_PER_HOUR", 10),
         compromise_reports_per_ip_per_hour=_int("HAVA_COMPROMISE_REPORTS_PER_IP_PER_HOUR", 5),
         recovery_min_response_ms=_int("HAVA_RECOVERY_MIN_RESPONSE_MS", 400),
+        registration_min_response_ms=_int("HAVA_REGISTRATION_MIN_RESPONSE_MS", 400),
         session_idle_seconds=_int("HAVA_SESSION_IDLE_SECONDS", 30 * 60),
         session_absolute_seconds=_int("HAVA_SESSION_ABSOLUTE_SECONDS", 12 * 3600),
         staff_session_idle_seconds=_int("HAVA_STAFF_SESSION_IDLE_SECONDS", 15 * 60),
@@ -294,6 +307,7 @@ def _read_settings() -> Settings:
         # "none" reports "not checked"; a real provider is configured per stage.
         face_match_provider=env("HAVA_FACE_MATCH_PROVIDER", "none"),
         staff_issuer=env("HAVA_STAFF_TOTP_ISSUER", "Hava support desk"),
+        staff_enrolment_seconds=_int("HAVA_STAFF_ENROLMENT_SECONDS", 24 * 3600),
         consent_version=env("HAVA_CONSENT_VERSION", "2026-01"),
         max_body_bytes=_int("HAVA_MAX_BODY_BYTES", 16 * 1024),
         known_devices_max=_int("HAVA_KNOWN_DEVICES_MAX", 20),

@@ -92,6 +92,16 @@ class NotFound(HavaError):
     message = "Не найдено."
 
 
+class EnrolmentLinkInvalid(NotFound):
+    """A staff enrolment token that is unknown, already used or expired (one answer)."""
+
+    code = "enrolment_link_invalid"
+    message = (
+        "Ссылка для регистрации недействительна: она уже использована или устарела. "
+        "Попросите администратора выдать новую."
+    )
+
+
 class Conflict(HavaError):
     """The state changed meanwhile or the action clashes with existing data."""
 

@@ -1,11 +1,19 @@
 """Staff accounts from the command line (``make staff``)::
 
     python -m devstack.staff_cli create <username> --role support [--role security]
+    python -m devstack.staff_cli enrol <token>
+    python -m devstack.staff_cli reissue <username>
     python -m devstack.staff_cli list
     python -m devstack.staff_cli disable <username>
 
-``create`` reads the password from stdin (typed twice, hidden, on a terminal)
-and prints the TOTP provisioning URI to scan into an authenticator app.
+``create`` makes a pending member and prints a one-time enrolment link (24 h);
+whoever runs it never chooses the member's password nor sees their TOTP secret.
+The member opens the link on the desk page (``/staff``), or runs ``enrol``
+with the token: it reads the new password from stdin (typed twice, hidden, on a
+terminal) and prints the TOTP provisioning URI; the first sign-in with a code
+activates the member. This is how the first admin is bootstrapped:
+``make staff USERNAME=boss ROLES=admin``, then enrol with the printed link.
+``admin`` is never combined with ``support`` or ``security``.
 
 It talks to whatever AWS the environment points at. When ``AWS_ENDPOINT_URL``
 is unset and the local stack's key file exists (``.local/index-key``, or under
@@ -75,10 +83,22 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m devstack.staff_cli", description="hava-cabinet staff accounts"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    create = commands.add_parser("create", help="create a staff member (password from stdin)")
+    create = commands.add_parser("create", help="create a staff member; prints an enrolment link")
     create.add_argument("username")
     create.add_argument(
         "--role", dest="roles", action="append", choices=ROLES, required=True, help="repeatable"
+    )
+    create.add_argument(
+        "--desk-url",
+        default=os.environ.get("HAVA_DESK_URL", "http://127.0.0.1:8000"),
+        help="the site root the desk is served under, e.g. https://…/api (default: local stack)",
+    )
+    enrol = commands.add_parser("enrol", help="enrol with a token (password from stdin)")
+    enrol.add_argument("token")
+    reissue = commands.add_parser("reissue", help="a new enrolment link for a pending member")
+    reissue.add_argument("username")
+    reissue.add_argument(
+        "--desk-url", default=os.environ.get("HAVA_DESK_URL", "http://127.0.0.1:8000")
     )
     commands.add_parser("list", help="list staff members")
     disable = commands.add_parser("disable", help="disable a staff member, end their sessions")
@@ -102,12 +122,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     from chalicelib.services import staff
 
     try:
-        if args.command == "create":
-            uri = staff.create_staff(args.username, read_password(), args.roles, _operator())
-            print(f"Сотрудник {args.username} создан ({', '.join(sorted(set(args.roles)))}).")
+        if args.command in ("create", "reissue"):
+            if args.command == "create":
+                invitation = staff.invite_staff(args.username, args.roles, _operator())
+                roles = ", ".join(invitation["roles"])
+                print(f"Сотрудник {args.username} создан ({roles}), ещё не активен.")
+            else:
+                invitation = staff.reissue_enrolment(args.username, _operator())
+                print(f"Прежняя ссылка {args.username} больше не действует.")
+            print("Передайте сотруднику эту одноразовую ссылку (действует до")
+            print(f"{invitation['enrolment_expires_at']}); пароль и TOTP он задаст сам:")
+            print(args.desk_url.rstrip("/") + "/" + invitation["enrolment_link"])
+            print(f"или: python -m devstack.staff_cli enrol {invitation['enrolment_token']}")
+        elif args.command == "enrol":
+            password = read_password()
+            body = {"token": args.token, "password": password, "password_confirm": password}
+            enrolled = staff.enrol(body)
+            print(f"Пароль сотрудника {enrolled['username']} задан.")
             print("Отсканируйте этот URI (QR-код) в приложении-аутентификаторе")
-            print("(Google Authenticator, FreeOTP, Aegis…); он показывается один раз:")
-            print(uri)
+            print("(Google Authenticator, FreeOTP, Aegis…); он показывается один раз.")
+            print("Первый вход с кодом из приложения завершит регистрацию:")
+            print(enrolled["provisioning_uri"])
         elif args.command == "list":
             for member in staff.list_staff():
                 roles = ",".join(member["roles"])

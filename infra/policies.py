@@ -237,6 +237,7 @@ def api_handler(t: Target) -> list[Statement]:
                 "requests/index/by_queue",
                 "audit",
                 "audit/index/by_actor",
+                "staff/index/by_kind",  # GET /admin/v1/staff: a Query, never a Scan
             ],
         ),
         _enqueue_notifications(t),
@@ -291,6 +292,8 @@ def uploads_worker(t: Target) -> list[Statement]:
                 "requests": ["GetItem", "UpdateItem"],
                 # The borrower's current phone for a rejection or "in review" SMS.
                 "accounts": ["GetItem"],
+                # That SMS is charged to the number's notice budget (issue 9 §3).
+                "throttles": ["UpdateItem"],
             },
         ),
         # HeadObject needs GetObject; the checked copy (PutObject); the upload once

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib.api.http import bearer_token, json_body, json_response, route, user_agent
+from chalicelib.api.http import (
+    bearer_token,
+    client_ip,
+    json_body,
+    json_response,
+    route,
+    user_agent,
+)
 
 if TYPE_CHECKING:
     from chalicelib.services.sessions import Principal
@@ -46,7 +53,10 @@ def staff_sign_in() -> Response:
     """Sign in with username, password and a TOTP code."""
     from chalicelib.services import staff
 
-    session = staff.staff_login(json_body(_request()), user_agent(_request()))
+    request = _request()
+    session = staff.staff_login(
+        json_body(request), user_agent(request), client_ip=client_ip(request)
+    )
     return json_response(session.as_dict(), status=201)
 
 
@@ -136,7 +146,7 @@ def audit_trail() -> Response:
 
 @route(admin_api, f"{PREFIX}/staff", methods=["POST"])
 def create_staff() -> Response:
-    """Create a staff member: {username, password, roles}; answers the TOTP provisioning URI."""
+    """Create a pending staff member: {username, roles}; answers a one-time enrolment link."""
     from chalicelib.services import staff
 
     principal = _staff(staff.ADMIN)
@@ -150,3 +160,21 @@ def list_staff() -> Response:
 
     _staff(staff.ADMIN)
     return json_response({"items": staff.list_staff()})
+
+
+@route(admin_api, f"{PREFIX}/staff/{{username}}/enrolment", methods=["POST"])
+def reissue_enrolment(username: str) -> Response:
+    """A new enrolment link for a member who has not finished enrolling (the old one dies)."""
+    from chalicelib.services import staff
+
+    principal = _staff(staff.ADMIN)
+    return json_response(staff.reissue_enrolment(username, principal.account_id), status=201)
+
+
+@route(admin_api, f"{PREFIX}/enrolment", methods=["POST"])
+def enrol() -> Response:
+    """The member's own step: {token, password, password_confirm}; answers the TOTP URI once."""
+    from chalicelib.services import staff
+
+    request = _request()
+    return json_response(staff.enrol(json_body(request), client_ip(request)))

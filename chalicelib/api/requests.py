@@ -40,7 +40,8 @@ def start_phone_change() -> Response:
     from chalicelib.services import requests
 
     body = json_body(_request())
-    return json_response(requests.start_phone_change(_account_id(), body), status=201)
+    answer = requests.start_phone_change(_account_id(), body, client_ip(_request()))
+    return json_response(answer, status=201)
 
 
 @route(requests_api, "/v1/requests/{request_id}/confirm-phone", methods=["POST"])
@@ -57,7 +58,8 @@ def resend_phone_code(request_id: str) -> Response:
     """Another code to the new number (cooldown and hourly cap apply)."""
     from chalicelib.services import requests
 
-    return json_response(requests.resend_phone_code(_account_id(), request_id), status=202)
+    answer = requests.resend_phone_code(_account_id(), request_id, client_ip(_request()))
+    return json_response(answer, status=202)
 
 
 @route(requests_api, "/v1/requests/{request_id}/uploads", methods=["POST"])

@@ -4,7 +4,8 @@ An unknown login and a wrong password get the same ``InvalidCredentials`` after
 the same work: an unknown login still spends one argon2 verify on a dummy hash.
 Nothing personal is decrypted to sign in (no KMS call).
 
-Brute force (ASVS 5.0 V6.3, NIST SP 800-63B §5.2.2): failures are counted per
+Brute force (ASVS 5.0 V6.3, NIST SP 800-63B §5.2.2; the rules live in
+``services.backoff``, shared with staff sign-in): failures are counted per
 *login identifier*, keyed by its blind index, or by a keyed hash of the typed
 text when it cannot be an identifier, so an unknown login is throttled exactly
 like a known one and the 429s tell nobody which logins exist. After
@@ -47,6 +48,8 @@ from chalicelib.errors import (
 )
 from chalicelib.logs import logger
 from chalicelib.services import audit
+from chalicelib.services.backoff import record_failure as _record_failure
+from chalicelib.services.backoff import refuse_if_locked as _refuse_if_locked
 from chalicelib.services.forms import Form, secret, string
 from chalicelib.services.sessions import NewSession, Principal, end_session, start_session
 from chalicelib.storage.accounts import AccountModel
@@ -71,10 +74,8 @@ ADDRESS_WINDOWS = {
     "login": ("login_per_ip_per_minute", 60),
     "registration": ("registration_per_ip_per_hour", 3600),
     "recovery": ("recovery_per_ip_per_hour", 3600),
+    "staff_login": ("login_per_ip_per_minute", 60),
 }
-LOCKED_MESSAGE = (
-    "Слишком много неудачных попыток входа. Повторите через {wait} или восстановите пароль."
-)
 
 
 def identifier_index(login: str) -> str | None:
@@ -159,32 +160,6 @@ def login_subject(login: str, index: str | None = None) -> str:
 def account_subjects(account: AccountModel) -> list[str]:
     """The brute-force counters of an account's three identifiers."""
     return [f"login:{i}" for i in (account.iin_index, account.phone_index, account.email_index)]
-
-
-def _refuse_if_locked(subject: str, state: tuple[int, int] | None = None) -> int:
-    """The failure count of ``subject`` (or of its already read ``state``); 429 while locked."""
-    from chalicelib.errors import RateLimited
-    from chalicelib.storage import throttles
-
-    failures, locked_for = state or throttles.failure_state(subject)
-    if locked_for > 0:
-        wait = f"{locked_for} с" if locked_for < 60 else f"{-(-locked_for // 60)} мин"
-        raise RateLimited(locked_for, LOCKED_MESSAGE.format(wait=wait))
-    return failures
-
-
-def _record_failure(subject: str) -> None:
-    from chalicelib.storage import throttles
-
-    settings = get_settings()
-    throttles.add_failure(
-        subject,
-        free=settings.login_free_failures,
-        base=settings.login_delay_base_seconds,
-        cap=settings.login_delay_max_seconds,
-        memory=settings.login_failure_memory_seconds,
-    )
-    logger.info("sign-in failed")
 
 
 def check_current_password(account: AccountModel, password: str, field: str) -> None:
@@ -276,7 +251,7 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     """
     from chalicelib.adapters import crypto as crypto_adapter
     from chalicelib.domain.password import check_password
-    from chalicelib.services import notifications
+    from chalicelib.services import notices
     from chalicelib.services.cabinet import get_account
     from chalicelib.services.forms import accepted_bool
     from chalicelib.services.sessions import end_all_sessions
@@ -324,8 +299,7 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     if end_others:
         ended = end_all_sessions(account.account_id, keep=principal.token_hash)
     audit.record(account.account_id, "password_changed", account.account_id)
-    notifications.enqueue(
-        "sms",
+    notices.sms(
         pii["phone"],
         "Hava: пароль от личного кабинета изменён. Если это были не вы, срочно "
         "сообщите нам через «Не получается зайти» на странице входа.",

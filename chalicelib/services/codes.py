@@ -9,6 +9,8 @@ Sends are budgeted against SMS pumping: at most one per
 per recipient, per client address and for the whole service, per hour and per
 day (``Settings.sms_*``). A budget hit is a 429 with ``Retry-After`` and a
 ``security_event`` log line that names the scope only, never a number or address.
+The global budget is charged only for a message that is then queued.
+Notices (``services.notices``) have their own per-number budgets (``allow_notice``).
 Only Kazakh mobile numbers ever get a code: every caller takes the number from
 ``domain.phone.normalize_kz_mobile``.
 """
@@ -16,6 +18,7 @@ Only Kazakh mobile numbers ever get a code: every caller takes the number from
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -38,6 +41,8 @@ from chalicelib.storage.challenges import ChallengeModel
 
 HOUR = 3600
 DAY = 24 * HOUR
+#: What became of a notice: sent, merged into one sent today, or dropped over a budget.
+NoticeOutcome = Literal["queued", "merged", "over_budget"]
 BUDGET_MESSAGE = "Превышен лимит отправки кодов подтверждения. Повторите через {wait}."
 
 
@@ -56,29 +61,117 @@ def limit_sends(phone_index: str, client_ip: str | None = None) -> None:
     """Refuse a send inside the cooldown or over any budget (429 with ``Retry-After``).
 
     ``phone_index`` is the blind index of the recipient (a phone or, for e-mail
-    codes, an address); ``client_ip`` adds the per-address budget.
+    codes, an address); ``client_ip`` adds the per-address budget. The global
+    budget is charged last; a refused send gives back what it had charged.
     """
+    charged = limit_recipient(phone_index, client_ip)
+    try:
+        charge_global()
+    except RateLimited:
+        refund(charged)
+        raise
+
+
+def limit_recipient(phone_index: str, client_ip: str | None = None) -> list[str]:
+    """The cooldown and the per-number (and per-address) budgets of one send."""
     settings = get_settings()
     throttles.cooldown(f"sms:{phone_index}", settings.code_resend_cooldown_seconds)
-    budgets = [
-        ("phone", f"sms:{phone_index}", settings.code_sends_per_hour, HOUR),
-        ("phone", f"sms:{phone_index}", settings.sms_per_phone_per_day, DAY),
-    ]
-    if client_ip is not None:
-        budgets += [
-            ("ip", f"sms-ip:{address_key(client_ip)}", settings.sms_per_ip_per_hour, HOUR),
-            ("ip", f"sms-ip:{address_key(client_ip)}", settings.sms_per_ip_per_day, DAY),
+    charged = _charge(
+        [
+            ("phone", f"sms:{phone_index}", settings.code_sends_per_hour, HOUR),
+            ("phone", f"sms:{phone_index}", settings.sms_per_phone_per_day, DAY),
         ]
-    budgets += [
-        ("global", "sms-global", settings.sms_global_per_hour, HOUR),
-        ("global", "sms-global", settings.sms_global_per_day, DAY),
-    ]
+    )
+    if client_ip is not None:
+        try:
+            charged += limit_address(client_ip)
+        except RateLimited:
+            refund(charged)
+            raise
+    return charged
+
+
+def limit_address(client_ip: str) -> list[str]:
+    """The per-address SMS budgets (hour, day) of one attempt from ``client_ip``."""
+    settings = get_settings()
+    key = f"sms-ip:{address_key(client_ip)}"
+    return _charge(
+        [
+            ("ip", key, settings.sms_per_ip_per_hour, HOUR),
+            ("ip", key, settings.sms_per_ip_per_day, DAY),
+        ]
+    )
+
+
+def charge_global() -> list[str]:
+    """Charge the service-wide budgets for one message about to be queued.
+
+    Returns the counters charged, for ``refund`` should the message not be queued.
+    """
+    settings = get_settings()
+    return _charge(
+        [
+            ("global", "sms-global", settings.sms_global_per_hour, HOUR),
+            ("global", "sms-global", settings.sms_global_per_day, DAY),
+        ]
+    )
+
+
+def refund(charged: list[str]) -> None:
+    """Give back budgets charged for a message that was not queued after all."""
+    for key in charged:
+        throttles.release(key)
+
+
+def allow_notice(phone_index: str, merge_key: str | None = None) -> NoticeOutcome:
+    """Charge one SMS notice to ``phone_index``: "queued", "merged" or "over_budget".
+
+    Notices have their own per-number counters (a flood of them cannot use up
+    the codes a borrower needs) and share the global budget. With ``merge_key``
+    at most one notice of that key goes out per day: the others are merged into it.
+    """
+    settings = get_settings()
+    charged: list[str] = []
+    try:
+        if merge_key is not None:
+            try:
+                charged.append(throttles.consume(f"notice-once:{merge_key}", 1, DAY))
+            except RateLimited:
+                return "merged"  # one of this key already went out today
+        subject = f"notice:{phone_index}"
+        charged += _charge(
+            [
+                ("notice", subject, settings.sms_notices_per_phone_per_hour, HOUR),
+                ("notice", subject, settings.sms_notices_per_phone_per_day, DAY),
+            ]
+        )
+        charged += charge_global()
+    except RateLimited:
+        refund(charged)  # nothing goes out: the day's merge slot and counters stay free
+        return "over_budget"
+    return "queued"
+
+
+def first_today(merge_key: str) -> bool:
+    """True for the first notice of ``merge_key`` in the day, False for the ones merged into it."""
+    try:
+        throttles.consume(f"notice-once:{merge_key}", 1, DAY)
+    except RateLimited:
+        return False
+    return True
+
+
+def _charge(budgets: list[tuple[str, str, int, int]]) -> list[str]:
+    """Consume each budget in turn; the first one over its limit refuses (429)."""
+    charged = []
     for scope, subject, limit, window in budgets:
         try:
-            throttles.consume(subject, limit, window)
+            charged.append(throttles.consume(subject, limit, window))
         except RateLimited as exc:
+            refund(charged)
             logger.warning("security_event", extra={"event": "sms_budget_exceeded", "scope": scope})
             raise RateLimited(exc.retry_after, _budget_message(exc.retry_after)) from exc
+    return charged
 
 
 def _budget_message(seconds: int) -> str:

@@ -17,7 +17,7 @@ from chalicelib.clock import iso, now, today_kz
 from chalicelib.domain import requests as rules
 from chalicelib.errors import Conflict, Forbidden, InvalidValue, NotFound, ServiceUnavailable
 from chalicelib.logs import logger
-from chalicelib.services import audit, notifications
+from chalicelib.services import audit, notices, notifications
 from chalicelib.services.forms import Form, string
 from chalicelib.services.requests import (
     check_no_unpaid_loans,
@@ -164,8 +164,7 @@ def _commit_reject(request: RequestModel, reason: str, staff: Principal, entry: 
 def _after_reject(request: RequestModel) -> None:
     _tag_documents(request)
     account = _account(request.account_id)
-    notifications.enqueue(
-        "sms",
+    notices.sms(
         _pii(account)["phone"],
         f"Hava: заявка «{rules.TYPE_RU[request.type]}» отклонена. "
         f"Причина: {request.decision_reason}",
@@ -241,13 +240,11 @@ def _after_phone_change(request: RequestModel) -> None:
         "Hava: номер телефона вашего личного кабинета изменён. Если вы этого не делали, "
         "срочно свяжитесь со службой поддержки."
     )
-    notifications.enqueue("sms", details["old_phone"], notice)
+    notices.sms(details["old_phone"], notice)
     notifications.enqueue(
         "email", details["email"], notice.removeprefix("Hava: "), "Изменён номер телефона"
     )
-    notifications.enqueue(
-        "sms", details["new_phone"], "Hava: теперь это номер вашего личного кабинета."
-    )
+    notices.sms(details["new_phone"], "Hava: теперь это номер вашего личного кабинета.")
 
 
 def _commit_deletion(
@@ -316,7 +313,7 @@ def _after_deletion(request: RequestModel) -> None:
         # Only after the commit; a retried decision resends it only if it was not dropped.
         to = crypto.unseal(request.details, request_context(request.request_id))
         text = "Учётная запись Hava удалена по вашей заявке. Данные займов хранятся по закону."
-        notifications.enqueue("sms", to["phone"], f"Hava: {text}")
+        notices.sms(to["phone"], f"Hava: {text}")
         notifications.enqueue("email", to["email"], text, "Учётная запись удалена")
         _erase_request(request)
 
@@ -461,6 +458,6 @@ def _notify_loan(account_id: str, status: str, loan: LoanModel) -> None:
         return
     try:
         account = _account(account_id)
-        notifications.enqueue("sms", _pii(account)["phone"], texts[status])
+        notices.sms(_pii(account)["phone"], texts[status])
     except (NotFound, InvalidValue):
         logger.warning("loan notice not sent", extra={"account_id": account_id})

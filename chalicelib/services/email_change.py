@@ -1,8 +1,10 @@
 """Changing the e-mail address: password, then a code sent to the new address.
 
-Step 1 (``start``) checks the password (same failure counter as sign-in), the
-new address (valid, not the current one, not taken: a neutral message, as for
-a phone change) and e-mails a code to the new address. One pending change per
+Step 1 (``start``) checks the password (same failure counter as sign-in) and
+the new address (valid, not the current one), charges the send budgets and
+e-mails a code to the new address. An address that is already some account's
+answers exactly alike, but that address's owner gets a notice instead of the
+code, so the change can never be confirmed and the asker is not told why. One pending change per
 account: asking again replaces it. Step 2 (``confirm``) checks the code and, in
 one transaction, moves the ``email#`` guard (the old one deleted on condition it
 is this account's, the new one put with ``attribute_not_exists``), re-seals the
@@ -20,7 +22,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
 from chalicelib.domain.email import mask_email, normalize_email
-from chalicelib.errors import CodeExpired, Conflict, InvalidValue, ValidationFailed
+from chalicelib.errors import CodeExpired, CodeInvalid, Conflict, InvalidValue, ValidationFailed
 from chalicelib.logs import logger
 from chalicelib.services import audit, codes, notifications
 from chalicelib.services.auth import check_current_password
@@ -74,8 +76,6 @@ def start(
     codes.limit_sends(new_index, client_ip)
     with storage_errors():
         taken = IdentifierModel.count(new_index, limit=1) > 0
-    if taken:
-        raise ValidationFailed({"new_email": TAKEN})
     challenge_id = _challenge_id(account.account_id)
     challenge, code = codes.new_challenge(
         challenge_id, PURPOSE, new_index, CHALLENGE_LIFETIME_SECONDS
@@ -83,17 +83,29 @@ def start(
     challenge.account_id = account.account_id
     challenge.email_index = new_index
     challenge.pii = crypto.seal({"email": new_email}, _context(challenge_id))
+    challenge.phone_taken = taken  # here: the address is taken (the code is never sent)
     with storage_errors():
         challenge.save()
-    minutes = get_settings().code_ttl_seconds // 60
-    notifications.enqueue(
-        "email",
-        new_email,
-        f"Код подтверждения нового адреса электронной почты: {code}. Действует {minutes} "
-        "минут. Никому не сообщайте этот код. Если вы не меняли адрес в личном кабинете "
-        "Hava, просто удалите это письмо.",
-        subject="Hava: подтверждение адреса электронной почты",
-    )
+    if taken:
+        notifications.enqueue(
+            "email",
+            new_email,
+            "Кто-то пытался указать этот адрес электронной почты в другом личном кабинете "
+            "Hava. Адрес остаётся за вашим кабинетом, ничего не изменено. Если это были не "
+            "вы, просто удалите это письмо; если кто-то входил в ваш кабинет — сообщите нам "
+            "через «Не получается зайти» на странице входа.",
+            subject="Hava: попытка указать ваш адрес в другом кабинете",
+        )
+    else:
+        minutes = get_settings().code_ttl_seconds // 60
+        notifications.enqueue(
+            "email",
+            new_email,
+            f"Код подтверждения нового адреса электронной почты: {code}. Действует {minutes} "
+            "минут. Никому не сообщайте этот код. Если вы не меняли адрес в личном кабинете "
+            "Hava, просто удалите это письмо.",
+            subject="Hava: подтверждение адреса электронной почты",
+        )
     audit.record(account.account_id, "email_change_requested", account.account_id)
     return {
         "code_expires_in": get_settings().code_ttl_seconds,
@@ -109,6 +121,9 @@ def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     assert code is not None
     challenge = codes.open_challenge(_challenge_id(principal.account_id), PURPOSE, NOT_FOUND)
     codes.verify(challenge, code)
+    if challenge.phone_taken:
+        # Nobody was ever sent this code; should one still be guessed, it counts as wrong.
+        raise CodeInvalid("Неверный код подтверждения.")
     account = get_account(principal.account_id)
     new_email: str = crypto.unseal(challenge.pii, _context(challenge.challenge_id))["email"]
     pii = _account_pii(account)

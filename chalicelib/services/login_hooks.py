@@ -5,6 +5,9 @@ index key), so the account stores no readable browser data and a stolen table
 does not tell which browsers a borrower uses. The account keeps the newest
 ``known_devices_max`` fingerprints. A sign-in from any other one sends one SMS
 to the phone of record and adds the fingerprint (one UpdateItem, only then).
+The SMS names the device by browser and OS family only (``domain.devices``:
+never the client's own text), goes through the number's notice budgets, and
+is merged: at most one per device family per account per day.
 
 The sign-in path stays lean: a known device costs no KMS call and no write;
 the phone is decrypted only when a notice is due. A notice that cannot be
@@ -32,6 +35,7 @@ from chalicelib.storage.accounts import AccountModel
 from chalicelib.storage.base import storage_errors
 
 if TYPE_CHECKING:
+    from chalicelib.services.codes import NoticeOutcome
     from chalicelib.services.sessions import NewSession
 
 #: What the hook reads from the account; the sign-in may already have loaded them.
@@ -65,13 +69,15 @@ def after_sign_in(account: AccountModel, session: NewSession, user_agent: str | 
     if fingerprint in known:
         return
     try:
-        _send_new_device_notice(account.account_id, user_agent)
+        outcome = _send_new_device_notice(account.account_id, user_agent)
     except Exception as exc:  # the sign-in itself succeeded: never refuse it for a notice
         logger.warning(
             "new-device notice not sent",
             extra={"account_id": account.account_id, "error": type(exc).__name__},
         )
         return
+    if outcome == "over_budget":
+        return  # not told: the next sign-in from it tries again
     remember_device(account.account_id, fingerprint, known)
 
 
@@ -101,18 +107,20 @@ def remember_device(account_id: str, fingerprint: str, known: list[str]) -> None
             return  # the account is gone
 
 
-def _send_new_device_notice(account_id: str, user_agent: str | None) -> None:
-    from chalicelib.services import notifications
-    from chalicelib.services.sessions import describe_device
+def _send_new_device_notice(account_id: str, user_agent: str | None) -> NoticeOutcome:
+    from chalicelib.domain.devices import device_family
+    from chalicelib.services import notices
 
+    family = device_family(user_agent)
     with storage_errors():
         sealed = AccountModel.get(account_id, attributes_to_get=["pii"]).pii
     pii = crypto.unseal(sealed, {"purpose": "account", "account_id": account_id})
     moment = datetime.fromtimestamp(epoch(), UTC).astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M")
-    notifications.enqueue(
-        "sms",
+    return notices.sms(
         pii["phone"],
-        f"Hava: вход в личный кабинет с нового устройства ({describe_device(user_agent)}, "
-        f"{moment}). Если это были не вы — срочно смените пароль или сообщите нам через "
+        f"Hava: вход в личный кабинет с нового устройства ({family}, {moment}). "
+        "Если это были не вы — срочно смените пароль или сообщите нам через "
         "«Не получается зайти» на странице входа.",
+        # Keyed hash: the throttle table does not show which browsers a borrower uses.
+        merge_key=crypto.blind_index("device-notice", f"{account_id}:{family}"),
     )

@@ -105,6 +105,7 @@ def _requests(account_id: str) -> list[dict[str, Any]]:
 def export(principal: Principal) -> dict[str, Any]:
     """Everything held about the borrower, as one JSON-able document."""
     from chalicelib.services import cabinet
+    from chalicelib.services.staff import for_borrowers
     from chalicelib.storage import throttles
 
     account_id = principal.account_id
@@ -133,5 +134,6 @@ def export(principal: Principal) -> dict[str, Any]:
         "loans": cabinet.loans(account_id),
         "requests": _requests(account_id),
         "sessions": active_sessions(account_id, principal.token_hash),
-        "audit": _all_audit(account_id),
+        # Staff appear by role and pseudonymous number, never by login name.
+        "audit": for_borrowers(_all_audit(account_id)),
     }

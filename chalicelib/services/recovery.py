@@ -37,7 +37,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.errors import CodeExpired, Conflict, RateLimited, ValidationFailed
 from chalicelib.logs import logger
-from chalicelib.services import audit, codes, notifications
+from chalicelib.services import audit, codes, notices, notifications
 from chalicelib.services.auth import (
     MAX_LOGIN_LENGTH,
     account_subjects,
@@ -249,8 +249,7 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     ended = end_all_sessions(account.account_id)
     throttles.clear_failures(*account_subjects(account))
     audit.record(account.account_id, "password_recovered", account.account_id)
-    notifications.enqueue(
-        "sms",
+    notices.sms(
         pii["phone"],
         "Hava: пароль от личного кабинета восстановлен, все сеансы завершены. Если это "
         "были не вы, срочно сообщите нам через «Не получается зайти» на странице входа.",

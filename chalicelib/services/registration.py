@@ -9,16 +9,29 @@ the account, its three uniqueness guards, the application and a session.
 No enumeration: step 1 answers the same whatever is already registered. When
 the phone already belongs to an account, its owner gets an SMS saying so
 instead of a code, so nobody can go further with it.
+
+Step 2 answers alike too. When the IIN or e-mail (any spelling: both are
+normalised) already belongs to an account, the transaction fails on its guard;
+the challenge is then consumed all the same, the answer has the very shape of a
+success (fresh ids and a session token that was never stored, so it opens
+nothing), and the owner of record is told by SMS and e-mail (at most once a
+day each). No step answers sooner than ``registration_min_response_ms``, so the
+extra work of telling the owner does not show in the timing. What remains
+(README, "Residual risks"): the token opens nothing, so the applicant learns
+the outcome at the next request, at the price of one code to their own number
+within its budgets, and the owner hears of every attempt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import hash_password
@@ -300,6 +313,16 @@ def read_code(data: Mapping[str, Any]) -> str:
     return code
 
 
+@contextmanager
+def _no_sooner_than_the_floor() -> Iterator[None]:
+    began = time.monotonic()
+    try:
+        yield
+    finally:
+        floor = get_settings().registration_min_response_ms / 1000
+        time.sleep(max(0.0, floor - (time.monotonic() - began)))
+
+
 def confirm(
     registration_id: str,
     data: Mapping[str, Any],
@@ -308,6 +331,13 @@ def confirm(
     client_ip: str | None = None,
 ) -> Registered:
     """Step 2: check the code; create account, guards, application and session at once."""
+    with _no_sooner_than_the_floor():
+        return _confirm(registration_id, data, user_agent, client_ip)
+
+
+def _confirm(
+    registration_id: str, data: Mapping[str, Any], user_agent: str | None, client_ip: str | None
+) -> Registered:
     settings = get_settings()
     code = read_code(data)
     challenge = _open_challenge(registration_id)
@@ -367,13 +397,74 @@ def confirm(
         failed = failed_conditions(exc)
         if 6 in failed or 0 in failed:
             raise CodeExpired("Этот код уже использован. Войдите в кабинет.") from exc
-        if any(1 <= i <= 3 for i in failed):
-            raise Conflict(
-                "Этот ИИН, телефон или e-mail уже используется в другом кабинете. "
-                "Войдите или восстановите пароль."
-            ) from exc
+        taken = [guards[i - 1].lookup for i in sorted(failed) if 1 <= i <= 3]
+        if taken:
+            return _taken_identifiers(challenge, taken, account, loan, session)
         if exc.cause_response_code == "TransactionCanceledException":
             raise Conflict("Подтверждение уже выполняется. Повторите попытку.") from exc
         raise ServiceUnavailable() from exc
     logger.info("registration confirmed", extra={"account_id": account.account_id})
     return Registered(account_id=account.account_id, loan_id=loan.loan_id, session=session)
+
+
+#: What the owner of record is told, by the kind of identifier found taken.
+_KIND_RU = {"iin": "ваш ИИН", "phone": "ваш номер телефона", "email": "ваш адрес электронной почты"}
+
+
+def _taken_identifiers(
+    challenge: ChallengeModel,
+    taken: list[str],
+    account: AccountModel,
+    loan: LoanModel,
+    session: NewSession,
+) -> Registered:
+    """A registration whose IIN, phone or e-mail is some account's: answered like a success.
+
+    The challenge is consumed (the code works once, as always), nothing else is
+    written, the owner of record is told, and the caller gets the ids and the
+    token it would have got: the token was never stored, so it opens nothing.
+    """
+    with storage_errors():
+        try:
+            challenge.update(
+                actions=[ChallengeModel.consumed.set(True)],
+                condition=codes.consume_condition(challenge),
+            )
+        except UpdateError as exc:
+            raise CodeExpired("Этот код уже использован. Войдите в кабинет.") from exc
+    logger.warning("security_event", extra={"event": "registration_with_taken_identifier"})
+    owners: dict[str, list[str]] = {}
+    for index in taken:
+        with storage_errors():
+            try:
+                owner = IdentifierModel.get(index).account_id
+            except DoesNotExist:
+                continue  # freed meanwhile (deletion): nobody to tell
+        owners.setdefault(owner, []).append(index.split("#", 1)[0])
+    for owner, kinds in owners.items():
+        try:
+            _tell_owner(owner, kinds)
+        except Exception as exc:  # the answer must not change because a notice failed
+            logger.warning(
+                "registration attempt notice not sent", extra={"error": type(exc).__name__}
+            )
+    return Registered(account_id=account.account_id, loan_id=loan.loan_id, session=session)
+
+
+def _tell_owner(account_id: str, kinds: list[str]) -> None:
+    """SMS and e-mail to the owner of record: someone tried to register with their data."""
+    from chalicelib.services import notices
+
+    with storage_errors():
+        sealed = AccountModel.get(account_id, attributes_to_get=["pii"]).pii
+    pii = crypto.unseal(sealed, {"purpose": "account", "account_id": account_id})
+    what = " и ".join(_KIND_RU.get(kind, "ваши данные") for kind in kinds)
+    text = (
+        f"Кто-то пытался зарегистрировать новый личный кабинет Hava, указав {what}. "
+        "Новый кабинет не создан, ваш кабинет не изменён. Если это были вы — войдите "
+        "в свой кабинет или восстановите пароль. Если нет — сообщите нам через "
+        "«Не получается зайти» на странице входа."
+    )
+    merge = crypto.blind_index("registration-attempt", account_id)
+    notices.sms(pii["phone"], f"Hava: {text}", merge_key=merge)
+    notices.email(pii["email"], "Hava: попытка регистрации с вашими данными", text, merge_key=merge)

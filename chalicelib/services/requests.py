@@ -15,9 +15,11 @@ from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
 from chalicelib.errors import (
     CodeExpired,
+    CodeInvalid,
     Conflict,
     InvalidValue,
     NotFound,
+    RateLimited,
     ServiceUnavailable,
     ValidationFailed,
 )
@@ -178,10 +180,7 @@ def _file(request: RequestModel, *extra: Model) -> None:
                 tx.save(item)
     except TransactWriteError as exc:
         if 0 in failed_conditions(exc):
-            raise Conflict(
-                f"У вас уже есть открытая заявка «{rules.TYPE_RU[request.type]}». "
-                "Дождитесь решения по ней."
-            ) from exc
+            raise _open_conflict(request.type) from exc
         raise ServiceUnavailable() from exc
 
 
@@ -189,8 +188,20 @@ def _account_pii(account: AccountModel) -> dict[str, Any]:
     return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
 
 
-def start_phone_change(account_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """File a phone change: re-check the password, code to the new number, upload forms."""
+def start_phone_change(
+    account_id: str, data: Mapping[str, Any], client_ip: str | None = None
+) -> dict[str, Any]:
+    """File a phone change: re-check the password, code to the new number, upload forms.
+
+    Against SMS pumping and number probing, in this order: the account's daily
+    cap of attempts and the address's SMS budgets are charged before anything
+    is looked up; then the open-request lock; then the new number's own cooldown
+    and budgets; the global budget only for the message actually queued (given
+    back if the request cannot be filed). A number that is already some
+    account's answers exactly like a free one: the request is filed alike, but
+    its owner gets a notice instead of the code (``phone_taken`` on the
+    challenge), so nobody can ever confirm it and the borrower is not told why.
+    """
     from chalicelib.services import codes, documents, notifications
     from chalicelib.services.auth import check_current_password
     from chalicelib.services.cabinet import get_account
@@ -203,19 +214,14 @@ def start_phone_change(account_id: str, data: Mapping[str, Any]) -> dict[str, An
     account = get_account(account_id)
     # Same brute-force counter as sign-in: a stolen session cannot guess the password.
     check_current_password(account, password, "password")
-    if crypto.blind_index("phone", new_phone) == account.phone_index:
-        raise ValidationFailed({"new_phone": "Это ваш текущий номер."})
     new_index = crypto.blind_index("phone", new_phone)
+    if new_index == account.phone_index:
+        raise ValidationFailed({"new_phone": "Это ваш текущий номер."})
+    _charge_attempt(account_id, client_ip)
+    _check_no_open_request(rules.PHONE_CHANGE, account_id)
+    codes.limit_recipient(new_index)
     with storage_errors():
         taken = IdentifierModel.count(new_index, limit=1) > 0
-    if taken:
-        raise ValidationFailed(
-            {
-                "new_phone": "Этот номер нельзя указать. Если он принадлежит вам, "
-                "обратитесь в службу поддержки."
-            }
-        )
-    codes.limit_sends(new_index)
     request = _new_request(rules.PHONE_CHANGE, rules.AWAITING_DOCUMENTS, account_id, None)
     request.details = crypto.seal({"new_phone": new_phone}, request_context(request.request_id))
     request.new_phone_index = new_index
@@ -227,16 +233,64 @@ def start_phone_change(account_id: str, data: Mapping[str, Any]) -> dict[str, An
     )
     challenge.request_id = request.request_id
     challenge.account_id = account_id
+    challenge.phone_taken = taken
     request.challenge_id = challenge.challenge_id
     entry = audit.new_entry(
         account_id, "phone_change_requested", account_id, target=request.request_id
     )
-    _file(request, challenge, entry)
-    notifications.enqueue("sms", new_phone, _phone_code_text(code))
+    charged = codes.charge_global()
+    try:
+        _file(request, challenge, entry)
+    except Exception:
+        codes.refund(charged)
+        raise
+    notifications.enqueue("sms", new_phone, _phone_code_text(None if taken else code))
     return {**view(request), "uploads": documents.upload_forms(request.request_id, slots)}
 
 
-def _phone_code_text(code: str) -> str:
+def _charge_attempt(account_id: str, client_ip: str | None) -> None:
+    """The account's daily cap of phone-change attempts, then the address's SMS budgets."""
+    from chalicelib.services import codes
+
+    limit = get_settings().phone_change_attempts_per_day
+    try:
+        throttles.consume(f"phone-change:{account_id}", limit, codes.DAY)
+    except RateLimited as exc:
+        logger.warning(
+            "security_event", extra={"event": "phone_change_attempts_exceeded", "scope": "account"}
+        )
+        hours = -(-exc.retry_after // 3600)
+        raise RateLimited(
+            exc.retry_after,
+            f"Слишком много попыток смены номера за сутки. Повторите через {hours} ч.",
+        ) from exc
+    if client_ip is not None:
+        codes.limit_address(client_ip)
+
+
+def _check_no_open_request(request_type: str, account_id: str) -> None:
+    """``Conflict`` at once when the account already has an open request of this type."""
+    with storage_errors():
+        try:
+            IdentifierModel.get(_open_guard(request_type, account_id), consistent_read=True)
+        except DoesNotExist:
+            return
+    raise _open_conflict(request_type)
+
+
+def _open_conflict(request_type: str) -> Conflict:
+    return Conflict(
+        f"У вас уже есть открытая заявка «{rules.TYPE_RU[request_type]}». Дождитесь решения по ней."
+    )
+
+
+def _phone_code_text(code: str | None) -> str:
+    if code is None:
+        return (
+            "Hava: этот номер уже указан в личном кабинете Hava, поэтому его нельзя "
+            "привязать к другому кабинету. Ваш кабинет не изменён. Если номер указывали "
+            "не вы, просто удалите это SMS."
+        )
     minutes = get_settings().code_ttl_seconds // 60
     return (
         f"Hava: код подтверждения нового номера {code}. Действует {minutes} минут. "
@@ -271,6 +325,9 @@ def confirm_new_phone(account_id: str, request_id: str, data: Mapping[str, Any])
         request.challenge_id or "", PHONE_CODE_PURPOSE, "Заявка не найдена."
     )
     codes.verify(challenge, code)
+    if challenge.phone_taken:
+        # Nobody was ever sent this code; should one still be guessed, it counts as wrong.
+        raise CodeInvalid("Неверный код подтверждения.")
     try:
         with transaction() as tx:
             tx.update(
@@ -296,7 +353,9 @@ def confirm_new_phone(account_id: str, request_id: str, data: Mapping[str, Any])
     return view(load(request_id))
 
 
-def resend_phone_code(account_id: str, request_id: str) -> dict[str, Any]:
+def resend_phone_code(
+    account_id: str, request_id: str, client_ip: str | None = None
+) -> dict[str, Any]:
     """A new code to the new number (cooldown and hourly cap apply)."""
     from chalicelib.services import codes, notifications
 
@@ -308,9 +367,10 @@ def resend_phone_code(account_id: str, request_id: str) -> dict[str, Any]:
     challenge = codes.open_challenge(
         request.challenge_id or "", PHONE_CODE_PURPOSE, "Заявка не найдена."
     )
-    code = codes.reissue(challenge)
+    code = codes.reissue(challenge, client_ip)
     new_phone = crypto.unseal(request.details or "", request_context(request_id))["new_phone"]
-    notifications.enqueue("sms", new_phone, _phone_code_text(code))
+    text = _phone_code_text(None if challenge.phone_taken else code)
+    notifications.enqueue("sms", new_phone, text)
     return {"resend_after": get_settings().code_resend_cooldown_seconds}
 
 
@@ -326,7 +386,7 @@ def fresh_upload_forms(account_id: str, request_id: str) -> dict[str, Any]:
 
 def request_deletion(account_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """File an account deletion (password re-checked), refused while any loan is unpaid."""
-    from chalicelib.services import notifications
+    from chalicelib.services import notices
     from chalicelib.services.auth import check_current_password
     from chalicelib.services.cabinet import get_account
 
@@ -345,8 +405,7 @@ def request_deletion(account_id: str, data: Mapping[str, Any]) -> dict[str, Any]
         audit.new_entry(account_id, "deletion_requested", account_id, target=request.request_id),
     )
     pii = _account_pii(account)
-    notifications.enqueue(
-        "sms",
+    notices.sms(
         pii["phone"],
         "Hava: заявка на удаление учётной записи принята. Кабинет работает до решения "
         f"службы поддержки (срок — до {request.due_on}).",
@@ -372,7 +431,7 @@ def check_no_unpaid_loans(account_id: str) -> None:
 def report_compromise(principal_account_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Signed-in report: every session ends now, the password must be recovered by SMS code
     (the old one opens nothing), security is told."""
-    from chalicelib.services import notifications
+    from chalicelib.services import notices
     from chalicelib.services.cabinet import get_account
     from chalicelib.services.sessions import end_all_sessions
 
@@ -397,8 +456,7 @@ def report_compromise(principal_account_id: str, data: Mapping[str, Any]) -> dic
         principal_account_id, "compromise_reported", principal_account_id, target=request.request_id
     )
     pii = _account_pii(account)
-    notifications.enqueue(
-        "sms",
+    notices.sms(
         pii["phone"],
         "Hava: по вашему сообщению о взломе все сеансы кабинета завершены, прежний "
         "пароль больше не действует. Задайте новый: «Забыли пароль?» на странице входа.",

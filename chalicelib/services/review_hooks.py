@@ -17,7 +17,7 @@ from chalicelib.clock import iso, now
 from chalicelib.domain import requests as rules
 from chalicelib.errors import NotFound
 from chalicelib.logs import logger
-from chalicelib.services import notifications
+from chalicelib.services import notices
 from chalicelib.services import requests as request_service
 from chalicelib.storage.accounts import AccountModel
 from chalicelib.storage.base import storage_errors
@@ -127,7 +127,7 @@ def _current_phone(account_id: str) -> str:
 def _sms(request: RequestModel, text: str) -> None:
     """Queue an SMS to the account's current phone; failures are logged, never raised."""
     try:
-        notifications.enqueue("sms", _current_phone(request.account_id), text)
+        notices.sms(_current_phone(request.account_id), text)
     except Exception as exc:
         logger.error(
             "borrower notification failed",

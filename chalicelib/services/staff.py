@@ -8,11 +8,26 @@ context ``{"purpose": "staff-totp", "username": …}``) and roles:
 - ``security``: compromise reports, locking and unlocking accounts;
 - ``admin``: staff management only — it implies no other role.
 
+``admin`` is never combined with ``support`` or ``security`` (separation of
+duties): an admin cannot mint an identity that reviews borrowers.
+
+New members enrol themselves: an admin (or ``staff_cli``) creates a pending
+member with roles and receives a one-time enrolment token (24 h, stored only
+as its SHA-256); the member opens the link, sets their own password and
+receives the TOTP provisioning URI; their first sign-in with a code activates
+them. Whoever creates a member never chooses the password nor sees the secret.
+
 Sign-in answers one 401 («Неверный логин, пароль или код») for an unknown
 username, a wrong password, a wrong or replayed code and a disabled account,
-and an unknown username still costs one argon2 verify. A code's time step is
-accepted at most once: the step is written with ``last_totp_step < step``, so
-of two sign-ins with the same code exactly one succeeds.
+after the same work: one TransactGetItems (member + failure counter), one
+argon2 verify (a dummy hash for unknown usernames), the failure counter and
+one audit entry. Failures back off per username exactly like borrowers' logins
+(``services.backoff``); a per-address window limits spraying. A code's time
+step is accepted at most once: the step is written with ``last_totp_step <
+step``, so of two sign-ins with the same code exactly one succeeds.
+
+Borrowers never see staff login names: ``for_borrowers`` shows a role and a
+stable pseudonymous staff number instead.
 
 Every view of personal data or photos, and every read of the audit trail, is
 audited *before* the data is returned (Law 94-V: who accessed what, and when).
@@ -22,10 +37,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import re
+import secrets
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -39,6 +57,7 @@ from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.errors import (
     BadRequest,
     Conflict,
+    EnrolmentLinkInvalid,
     Forbidden,
     InvalidCredentials,
     InvalidValue,
@@ -47,6 +66,7 @@ from chalicelib.errors import (
 )
 from chalicelib.logs import logger
 from chalicelib.services import audit
+from chalicelib.services.backoff import record_failure, refuse_if_locked
 from chalicelib.services.forms import Form, secret, string
 from chalicelib.services.sessions import (
     STAFF,
@@ -58,7 +78,7 @@ from chalicelib.services.sessions import (
     start_session,
 )
 from chalicelib.storage.base import storage_errors
-from chalicelib.storage.staff import StaffModel
+from chalicelib.storage.staff import MEMBER, StaffModel, member_and_failures
 
 if TYPE_CHECKING:
     from chalicelib.storage.accounts import AccountModel
@@ -68,8 +88,16 @@ SUPPORT = "support"
 SECURITY = "security"
 ADMIN = "admin"
 ROLES = (SUPPORT, SECURITY, ADMIN)
+PENDING = "pending"
+ENROLLING = "enrolling"
 ACTIVE = "active"
 DISABLED = "disabled"
+#: Never a username (``USERNAME`` has no ``~``): read for unknown usernames.
+NO_STAFF = "~none"
+#: The audit subject of failed sign-ins with an unknown username (the name is not kept).
+UNKNOWN_STAFF = "staff#?"
+#: Wrong codes in a row after a right password from which each is a security event.
+TOTP_ALERT_AFTER = 3
 
 #: Which role reviews which request type.
 ROLE_FOR_TYPE = {
@@ -89,6 +117,12 @@ TOTP_VALID_WINDOW = 1
 MSG_LOGIN = "Неверный логин, пароль или код"
 MSG_USERNAME = "Логин: от 3 до 32 символов — строчные латинские буквы, цифры, «.», «_», «-»."
 MSG_ROLES = "Укажите одну или несколько ролей: " + ", ".join(ROLES) + "."
+MSG_ADMIN_ALONE = (
+    "Роль admin не совмещается с ролями support и security: "
+    "для работы с заявками заведите сотруднику отдельную учётную запись."
+)
+MSG_SET_BY_MEMBER = "Пароль сотрудник задаёт сам по ссылке для регистрации."
+MSG_LOCKED = "Слишком много неудачных попыток входа. Повторите через {wait}."
 MSG_CURSOR = "Некорректный курсор страницы: начните с первой страницы."
 
 
@@ -103,13 +137,47 @@ def _check_roles(roles: Iterable[str]) -> frozenset[str]:
     chosen = frozenset(roles)
     if not chosen or not chosen <= set(ROLES):
         raise ValidationFailed({"roles": MSG_ROLES})
+    if ADMIN in chosen and chosen & {SUPPORT, SECURITY}:
+        raise ValidationFailed({"roles": MSG_ADMIN_ALONE})
     return chosen
 
 
-def create_staff(username: str, password: str, roles: Iterable[str], created_by: str) -> str:
-    """Create a staff member; returns the TOTP provisioning URI (shown once, holds the secret)."""
-    import pyotp
+def staff_number(username: str) -> str:
+    """The member's stable pseudonymous number (six digits of an HMAC of the username)."""
+    digest = crypto.blind_index("staff-number", username).partition("#")[2]
+    return f"{int(digest[:12], 16) % 1_000_000:06d}"
 
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_enrolment(username: str) -> tuple[str, str, int]:
+    """A one-time enrolment token for ``username``: (token, its hash, expiry epoch)."""
+    # The username tells which record to check; the 256-bit secret is the proof.
+    token = f"{username}.{secrets.token_urlsafe(32)}"
+    expires = int(epoch()) + get_settings().staff_enrolment_seconds
+    return token, _token_hash(token), expires
+
+
+def _invitation(username: str, roles: Iterable[str], token: str, expires: int) -> dict[str, Any]:
+    return {
+        "username": username,
+        "roles": sorted(roles),
+        "status": PENDING,
+        "enrolment_token": token,
+        "enrolment_link": f"staff#enrol={token}",
+        "enrolment_expires_at": iso(datetime.fromtimestamp(expires, UTC)),
+    }
+
+
+def invite_staff(username: str, roles: Iterable[str], created_by: str) -> dict[str, Any]:
+    """Create a pending member; the answer holds the one-time enrolment token (shown once).
+
+    The member sets their own password and receives their TOTP secret through
+    the link (``enrol``); whoever creates them sees neither. Only the token's
+    hash is stored; it expires after ``staff_enrolment_seconds`` (24 h).
+    """
     errors: dict[str, str] = {}
     if not isinstance(username, str) or not USERNAME.fullmatch(username):
         errors["username"] = MSG_USERNAME
@@ -118,23 +186,22 @@ def create_staff(username: str, password: str, roles: Iterable[str], created_by:
     except ValidationFailed as exc:
         errors.update(exc.fields)
         chosen = frozenset()
-    try:
-        check_password(password, password, [username] if isinstance(username, str) else [])
-    except ValidationFailed as exc:
-        errors.update({k: v for k, v in exc.fields.items() if k == "password"})
     if errors:
         raise ValidationFailed(errors)
 
-    totp_secret = pyotp.random_base32()  # 160 bits, RFC 4226's recommended length
+    token, token_hash, expires = _new_enrolment(username)
     member = StaffModel(
         username=username,
-        password_hash=hash_password(normalize_password(password)),
-        totp_secret=crypto.seal({"secret": totp_secret}, _totp_context(username)),
+        kind=MEMBER,
+        staff_number=staff_number(username),
         roles=set(chosen),
-        status=ACTIVE,
+        status=PENDING,
         created_at=iso(now()),
         created_by=created_by,
+        enrolment_hash=token_hash,
+        enrolment_expires_at=expires,
         failed_logins=0,
+        totp_failures=0,
         last_totp_step=0,
     )
     with storage_errors():
@@ -150,19 +217,88 @@ def create_staff(username: str, password: str, roles: Iterable[str], created_by:
         audit.staff_subject(username),
         target=",".join(sorted(chosen)),
     )
-    logger.info("staff created", extra={"staff": username})
+    logger.info("staff invited", extra={"staff": username})
+    return _invitation(username, chosen, token, expires)
+
+
+def reissue_enrolment(username: str, by: str) -> dict[str, Any]:
+    """A new enrolment token for a member not yet active (the old one stops working)."""
+    if not USERNAME.fullmatch(username):
+        raise NotFound("Сотрудник не найден.")
+    token, token_hash, expires = _new_enrolment(username)
+    member = StaffModel(username=username)
+    with storage_errors():
+        try:
+            member.update(
+                actions=[
+                    StaffModel.status.set(PENDING),
+                    StaffModel.enrolment_hash.set(token_hash),
+                    StaffModel.enrolment_expires_at.set(expires),
+                    StaffModel.password_hash.remove(),
+                    StaffModel.totp_secret.remove(),
+                ],
+                condition=StaffModel.status.is_in(PENDING, ENROLLING),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise Conflict(
+                    "Новую ссылку можно выдать только сотруднику, ещё не завершившему регистрацию."
+                ) from None
+            raise
+    audit.record(by, "staff_enrolment_reissued", audit.staff_subject(username))
+    return _invitation(username, member.roles or (), token, expires)
+
+
+def enrol(data: Mapping[str, Any], client_ip: str | None = None) -> dict[str, Any]:
+    """``POST /admin/v1/enrolment``: the member sets their password with the one-time token.
+
+    The token is spent here (one conditional update: the right hash, not expired,
+    still pending). The answer holds the TOTP provisioning URI, shown once; the
+    first sign-in with a code from it activates the member.
+    """
+    import pyotp
+
+    from chalicelib.services.auth import limit_address
+
+    form = Form(data, ("token", "password", "password_confirm"))
+    token = form.field("token", string(128))
+    password = form.field("password", secret)
+    confirm = form.field("password_confirm", secret)
+    form.raise_if_invalid()
+    assert token is not None and password is not None and confirm is not None
+    limit_address("staff_login", client_ip)
+    username = token.rpartition(".")[0]
+    if not USERNAME.fullmatch(username):
+        raise EnrolmentLinkInvalid()
+    check_password(password, confirm, [username])
+
+    totp_secret = pyotp.random_base32()  # 160 bits, RFC 4226's recommended length
+    with storage_errors():
+        try:
+            StaffModel(username=username).update(
+                actions=[
+                    StaffModel.password_hash.set(hash_password(normalize_password(password))),
+                    StaffModel.totp_secret.set(
+                        crypto.seal({"secret": totp_secret}, _totp_context(username))
+                    ),
+                    StaffModel.status.set(ENROLLING),
+                    StaffModel.enrolment_hash.remove(),
+                    StaffModel.enrolment_expires_at.remove(),
+                ],
+                condition=(StaffModel.enrolment_hash == _token_hash(token))
+                & (StaffModel.enrolment_expires_at > int(epoch()))
+                & (StaffModel.status == PENDING),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise EnrolmentLinkInvalid() from None
+            raise
+    subject = audit.staff_subject(username)
+    audit.record(subject, "staff_enrolment_started", subject)
     uri: str = pyotp.TOTP(totp_secret).provisioning_uri(
         name=username, issuer_name=get_settings().staff_issuer
     )
-    return uri
-
-
-def _get_staff(username: str) -> StaffModel | None:
-    with storage_errors():
-        try:
-            return StaffModel.get(username, consistent_read=True)
-        except DoesNotExist:
-            return None
+    return {"username": username, "provisioning_uri": uri, "status": ENROLLING}
 
 
 def _matching_step(totp_secret: str, code: str) -> int | None:
@@ -177,61 +313,103 @@ def _matching_step(totp_secret: str, code: str) -> int | None:
     return None
 
 
-def _refuse(member: StaffModel, why: str) -> InvalidCredentials:
-    """Count and audit a failed sign-in of a known staff member; the error to raise."""
-    with storage_errors():
-        member.update(actions=[StaffModel.failed_logins.add(1)])
-    audit.record(
-        audit.staff_subject(member.username),
-        "staff_login_failed",
-        audit.staff_subject(member.username),
-        reason=why,
-    )
+def login_subject(username: str) -> str:
+    """The back-off counter of a typed username (every spelling of one name shares it)."""
+    return "staff-login:" + crypto.blind_index("staff-login", " ".join(username.split()).casefold())
+
+
+def _refuse(subject: str, member: StaffModel | None, why: str) -> InvalidCredentials:
+    """Count and audit a failed sign-in; the error to raise.
+
+    Known and unknown usernames do the same writes (the counter, one audit entry).
+    """
+    record_failure(subject)
+    who = audit.staff_subject(member.username) if member is not None else UNKNOWN_STAFF
+    audit.record(who, "staff_login_failed", who, reason=why)
     return InvalidCredentials(MSG_LOGIN)
 
 
-def staff_login(data: Mapping[str, Any], user_agent: str | None) -> NewSession:
-    """A staff session for the right username, password and an unused TOTP code."""
+def _refuse_totp(subject: str, member: StaffModel, why: str) -> InvalidCredentials:
+    """A wrong or replayed code after the right password: counted on the member too.
+
+    From the ``TOTP_ALERT_AFTER``-th in a row, each raises a ``security_event``
+    (``staff_totp_failures``) an alarm watches: someone holds the password.
+    """
+    with storage_errors():
+        member.update(actions=[StaffModel.totp_failures.add(1)])
+    failures = int(member.totp_failures or 0)
+    if failures >= TOTP_ALERT_AFTER:
+        logger.warning(
+            "security_event", extra={"event": "staff_totp_failures", "failures": failures}
+        )
+    return _refuse(subject, member, why)
+
+
+def staff_login(
+    data: Mapping[str, Any], user_agent: str | None, *, client_ip: str | None = None
+) -> NewSession:
+    """A staff session for the right username, password and an unused TOTP code.
+
+    The borrowers' back-off (``services.backoff``) per username, counting wrong
+    passwords and wrong codes alike, plus the per-address window; 429 before
+    any check while a wait runs. The first sign-in of an enrolling member
+    activates them.
+    """
+    from chalicelib.services.auth import limit_address
+    from chalicelib.storage import throttles
+
     form = Form(data, ("username", "password", "totp"))
     username = form.field("username", string(64))
     password = form.field("password", secret)
     code = form.field("totp", string(16))
     form.raise_if_invalid()
     assert username is not None and password is not None and code is not None
+    limit_address("staff_login", client_ip)
     password = normalize_password(password)
-
-    member = _get_staff(username) if USERNAME.fullmatch(username) else None
-    if member is None:
+    subject = login_subject(username)
+    key = username if USERNAME.fullmatch(username) else NO_STAFF
+    member, counter = member_and_failures(key, subject)
+    failures = refuse_if_locked(subject, throttles.state_of(counter), message=MSG_LOCKED)
+    if member is None or not member.password_hash or not member.totp_secret:
         burn_verify(password)
-        raise InvalidCredentials(MSG_LOGIN)
+        raise _refuse(subject, None, "unknown")
     matches, needs_rehash = verify_password(member.password_hash, password)
     if not matches:
-        raise _refuse(member, "password")
-    if member.status != ACTIVE:
-        raise _refuse(member, "disabled")
+        raise _refuse(subject, member, "password")
+    if member.status not in (ACTIVE, ENROLLING):
+        raise _refuse(subject, member, "disabled")
     totp_secret = crypto.unseal(member.totp_secret, _totp_context(username))["secret"]
     step = _matching_step(totp_secret, code) if TOTP_CODE.fullmatch(code) else None
     if step is None:
-        raise _refuse(member, "totp")
+        raise _refuse_totp(subject, member, "totp")
 
-    actions: list[Any] = [StaffModel.last_totp_step.set(step), StaffModel.failed_logins.set(0)]
+    actions: list[Any] = [
+        StaffModel.last_totp_step.set(step),
+        StaffModel.totp_failures.set(0),
+        StaffModel.status.set(ACTIVE),
+    ]
     if needs_rehash:
         actions.append(StaffModel.password_hash.set(hash_password(password)))
+    first_sign_in = member.status == ENROLLING
     with storage_errors():
         try:
             # The step moves forward only: a code (or an older one) is never accepted twice.
             member.update(
                 actions=actions,
-                condition=(StaffModel.last_totp_step < step) & (StaffModel.status == ACTIVE),
+                condition=(StaffModel.last_totp_step < step) & (StaffModel.status == member.status),
             )
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
-            raise _refuse(member, "totp_replayed") from None
+            raise _refuse_totp(subject, member, "totp_replayed") from None
+    if failures:
+        throttles.clear_failures(subject)
 
-    subject = audit.staff_subject(username)
-    session = start_session(subject, user_agent, kind=STAFF, roles=frozenset(member.roles))
-    audit.record(subject, "staff_login", subject)
+    subject_id = audit.staff_subject(username)
+    if first_sign_in:
+        audit.record(subject_id, "staff_enrolled", subject_id)
+    session = start_session(subject_id, user_agent, kind=STAFF, roles=frozenset(member.roles))
+    audit.record(subject_id, "staff_login", subject_id)
     logger.info("staff signed in", extra={"staff": username})
     return session
 
@@ -260,26 +438,54 @@ def _require_role(staff: Principal, role: str) -> None:
 
 
 def list_staff() -> list[dict[str, Any]]:
-    """Every staff member, without secrets (a Scan: the table holds a handful of people)."""
+    """Every staff member, without secrets: one Query on ``by_kind`` (no Scan)."""
     with storage_errors():
-        members = list(
-            StaffModel.scan(
-                attributes_to_get=["username", "roles", "status", "created_at", "created_by"]
-            )
-        )
-    return sorted(
-        (
-            {
-                "username": m.username,
-                "roles": sorted(m.roles or ()),
-                "status": m.status,
-                "created_at": m.created_at,
-                "created_by": m.created_by,
-            }
-            for m in members
-        ),
-        key=lambda m: m["username"],
-    )
+        members = list(StaffModel.by_kind.query(MEMBER))
+    return [
+        {
+            "username": m.username,
+            "staff_number": m.staff_number or staff_number(m.username),
+            "roles": sorted(m.roles or ()),
+            "status": m.status,
+            "created_at": m.created_at,
+            "created_by": m.created_by,
+        }
+        for m in members
+    ]
+
+
+def for_borrowers(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Audit entries as a borrower may read them: staff shown by role and staff number.
+
+    A borrower never sees a staff login name: ``staff#<username>`` becomes
+    ``staff`` with ``staff_role`` and the member's pseudonymous ``staff_number``.
+    """
+    cache: dict[str, dict[str, Any]] = {}
+    shown = []
+    for entry in entries:
+        view = dict(entry)
+        for field in ("actor", "subject"):
+            value = view.get(field)
+            if isinstance(value, str) and value.startswith("staff#"):
+                if value not in cache:
+                    cache[value] = _pseudonym(value.removeprefix("staff#"))
+                view[field] = "staff"
+                view.update(cache[value])
+        shown.append(view)
+    return shown
+
+
+def _pseudonym(username: str) -> dict[str, Any]:
+    member = None
+    if USERNAME.fullmatch(username):
+        with storage_errors():
+            try:
+                member = StaffModel.get(username, attributes_to_get=["roles", "staff_number"])
+            except DoesNotExist:
+                member = None
+    roles = sorted(member.roles or ()) if member is not None else []
+    number = (member.staff_number if member is not None else None) or staff_number(username)
+    return {"staff_role": ",".join(roles) or None, "staff_number": number}
 
 
 def disable_staff(username: str, by: str) -> None:
@@ -607,14 +813,20 @@ def review_view(staff: Principal, request_id: str) -> dict[str, Any]:
 
 
 def audit_trail(staff: Principal, params: Mapping[str, str]) -> dict[str, Any]:
-    """Entries about one account (support, security) or by one staff member (admin); audited."""
+    """Entries about one account (support, security), about or by a staff member (admin).
+
+    Audited before anything is read.
+    """
     account_id, actor, cursor = params.get("account_id"), params.get("actor"), params.get("cursor")
     if bool(account_id) == bool(actor):
         raise ValidationFailed({"account_id": "Укажите либо account_id, либо actor."})
     if cursor is not None and (len(cursor) > 64 or not cursor.isascii()):
         raise BadRequest(MSG_CURSOR)
     if account_id:
-        if not staff.roles & {SUPPORT, SECURITY}:
+        if account_id.startswith("staff#"):
+            # A staff member's own trail (sign-ins, enrolment): admin only.
+            _require_role(staff, ADMIN)
+        elif not staff.roles & {SUPPORT, SECURITY}:
             raise Forbidden()
         if len(account_id) > 64:
             raise NotFound()
@@ -636,19 +848,22 @@ def audit_trail(staff: Principal, params: Mapping[str, str]) -> dict[str, Any]:
 
 
 def create_staff_from(staff: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
-    """``POST /admin/v1/staff``: an admin creates a staff member."""
+    """``POST /admin/v1/staff``: an admin creates a member, who then enrols through the link."""
     _require_role(staff, ADMIN)
-    form = Form(data, ("username", "password", "roles"))
+    form = Form(data, ("username", "roles", "password"))
     username = form.field("username", string(64))
-    password = form.field("password", secret)
     roles = form.field("roles", _role_list)
+    if "password" in data:
+        form.errors["password"] = MSG_SET_BY_MEMBER
     form.raise_if_invalid()
-    assert username is not None and password is not None and roles is not None
-    uri = create_staff(username, password, roles, staff.account_id)
-    return {"username": username, "roles": sorted(roles), "provisioning_uri": uri}
+    assert username is not None and roles is not None
+    return invite_staff(username, roles, staff.account_id)
 
 
 def _role_list(raw: Any) -> list[str]:
     if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
         raise InvalidValue(MSG_ROLES)
-    return sorted(_check_roles(raw))
+    try:
+        return sorted(_check_roles(raw))
+    except ValidationFailed as exc:
+        raise InvalidValue(exc.fields["roles"]) from None

@@ -48,5 +48,6 @@ class ChallengeModel(Model):
     term_days = NumberAttribute(null=True)
     consent_version = UnicodeAttribute(null=True)
     consent_at = UnicodeAttribute(null=True)
-    #: The phone was already registered: its owner got a notice, not a code.
+    #: The phone (for an e-mail change: the address) is already some account's: its
+    #: owner got a notice, not a code, so the challenge can never be confirmed.
     phone_taken = BooleanAttribute(default=False)

@@ -27,10 +27,11 @@ class ThrottleModel(Model):
     locked_until = NumberAttribute(null=True)
 
 
-def consume(subject: str, limit: int, window_seconds: int) -> None:
+def consume(subject: str, limit: int, window_seconds: int) -> str:
     """Count one event against ``limit`` per fixed window; refuse the one over it.
 
     One conditional UpdateItem: concurrent callers can never overshoot the limit.
+    Returns the counter's key (for ``release``).
     """
     now = epoch()
     window = now // window_seconds
@@ -49,6 +50,20 @@ def consume(subject: str, limit: int, window_seconds: int) -> None:
             if _condition_failed(exc):
                 raise RateLimited(window_end - now) from exc
             raise
+    return str(item.key)
+
+
+def release(key: str) -> None:
+    """Give back one event counted by ``consume`` (the key it returned), never below zero."""
+    with storage_errors():
+        try:
+            ThrottleModel(key=key).update(
+                actions=[ThrottleModel.hits.add(-1)],
+                condition=ThrottleModel.hits > 0,
+            )
+        except UpdateError as exc:
+            if not _condition_failed(exc):
+                raise
 
 
 def cooldown(subject: str, seconds: int) -> None:

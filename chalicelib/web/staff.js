@@ -1,5 +1,7 @@
 // The support desk: sign-in with password + TOTP, the review queue, one request with
-// its photos beside the borrower's data, decisions, the audit trail. A client of /admin/v1.
+// its photos beside the borrower's data, decisions, the audit trail; for admins the staff
+// list and one-time enrolment links; for new members the enrolment itself (#enrol=<token>:
+// the token stays in the fragment, never in a request URL). A client of /admin/v1.
 
 import { client } from "./api.js";
 import {
@@ -11,14 +13,36 @@ const api = client({
   onSignedOut: () => { if (state.user) signedOut("Сеанс завершён. Войдите снова."); },
 });
 
-const state = { user: false, queueType: "phone_change", queueCursor: null, request: null, auditCursor: null };
+const state = {
+  user: false, admin: false, queueType: "phone_change", queueCursor: null, request: null, auditCursor: null,
+  enrolToken: null,
+};
+const STAFF_STATUS = { pending: "ждёт регистрации", enrolling: "ждёт первого входа", active: "активен", disabled: "отключён" };
 const DECISIONS = { approved: "Одобрить", rejected: "Отклонить", resolved: "Закрыть как решённое" };
 const ACCOUNT_STATUS = { active: "активна", locked: "заблокирована", deleted: "удалена" };
 const DOCUMENT_STATUS = { awaiting_upload: "не загружен", checking: "проверяется", accepted: "принят", rejected: "не принят" };
 
-function setSignedIn(yes) {
+function setSignedIn(yes, admin = false) {
   state.user = yes;
-  for (const node of $$("[data-when]")) node.hidden = (node.dataset.when === "user") !== yes;
+  state.admin = yes && admin;
+  for (const node of $$("[data-when]")) {
+    const when = node.dataset.when;
+    node.hidden = !yes || (when === "admin" && !admin) || (when === "reviewer" && admin);
+  }
+}
+
+// Admins manage staff only; everyone else lands on the queue.
+async function enterDesk() {
+  try {
+    await loadStaff();
+    setSignedIn(true, true);
+    show("staff");
+    return;
+  } catch (error) {
+    if (error.status !== 403) throw error;
+  }
+  setSignedIn(true);
+  await openQueue();
 }
 
 function signedOut(message) {
@@ -47,8 +71,7 @@ async function signIn(event) {
     try {
       await api.post("/admin/v1/sessions", formValues(form));
       form.reset();
-      setSignedIn(true);
-      await openQueue();
+      await enterDesk();
     } catch (error) {
       if (error.status === 401 || error.status === 429) {
         message.textContent = error.message;
@@ -62,6 +85,88 @@ async function signIn(event) {
 async function signOut() {
   try { await api.del("/admin/v1/sessions/current"); } catch { /* cleared either way */ }
   signedOut("Вы вышли.");
+}
+
+// --- enrolment (a new member, from the one-time link) -------------------------
+
+async function enrol(event) {
+  event.preventDefault();
+  const form = $("#enrol-form");
+  const message = $("#enrol-error");
+  message.textContent = "";
+  clearErrors(form);
+  await busy(form, async () => {
+    try {
+      const done = await api.post("/admin/v1/enrolment", { token: state.enrolToken, ...formValues(form) });
+      state.enrolToken = null;
+      form.reset();
+      form.hidden = true;
+      $("#e-uri").value = done.provisioning_uri;
+      $("#e-secret").value = new URL(done.provisioning_uri).searchParams.get("secret") || "";
+      $("#s-username").value = done.username;
+      $("#enrol-totp").hidden = false;
+      announce("Пароль задан. Добавьте ключ в приложение-аутентификатор.");
+    } catch (error) {
+      if (error.status === 404 || error.status === 429) {
+        message.textContent = error.message;
+        return;
+      }
+      failed(error, form);
+    }
+  });
+}
+
+// --- staff (admins) ----------------------------------------------------------
+
+async function loadStaff() {
+  const page = await api.get("/admin/v1/staff");
+  const rows = page.items.map((member) => el("tr", {},
+    el("td", { class: "mono" }, member.username),
+    el("td", { class: "mono" }, member.staff_number),
+    el("td", {}, member.roles.join(", ")),
+    el("td", {}, STAFF_STATUS[member.status] || member.status),
+    el("td", {}, ["pending", "enrolling"].includes(member.status) ? el("button", {
+      type: "button", class: "secondary",
+      "aria-label": `Новая ссылка для ${member.username}`,
+      onclick: () => reissue(member.username),
+    }, "Новая ссылка") : null)));
+  $("#staff").replaceChildren(...rows);
+}
+
+function showLink(invitation) {
+  $("#staff-link-url").value = new URL(invitation.enrolment_link, location.href).href;
+  $("#staff-link-expires").textContent = formatDate(invitation.enrolment_expires_at);
+  $("#staff-link").hidden = false;
+  $("#staff-link").focus();
+}
+
+async function createMember(event) {
+  event.preventDefault();
+  const form = $("#staff-form");
+  const message = $("#staff-error");
+  message.textContent = "";
+  clearErrors(form);
+  const roles = [...form.querySelectorAll("input[name=role]:checked")].map((box) => box.value);
+  await busy(form, async () => {
+    try {
+      const invitation = await api.post("/admin/v1/staff", { username: $("#n-username").value.trim(), roles });
+      form.reset();
+      showLink(invitation);
+      await loadStaff();
+    } catch (error) {
+      if (error.status === 401) { signedOut(); return; }
+      failed(error, form);
+    }
+  });
+}
+
+async function reissue(username) {
+  try {
+    showLink(await api.post(`/admin/v1/staff/${encodeURIComponent(username)}/enrolment`, {}));
+    await loadStaff();
+  } catch (error) {
+    failed(error);
+  }
 }
 
 // --- queue ------------------------------------------------------------------
@@ -219,9 +324,13 @@ function wire() {
     if (!target) return;
     event.preventDefault();
     if (target.dataset.go === "queue") openQueue();
+    else if (target.dataset.go === "staff") loadStaff().then(() => show("staff"), failed);
     else show(target.dataset.go);
   });
   $("#login-form").addEventListener("submit", signIn);
+  $("#enrol-form").addEventListener("submit", enrol);
+  $("#enrol-done").addEventListener("click", () => { signedOut(); $("#s-password").focus(); });
+  $("#staff-form").addEventListener("submit", createMember);
   $("#sign-out").addEventListener("click", signOut);
   $("#queue-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -248,10 +357,17 @@ function wire() {
 
 async function start() {
   wire();
+  const token = new URLSearchParams(location.hash.slice(1)).get("enrol");
+  if (token) {
+    // Out of the address bar and history at once: the link works only once anyway.
+    history.replaceState(null, "", location.pathname);
+    state.enrolToken = token;
+    setSignedIn(false);
+    show("enrol");
+    return;
+  }
   try {
-    await api.get(`/admin/v1/queue?${qs({ type: state.queueType })}`);
-    setSignedIn(true);
-    await openQueue();
+    await enterDesk();
   } catch {
     signedOut();
   }

@@ -165,13 +165,14 @@ def test_signed_in_routes_require_the_bearer_scheme_of_their_side(
         expected = STAFF_SCHEME if path.startswith(ADMIN_PREFIX) else BORROWER_SCHEME
         assert required == {expected}, (method, path, required)
         assert "401" in operation["responses"], f"{method} {path}: secured without a 401"
-    # AND every desk route but the sign-in is secured (which ones a borrower needs is probed live)
+    # AND every desk route but the sign-in and the enrolment by one-time link is secured
+    # (which ones a borrower needs is probed live)
     staff_public = {
         key
         for key, operation in documented_operations(document).items()
         if key[0].startswith(ADMIN_PREFIX) and not schemes(operation)
     }
-    assert staff_public == {("/admin/v1/sessions", "POST")}
+    assert staff_public == {("/admin/v1/sessions", "POST"), ("/admin/v1/enrolment", "POST")}
     assert "security" not in document, "public routes must not inherit a security requirement"
 
 
@@ -644,11 +645,27 @@ def test_the_staff_desk_answers_as_documented(api: Api, document: dict[str, Any]
     check("GET", "/admin/v1/audit?actor=sasha.support", 200, token=admin)
     check("GET", "/admin/v1/audit?actor=sasha.support", 403, token=support)
     check("GET", "/admin/v1/audit", 400, token=support)
-    new_agent = {"username": "new.agent", "password": STAFF_PASSWORD, "roles": ["support"]}
+    check("GET", "/admin/v1/audit?account_id=staff%23sasha.support", 403, token=support)
+    check("GET", "/admin/v1/audit?account_id=staff%23sasha.support", 200, token=admin)
+    new_agent = {"username": "new.agent", "roles": ["support"]}
     check("POST", "/admin/v1/staff", 403, new_agent, support)
     check("POST", "/admin/v1/staff", 400, {**new_agent, "roles": ["boss"]}, admin)
-    check("POST", "/admin/v1/staff", 201, new_agent, admin)
+    check("POST", "/admin/v1/staff", 400, {**new_agent, "roles": ["admin", "support"]}, admin)
+    check("POST", "/admin/v1/staff", 400, {**new_agent, "password": STAFF_PASSWORD}, admin)
+    invited = check("POST", "/admin/v1/staff", 201, new_agent, admin).body
     check("POST", "/admin/v1/staff", 409, new_agent, admin)
+    reissue = "/admin/v1/staff/{username}/enrolment"
+    check("POST", reissue, 403, {}, support, username="new.agent")
+    check("POST", reissue, 409, {}, admin, username="sasha.support")
+    invited = check("POST", reissue, 201, {}, admin, username="new.agent").body
+    enrolment = {
+        "token": invited["enrolment_token"],
+        "password": STAFF_PASSWORD,
+        "password_confirm": STAFF_PASSWORD,
+    }
+    check("POST", "/admin/v1/enrolment", 400, {**enrolment, "password": "qwerty"})
+    check("POST", "/admin/v1/enrolment", 200, enrolment)
+    check("POST", "/admin/v1/enrolment", 404, enrolment)
     check("GET", "/admin/v1/staff", 200, token=admin)
     check("DELETE", "/admin/v1/sessions/current", 204, token=support)
     check("DELETE", "/admin/v1/sessions/current", 401, token=support)

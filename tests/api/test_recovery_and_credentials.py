@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -241,8 +242,6 @@ def test_email_change_moves_the_login_and_tells_the_old_address(
 
 def test_email_change_refusals(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     data, token = registered(api, monkeypatch)
-    taken = form()
-    api.register(taken)
     url = "/v1/me/email"
     wrong = api.post(url, {"password": "не-тот-пароль", "new_email": "a@example.kz"}, token=token)
     assert wrong.status == 400
@@ -252,12 +251,42 @@ def test_email_change_refusals(api: Api, monkeypatch: pytest.MonkeyPatch) -> Non
     invalid = api.post(url, {"password": PASSWORD, "new_email": "not-an-address"}, token=token)
     assert invalid.status == 400
     assert "new_email" in invalid.error["fields"]
-    clash = api.post(url, {"password": PASSWORD, "new_email": taken["email"]}, token=token)
-    assert clash.status == 400
-    assert "нельзя указать" in clash.error["fields"]["new_email"]
-    assert "зарегистр" not in clash.error["fields"]["new_email"]
     assert api.post(url, {"password": PASSWORD, "new_email": "b@example.kz"}).status == 401
     assert api.post("/v1/me/email/confirm", {"code": "123456"}, token=token).status == 404
+
+
+@pytest.mark.parametrize("spelling", [str, str.upper])
+def test_a_taken_address_answers_like_a_free_one_and_its_owner_is_told(
+    api: Api, monkeypatch: pytest.MonkeyPatch, spelling: Any
+) -> None:
+    # GIVEN two signed-in borrowers and the address of a third
+    _, token = registered(api, monkeypatch)
+    _, other_token = registered(api, monkeypatch)
+    owner = form()
+    api.register(owner)
+    url = "/v1/me/email"
+    # WHEN one asks for the owner's address (any case) and the other for a free one
+    asked = {"password": PASSWORD, "new_email": spelling(owner["email"])}
+    taken = api.post(url, asked, token=token)
+    asked = {"password": PASSWORD, "new_email": "free@example.kz"}
+    free = api.post(url, asked, token=other_token)
+    # THEN the answers are the same but for the masked address
+    assert taken.status == free.status == 202, taken.body
+    assert set(taken.body) == set(free.body)
+    assert taken.body["code_expires_in"] == free.body["code_expires_in"]
+    before_address = [r.body["message"].split(" на адрес ")[0] for r in (taken, free)]
+    assert before_address[0] == before_address[1]
+    # AND the owner's address got a notice without a code; the free one got its code
+    (notice,) = emails_to(api, owner["email"])
+    assert "в другом личном кабинете" in notice["text"]
+    assert not re.search(r"\b\d{6}\b", notice["text"])
+    (mail,) = emails_to(api, "free@example.kz")
+    assert re.search(r"\b\d{6}\b", mail["text"])
+    # AND the change can never be confirmed: the owner keeps the address
+    for guess in ("000000", "123456"):
+        reply = api.post("/v1/me/email/confirm", {"code": guess}, token=token)
+        assert reply.status == 422 and reply.error["code"] == "code_invalid"
+    assert api.login(owner["email"]).status == 201
 
 
 def test_email_taken_meanwhile_fails_cleanly_at_confirmation(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -60,16 +61,79 @@ def set_loan_status(account_id: str, status: str) -> None:
 # --- phone change ---------------------------------------------------------------
 
 
+def shape(body: Any) -> Any:
+    """A reply with its ids, keys and dates blanked: what is left must not differ."""
+    if isinstance(body, dict):
+        return {k: shape(v) for k, v in body.items()}
+    if isinstance(body, list):
+        return [shape(v) for v in body]
+    return type(body).__name__
+
+
+def test_a_taken_new_number_answers_exactly_like_a_free_one_and_its_owner_is_told(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN two borrowers starting a phone change, and a third who owns a number
+    _, token = signed_in(api)
+    _, other_token = signed_in(api)
+    owner, _ = signed_in(api)
+    after_cooldown(monkeypatch)
+    free = test_phone(7100)
+    # WHEN one asks for the owner's number and the other for a free one
+    taken_reply = start_phone_change(api, token, owner["phone"])
+    free_reply = start_phone_change(api, other_token, free)
+    # THEN the answers do not differ but by ids
+    assert taken_reply.status == free_reply.status == 201, taken_reply.body
+    assert shape(taken_reply.body) == shape(free_reply.body)
+    assert taken_reply.body["status"] == free_reply.body["status"] == "awaiting_documents"
+    # AND the owner got a notice, not a code; the free number got its code
+    notice = api.sms_to(owner["phone"])[-1]
+    assert "нельзя привязать к другому кабинету" in notice
+    assert not re.search(r"\d{6}", notice)
+    assert api.latest_code(free)
+    # AND the taken number can never be confirmed, not even on resend
+    rid = taken_reply.body["request_id"]
+    for guess in ("000000", "123456"):
+        wrong = api.post(f"/v1/requests/{rid}/confirm-phone", {"code": guess}, token=token)
+        assert wrong.status == 422 and wrong.error["code"] == "code_invalid"
+    monkeypatch.undo()
+    import chalicelib.storage.throttles as throttles
+
+    real = throttles.epoch()
+    monkeypatch.setattr(throttles, "epoch", lambda: real + 200)
+    assert api.post(f"/v1/requests/{rid}/resend-code", token=token).status == 202
+    assert "нельзя привязать" in api.sms_to(owner["phone"])[-1]
+    accept_documents(rid)
+    from chalicelib.services.requests import load, submit_if_ready
+
+    assert submit_if_ready(rid) is False
+    assert load(rid).status == "awaiting_documents"
+
+
+def test_phone_change_attempts_are_capped_per_account_per_day(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.config import reset_settings
+
+    monkeypatch.setenv("HAVA_PHONE_CHANGE_ATTEMPTS_PER_DAY", "2")
+    reset_settings()
+    _, token = signed_in(api)
+    first = start_phone_change(api, token, test_phone(7110))
+    assert first.status == 201
+    # The open request refuses the second, which still counts; the third is over the cap.
+    assert start_phone_change(api, token, test_phone(7111)).status == 409
+    capped = start_phone_change(api, token, test_phone(7112))
+    assert capped.status == 429
+    assert "смены номера" in capped.error["message"]
+    assert 0 < int(capped.headers["Retry-After"]) <= 86400
+
+
 def test_phone_change_refusals_name_the_field(api: Api) -> None:
     data, token = signed_in(api)
-    other, _ = signed_in(api)
     wrong = start_phone_change(api, token, test_phone(7001), password="не-тот-пароль-123")
     assert wrong.status == 400 and "password" in wrong.error["fields"]
     same = start_phone_change(api, token, data["phone"])
     assert same.status == 400 and same.error["fields"]["new_phone"] == "Это ваш текущий номер."
-    taken = start_phone_change(api, token, other["phone"])
-    assert taken.status == 400
-    assert "нельзя указать" in taken.error["fields"]["new_phone"]
     russian = start_phone_change(api, token, "+7 916 123 45 67")
     assert russian.status == 400 and "new_phone" in russian.error["fields"]
     assert api.get("/v1/requests", token=token).body["items"] == []

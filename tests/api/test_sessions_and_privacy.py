@@ -190,7 +190,7 @@ def test_a_sign_in_from_a_new_device_sends_one_sms_and_remembers_it(api: Api) ->
     # THEN exactly one notice went to the phone of record, naming the device
     notices = new_device_notices(api, data["phone"])[before:]
     assert len(notices) == 1
-    assert "Firefox 121, Windows" in notices[0]
+    assert "(Firefox, Windows, " in notices[0]
     assert "Если это были не вы" in notices[0]
     # AND the account keeps a keyed fingerprint, not the browser string
     known = account_of(data).known_devices

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 import pyotp
 import pytest
@@ -17,18 +17,14 @@ import pytest
 from chalicelib.domain import requests as rules
 from tests.api.conftest import Api, form
 from tests.conftest import Aws
+from tests.staffing import STAFF_PASSWORD, enrol_staff, secret_of
 
-STAFF_PASSWORD = "служба-поддержки-2026"
 MSG_LOGIN = "Неверный логин, пароль или код"
 
 
 def make_staff(username: str, *roles: str) -> str:
-    """Create a staff member; returns the TOTP secret from the provisioning URI."""
-    from chalicelib.services.staff import create_staff
-
-    uri = create_staff(username, STAFF_PASSWORD, roles, "tests")
-    assert uri.startswith("otpauth://totp/")
-    return parse_qs(urlparse(uri).query)["secret"][0]
+    """Create and enrol a staff member; returns the TOTP secret from the provisioning URI."""
+    return enrol_staff(username, *roles)
 
 
 def staff_login(api: Api, username: str, secret: str, *, step: int = 0) -> str:
@@ -130,19 +126,24 @@ def photo_links(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
 
 def test_staff_signs_in_with_password_and_totp(api: Api) -> None:
-    # GIVEN a support staff member created with the service
+    # GIVEN a support staff member created and enrolled with the service
     secret = make_staff("sasha.support", "support")
     # WHEN they sign in with the password and the current code
     reply = api.post(
         "/admin/v1/sessions",
         {"username": "sasha.support", "password": STAFF_PASSWORD, "totp": pyotp.TOTP(secret).now()},
     )
-    # THEN a short staff session starts, and both creation and sign-in are audited
+    # THEN a short staff session starts; creation, enrolment and sign-in are audited
     assert reply.status == 201, reply.body
     assert reply.body["idle_timeout_seconds"] == 15 * 60
     token = reply.body["token"]
     assert api.get("/admin/v1/queue?type=phone_change", token=token).status == 200
-    assert sorted(actions_about("staff#sasha.support")) == ["staff_created", "staff_login"]
+    assert sorted(actions_about("staff#sasha.support")) == [
+        "staff_created",
+        "staff_enrolled",
+        "staff_enrolment_started",
+        "staff_login",
+    ]
 
 
 def test_wrong_replayed_totp_unknown_user_and_wrong_password_get_the_same_401(api: Api) -> None:
@@ -184,16 +185,16 @@ def test_disabled_staff_cannot_sign_in_and_loses_sessions(api: Api) -> None:
     assert api.post("/admin/v1/sessions", body).status == 401
 
 
-def test_create_staff_refuses_a_taken_username_a_bad_name_and_a_weak_password(aws: Aws) -> None:
+def test_create_staff_refuses_a_taken_username_a_bad_name_and_bad_roles(aws: Aws) -> None:
     from chalicelib.errors import Conflict, ValidationFailed
-    from chalicelib.services.staff import create_staff
+    from chalicelib.services.staff import invite_staff
 
     make_staff("sasha.support", "support")
     with pytest.raises(Conflict):
-        create_staff("sasha.support", STAFF_PASSWORD, ["admin"], "tests")
+        invite_staff("sasha.support", ["security"], "tests")
     with pytest.raises(ValidationFailed) as refused:
-        create_staff("Sasha Support", "password", ["root"], "tests")
-    assert set(refused.value.fields) == {"username", "password", "roles"}
+        invite_staff("Sasha Support", ["root"], "tests")
+    assert set(refused.value.fields) == {"username", "roles"}
 
 
 def test_staff_sign_out_ends_the_session(api: Api, support: str) -> None:
@@ -475,11 +476,17 @@ def test_audit_per_account_and_per_actor_and_each_read_is_audited(
     assert sorted(e["action"] for e in per_actor.body["items"]) == [
         "audit_viewed",
         "request_viewed",
+        "staff_enrolled",
+        "staff_enrolment_started",
         "staff_login",
     ]
 
     assert api.get("/admin/v1/audit?actor=sasha.support", token=support).status == 403
     assert api.get(f"/admin/v1/audit?account_id={account_id}", token=admin).status == 403
+    # A staff member's own trail is admin only (separation of duties).
+    staff_trail = "/admin/v1/audit?account_id=staff%23sasha.support"
+    assert api.get(staff_trail, token=support).status == 403
+    assert api.get(staff_trail, token=admin).status == 200
     assert api.get("/admin/v1/audit", token=support).status == 400
     assert "audit_viewed" in actions_about(account_id)
     assert "audit_viewed" in actions_about("staff#sasha.support")
@@ -489,22 +496,62 @@ def test_audit_per_account_and_per_actor_and_each_read_is_audited(
 
 
 def test_admin_creates_and_lists_staff(api: Api, admin: str) -> None:
-    body = {"username": "new.agent", "password": STAFF_PASSWORD, "roles": ["support"]}
+    body = {"username": "new.agent", "roles": ["support"]}
     created = api.post("/admin/v1/staff", body, token=admin)
     assert created.status == 201, created.body
-    secret = parse_qs(urlparse(created.body["provisioning_uri"]).query)["secret"][0]
-    assert "issuer=Hava" in created.body["provisioning_uri"]
-    staff_login(api, "new.agent", secret)
+    # The admin gets a one-time link, never a password nor a TOTP secret.
+    assert created.body["status"] == "pending"
+    assert "provisioning_uri" not in created.body
+    token = created.body["enrolment_token"]
+    assert created.body["enrolment_link"] == f"staff#enrol={token}"
+    enrolled = api.post(
+        "/admin/v1/enrolment",
+        {"token": token, "password": STAFF_PASSWORD, "password_confirm": STAFF_PASSWORD},
+    )
+    assert enrolled.status == 200, enrolled.body
+    assert "issuer=Hava" in enrolled.body["provisioning_uri"]
+    staff_login(api, "new.agent", secret_of(enrolled.body["provisioning_uri"]))
     assert api.post("/admin/v1/staff", body, token=admin).status == 409
 
     listed = api.get("/admin/v1/staff", token=admin)
     assert listed.status == 200
-    assert [(m["username"], m["roles"]) for m in listed.body["items"]] == [
-        ("admin_ainur", ["admin"]),
-        ("new.agent", ["support"]),
+    assert [(m["username"], m["roles"], m["status"]) for m in listed.body["items"]] == [
+        ("admin_ainur", ["admin"], "active"),
+        ("new.agent", ["support"], "active"),
     ]
+    assert all(len(m["staff_number"]) == 6 for m in listed.body["items"])
     assert "password_hash" not in str(listed.body)
     assert "totp_secret" not in str(listed.body)
+    assert "enrolment" not in str(listed.body)
+
+
+def test_admin_cannot_choose_a_password_nor_combine_admin_with_review_roles(
+    api: Api, admin: str
+) -> None:
+    chosen = {"username": "new.agent", "password": STAFF_PASSWORD, "roles": ["support"]}
+    refused = api.post("/admin/v1/staff", chosen, token=admin)
+    assert refused.status == 400
+    assert "по ссылке" in refused.error["fields"]["password"]
+    for roles in (["admin", "support"], ["admin", "security"], ["admin", "support", "security"]):
+        reply = api.post("/admin/v1/staff", {"username": "boss", "roles": roles}, token=admin)
+        assert reply.status == 400, roles
+        assert "не совмещается" in reply.error["fields"]["roles"]
+    assert api.get("/admin/v1/staff", token=admin).body["items"][-1]["username"] == "admin_ainur"
+
+
+def test_listing_staff_is_a_query_on_an_index_never_a_scan(api: Api, admin: str) -> None:
+    from chalicelib.services.staff import list_staff
+    from chalicelib.storage.staff import StaffModel
+
+    def no_scan(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("Scan on hava-staff")
+
+    original = StaffModel.scan
+    StaffModel.scan = no_scan  # type: ignore[method-assign]
+    try:
+        assert [m["username"] for m in list_staff()] == ["admin_ainur"]
+    finally:
+        StaffModel.scan = original  # type: ignore[method-assign]
 
 
 # --- maintenance -------------------------------------------------------------------
@@ -534,27 +581,40 @@ def stdin(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     yield buffer
 
 
-def test_cli_creates_a_staff_member_who_can_sign_in(
+def test_cli_creates_a_staff_member_who_enrols_and_signs_in(
     api: Api, stdin: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from devstack.staff_cli import main
 
+    # GIVEN a member created from the command line: a one-time link, no password asked
+    assert main(["create", "cli.agent", "--role", "support", "--role", "security"]) == 0
+    out = capsys.readouterr().out
+    link = next(word for word in out.split() if "#enrol=" in word)
+    assert link.startswith("http://127.0.0.1:8000/staff#enrol=cli.agent.")
+    # WHEN the member enrols with the token from the terminal
     stdin.write(STAFF_PASSWORD + "\n")
     stdin.seek(0)
-    assert main(["create", "cli.agent", "--role", "support", "--role", "security"]) == 0
+    assert main(["enrol", link.split("#enrol=")[1]]) == 0
     out = capsys.readouterr().out
     uri = next(line for line in out.splitlines() if line.startswith("otpauth://"))
     assert "аутентификатор" in out
-    token = staff_login(api, "cli.agent", parse_qs(urlparse(uri).query)["secret"][0])
+    # THEN the first sign-in with a code activates them
+    token = staff_login(api, "cli.agent", secret_of(uri))
     assert api.get("/admin/v1/queue?type=compromise", token=token).status == 200
 
 
-def test_cli_refuses_a_weak_password(aws: Aws, stdin: io.StringIO) -> None:
+def test_cli_refuses_a_weak_password_and_admin_with_review_roles(
+    aws: Aws, stdin: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
     from devstack.staff_cli import main
 
+    assert main(["create", "cli.boss", "--role", "admin", "--role", "support"]) == 2
+    assert "не совмещается" in capsys.readouterr().err
+    assert main(["create", "cli.agent", "--role", "support"]) == 0
+    token = next(w for w in capsys.readouterr().out.split() if "#enrol=" in w).split("#enrol=")[1]
     stdin.write("qwerty\n")
     stdin.seek(0)
-    assert main(["create", "cli.agent", "--role", "support"]) == 2
+    assert main(["enrol", token]) == 2
 
 
 def test_cli_uses_the_local_stack_when_no_endpoint_is_set(
@@ -574,8 +634,6 @@ def test_cli_uses_the_local_stack_when_no_endpoint_is_set(
     os.environ["HAVA_LOCAL_AWS_PORT"] = str(urlparse(aws.endpoint).port)
     (tmp_path / ".local").mkdir()
     load_or_create_index_key(tmp_path / ".local" / "index-key")
-    stdin.write(STAFF_PASSWORD + "\n")
-    stdin.seek(0)
     # WHEN the CLI creates a staff member
     assert main(["create", "local.agent", "--role", "admin"]) == 0
     # THEN it went to the local stack (the moto of this test)

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 import time
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pyotp
 import pytest
 import requests
 
 from tests.api.conftest import PASSWORD, form
-from tests.e2e.conftest import REPO_ROOT, LocalStack
+from tests.e2e.conftest import LocalStack
 from tests.factories import test_phone
+from tests.staffing import STAFF_PASSWORD, enrol_on_stack
 
 pytestmark = pytest.mark.e2e
-STAFF_PASSWORD = "служба-поддержки-2026"
 
 
 def jpeg(seed: int) -> bytes:
@@ -33,26 +29,8 @@ def jpeg(seed: int) -> bytes:
 
 
 def create_staff(stack: LocalStack, username: str, role: str) -> pyotp.TOTP:
-    """``make staff`` against the running stack; returns the authenticator for the URI."""
-    port = urlparse(stack.aws_endpoint).port
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")},
-        "HAVA_LOCAL_DIR": str(stack.local_dir),
-        "HAVA_LOCAL_AWS_PORT": str(port),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "devstack.staff_cli", "create", username, "--role", role],
-        input=STAFF_PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env=env,
-        timeout=120,
-        check=True,
-    )
-    uri = next(word for word in done.stdout.split() if word.startswith("otpauth://"))
-    secret = parse_qs(urlparse(uri).query)["secret"][0]
-    return pyotp.TOTP(secret)
+    """``make staff`` against the running stack, then the member's own enrolment over HTTP."""
+    return enrol_on_stack(stack, username, role, password=STAFF_PASSWORD)
 
 
 def wait_for(check: Any, timeout: float = 20.0) -> Any:

@@ -16,9 +16,9 @@ and a fast enough choice.
 Sessions: operations secured by ``bearerAuth`` get a real borrower's token
 (registered through the real flow: form → SMS code from the stack's outbox →
 confirm); those secured by ``staffBearer`` get a real staff member's token
-(created with ``python -m devstack.staff_cli`` with every role, signed in
-with a TOTP code from pyotp). Fuzzed operations may end a session on purpose
-(logout, "end other sessions", compromise, a lock by staff …): after any 2xx of
+(support and security: admin is never combined with them; enrolled through the
+one-time link, signed in with a TOTP code from pyotp). Fuzzed operations may end
+a session on purpose (logout, "end other sessions", compromise, a lock by staff …): after any 2xx of
 a state-changing secured operation, and after any 401 or 403 to a secured one,
 the token is probed (``GET /v1/me/sessions``, ``GET /admin/v1/queue``) and
 replaced when it
@@ -47,8 +47,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -63,7 +61,7 @@ import pytest
 import requests
 
 from tests.api.conftest import PASSWORD, form
-from tests.e2e.conftest import REPO_ROOT, LocalStack, start_local_stack
+from tests.e2e.conftest import LocalStack, start_local_stack
 
 #: Per-address and global budgets lifted for the fuzzing stack (all from 127.0.0.1).
 FUZZ_LIMITS = {
@@ -78,10 +76,12 @@ FUZZ_LIMITS = {
     # The recovery route pads its answer to 400 ms (no enumeration by timing): not
     # what is fuzzed here, and it would make the recovery cases the slowest by far.
     "HAVA_RECOVERY_MIN_RESPONSE_MS": "0",
+    "HAVA_REGISTRATION_MIN_RESPONSE_MS": "0",
 }
 DEFAULT_EXAMPLES = 8
 STAFF_PASSWORD = "служба-поддержки-2026"
-STAFF_ROLES = ("support", "security", "admin")
+#: The fuzzed staff token's roles (admin is never combined with these).
+STAFF_ROLES = ("support", "security")
 BORROWER_SCHEME, STAFF_SCHEME = "bearerAuth", "staffBearer"
 #: Cheap, side-effect-free calls that succeed only with a live token of each kind in
 #: good standing (``GET /v1/me`` still answers after a compromise report, which
@@ -126,8 +126,9 @@ class Identities:
     def register_borrower(self, attempts: int = 5) -> str:
         """A new borrower through the real flow; its session token.
 
-        A 409 at confirmation (the IIN, phone or e-mail is taken - ``form()``'s
-        serials can meet an earlier borrower's data in a long run) takes the next form.
+        When the IIN, phone or e-mail is taken (``form()``'s serials can meet an
+        earlier borrower's data in a long run), confirmation answers 201 all the same
+        (issue 9 §5) but its token opens nothing: then the next form is taken.
         """
         base = self.stack.base_url
         for _ in range(attempts):
@@ -144,8 +145,14 @@ class Identities:
             if done.status_code == 409:
                 continue
             assert done.status_code == 201, done.text
+            token = str(done.json()["token"])
+            me = requests.get(
+                f"{base}/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT
+            )
+            if me.status_code == 401:
+                continue
             self.borrower_login = data["iin"]
-            return str(done.json()["token"])
+            return token
         raise AssertionError(f"no new borrower in {attempts} attempts: every form was taken")
 
     def borrower_token(self) -> str:
@@ -164,37 +171,29 @@ class Identities:
 
     # staff
     def create_first_staff(self, username: str) -> StaffMember:
-        """``make staff`` against the running stack (the CLI, as an operator would)."""
-        port = urlparse(self.stack.aws_endpoint).port
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")},
-            "HAVA_LOCAL_DIR": str(self.stack.local_dir),
-            "HAVA_LOCAL_AWS_PORT": str(port),
-        }
-        roles = [arg for role in STAFF_ROLES for arg in ("--role", role)]
-        done = subprocess.run(
-            [sys.executable, "-m", "devstack.staff_cli", "create", username, *roles],
-            input=STAFF_PASSWORD + "\n",
-            capture_output=True,
-            text=True,
-            cwd=REPO_ROOT,
-            env=env,
-            timeout=120,
-            check=True,
-        )
-        return StaffMember(username, _totp_of(done.stdout))
+        """``make staff`` (an admin) against the running stack, enrolled over HTTP."""
+        from tests.staffing import enrol_on_stack
+
+        return StaffMember(username, enrol_on_stack(self.stack, username, "admin"))
 
     def create_staff_through_api(self) -> StaffMember:
         self._serial += 1
         username = f"fuzz-desk-{self._serial}"
         created = requests.post(
             f"{self.stack.base_url}/admin/v1/staff",
-            json={"username": username, "password": STAFF_PASSWORD, "roles": list(STAFF_ROLES)},
+            json={"username": username, "roles": list(STAFF_ROLES)},
             headers={"Authorization": f"Bearer {self._desk_token}"},
             timeout=TIMEOUT,
         )
         assert created.status_code == 201, created.text
-        return StaffMember(username, _totp_of(json.dumps(created.json())))
+        token = created.json()["enrolment_token"]
+        enrolled = requests.post(
+            f"{self.stack.base_url}/admin/v1/enrolment",
+            json={"token": token, "password": STAFF_PASSWORD, "password_confirm": STAFF_PASSWORD},
+            timeout=TIMEOUT,
+        )
+        assert enrolled.status_code == 200, enrolled.text
+        return StaffMember(username, _totp_of(json.dumps(enrolled.json())))
 
     def staff_sign_in(self, member: StaffMember) -> str | None:
         """Sign in with the oldest TOTP step still accepted and never used; None if none is."""
@@ -232,7 +231,6 @@ class Identities:
         desk_token = self.staff_sign_in(desk)
         assert desk_token
         self._desk_token = desk_token  # only for creating members; never fuzzed
-        self._members.append(desk)
         self.tokens[STAFF_SCHEME] = self.staff_token()
         self.tokens[BORROWER_SCHEME] = self.register_borrower()
 

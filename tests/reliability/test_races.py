@@ -23,10 +23,10 @@ def test_fifty_parallel_registrations_with_one_iin_make_one_account(
     # WHEN all 50 are confirmed at once
     result = race_registrations(reliable_stack, first=2000, n=50)
 
-    # THEN step one answered alike for all, and exactly one confirmation won
+    # THEN step one answered alike for all, and exactly one account was made; the
+    # losers answer like winners (201, issue 9 §5) or "already in progress" (409)
     assert result.detail["started"] == [202] * 50
     assert result.detail["accounts_created"] == 1
-    assert result.statuses.count(201) == 1, result.statuses
     assert set(result.statuses) <= {201, 409}, result.statuses
 
 
