@@ -10,7 +10,7 @@ from chalicelib.api.meta import meta_api
 from chalicelib.api.privacy import privacy_api
 from chalicelib.api.requests import requests_api
 from chalicelib.api.web import web_api
-from chalicelib.config import NOTIFY_QUEUE, UPLOADS_QUEUE
+from chalicelib.config import INBOUND_QUEUE, NOTIFY_QUEUE, UPLOADS_QUEUE
 
 # Powertools Logger writes the JSON logs; Chalice must not add a second handler.
 app = Chalice(app_name="hava-cabinet", configure_logs=False)
@@ -38,6 +38,14 @@ def uploads_worker(event: object) -> None:
     from chalicelib.workers import uploads
 
     uploads.handle_batch(event)
+
+
+@app.on_sqs_message(queue=INBOUND_QUEUE, batch_size=1, name="inbound_worker")
+def inbound_worker(event: object) -> None:
+    """Phone changes and break-in reports by e-mail (SES → S3 → SQS notifications)."""
+    from chalicelib.workers import inbound
+
+    inbound.handle_batch(event)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="expire_requests")

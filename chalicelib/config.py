@@ -25,6 +25,7 @@ from functools import lru_cache
 #: ``app.py`` is imported by ``chalice deploy`` itself.
 NOTIFY_QUEUE = "hava-notify"
 UPLOADS_QUEUE = "hava-uploads"
+INBOUND_QUEUE = "hava-inbound"
 TABLE_PREFIX = "hava-"
 
 
@@ -175,6 +176,25 @@ class Settings:
     known_devices_max: int
     #: Data exports a borrower may download per hour (each decrypts all their data).
     exports_per_hour: int
+    # Inbound e-mail (SES): the domain, the two local parts, replies per sender and hour.
+    inbound_domain: str
+    phone_change_local_part: str
+    security_local_part: str
+    inbound_replies_per_hour: int
+    #: Lifetime of the one-time link that proves a new number received by e-mail.
+    phone_link_ttl_seconds: int
+    #: Public origin of the cabinet (links in SMS and e-mail).
+    public_url: str
+
+    @property
+    def phone_change_address(self) -> str:
+        """``nomer@hava.kz`` by default."""
+        return f"{self.phone_change_local_part}@{self.inbound_domain}".lower()
+
+    @property
+    def security_address(self) -> str:
+        """``security@hava.kz`` by default."""
+        return f"{self.security_local_part}@{self.inbound_domain}".lower()
 
     @property
     def index_key(self) -> bytes:
@@ -312,6 +332,12 @@ def _read_settings() -> Settings:
         max_body_bytes=_int("HAVA_MAX_BODY_BYTES", 16 * 1024),
         known_devices_max=_int("HAVA_KNOWN_DEVICES_MAX", 20),
         exports_per_hour=_int("HAVA_EXPORTS_PER_HOUR", 5),
+        inbound_domain=env("HAVA_INBOUND_DOMAIN", "hava.kz"),
+        phone_change_local_part=env("HAVA_INBOUND_PHONE_CHANGE_LOCAL", "nomer"),
+        security_local_part=env("HAVA_INBOUND_SECURITY_LOCAL", "security"),
+        inbound_replies_per_hour=_int("HAVA_INBOUND_REPLIES_PER_HOUR", 3),
+        phone_link_ttl_seconds=_int("HAVA_PHONE_LINK_TTL_SECONDS", 24 * 3600),
+        public_url=env("HAVA_PUBLIC_URL", "https://cabinet.hava.kz").rstrip("/"),
     )
 
 

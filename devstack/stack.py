@@ -19,6 +19,8 @@ Settings (environment):
   and the blind-index key;
 - ``HAVA_LOCAL_RETRY_DELAY`` seconds before a failed message is offered again
   (default: the queue's own visibility timeout, as on AWS);
+- ``HAVA_LOCAL_SMTP_PORT`` the mail receiver's port (default 2525; 0 picks a
+  free one), ``HAVA_LOCAL_MAIL_VERDICTS`` ``pass``/``fail`` (devstack/mail.py);
 - ``AWS_DEFAULT_REGION`` (default eu-central-1).
 """
 
@@ -80,6 +82,8 @@ class Options:
     region: str
     retry_delay: int | None = None
     reset: bool = False
+    smtp_port: int = 2525
+    mail_verdict: str = "PASS"
 
     @property
     def outbox_path(self) -> Path:
@@ -104,7 +108,15 @@ class Options:
             region=env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
             retry_delay=int(retry) if retry else None,
             reset=reset,
+            smtp_port=_port("HAVA_LOCAL_SMTP_PORT", 2525),
+            mail_verdict=_verdict(env.get("HAVA_LOCAL_MAIL_VERDICTS", "pass")),
         )
+
+
+def _verdict(raw: str) -> str:
+    if raw.strip().lower() not in ("pass", "fail"):
+        raise StartupError(f"HAVA_LOCAL_MAIL_VERDICTS={raw!r}: use pass or fail")
+    return raw.strip().upper()
 
 
 def _port(name: str, default: int) -> int:
@@ -172,6 +184,8 @@ def local_environment(options: Options, endpoint: str, index_key: str) -> dict[s
         "HAVA_NOTIFY_BACKEND": "outbox",
         "HAVA_OUTBOX_PATH": str(options.outbox_path),
         "HAVA_INDEX_KEY": index_key,
+        # Links in SMS (the new number's one-time link) point at the local API.
+        "HAVA_PUBLIC_URL": f"http://{HOST}:{options.api_port}",
     }
 
 
@@ -553,6 +567,7 @@ class Running:
     api_url: str
     aws_endpoint: str
     workers: list[str]
+    smtp: str = ""
 
 
 def start(options: Options, stack: ExitStack, provision: Provision) -> Running:
@@ -580,7 +595,32 @@ def start(options: Options, stack: ExitStack, provision: Provision) -> Running:
     runners = start_schedules(app, invoke, options.region)
     stack.callback(stop_schedules, runners)
     workers += [f"{r.binding.handler} <- {r.binding.expression} (schedule)" for r in runners]
-    return Running(http.url, endpoint, workers)
+    smtp = start_mail_receiver(options, stack, endpoint)
+    return Running(http.url, endpoint, workers, smtp)
+
+
+def start_mail_receiver(options: Options, stack: ExitStack, endpoint: str) -> str:
+    """The SMTP server that plays SES receiving (devstack/mail.py); its description."""
+    from chalicelib.config import get_settings, reset_settings
+    from devstack.mail import MailReceiver
+
+    ensure_port_free(options.smtp_port, "HAVA_LOCAL_SMTP_PORT")
+    reset_settings()
+    settings = get_settings()
+    addresses = {settings.phone_change_address, settings.security_address}
+    receiver = MailReceiver(
+        host=HOST,
+        port=options.smtp_port,
+        addresses=addresses,
+        endpoint=endpoint,
+        region=options.region,
+        bucket=settings.documents_bucket,
+        verdict=options.mail_verdict,
+    )
+    receiver.start()
+    stack.callback(receiver.stop)
+    verdicts = "passing" if options.mail_verdict == "PASS" else "FAILING"
+    return f"{HOST}:{receiver.port} for {', '.join(sorted(addresses))} ({verdicts} verdicts)"
 
 
 def print_banner(options: Options, running: Running) -> None:
@@ -590,6 +630,7 @@ def print_banner(options: Options, running: Running) -> None:
         f"  AWS (moto)   {running.aws_endpoint}   (state: /moto-api/data.json)",
         f"  Outbox       {options.outbox_path}   (every SMS and e-mail)",
         *(f"  Worker       {w}" for w in running.workers),
+        f"  SMTP (SES)   {running.smtp}",
         "  Stop         Ctrl-C",
         "",
         READY_LINE.format(url=running.api_url),

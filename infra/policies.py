@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 # Resource names, as the application uses them (infra/resources.yaml creates them).
-from chalicelib.config import NOTIFY_QUEUE, TABLE_PREFIX, UPLOADS_QUEUE
+from chalicelib.config import INBOUND_QUEUE, NOTIFY_QUEUE, TABLE_PREFIX, UPLOADS_QUEUE
 
 ROOT = Path(__file__).resolve().parents[1]
 CHALICE_DIR = ROOT / ".chalice"
@@ -51,6 +51,8 @@ APP_NAME = "hava-cabinet"
 
 #: The prefix every request document lives under (``services.documents``).
 DOCUMENTS_PREFIX = "requests/"
+#: Where SES stores received e-mail (``workers.inbound.INBOUND_PREFIX``).
+INBOUND_PREFIX = "inbound/"
 #: ``chalicelib.config`` defaults, used when a stage does not set the variable.
 DEFAULT_KMS_KEY_ID = "alias/hava-pii"
 DEFAULT_EMAIL_SENDER = "no-reply@hava.example"
@@ -275,7 +277,10 @@ def notify_worker(t: Target) -> list[Statement]:
             "Action": ["sns:Publish"],
             "Resource": [f"arn:{t.partition}:sns:*:*:*"],
         },
-        _allow("EmailFromTheStageSender", ["ses:SendEmail"], t.email_identities),
+        # SendRawEmail: replies to inbound mail carry In-Reply-To/Auto-Submitted headers.
+        _allow(
+            "EmailFromTheStageSender", ["ses:SendEmail", "ses:SendRawEmail"], t.email_identities
+        ),
     ]
 
 
@@ -296,6 +301,7 @@ def uploads_worker(t: Target) -> list[Statement]:
                 "throttles": ["UpdateItem"],
             },
         ),
+        # HeadObject needs GetObject; the clean copy replaces the upload (PutObject).
         # HeadObject needs GetObject; the checked copy (PutObject); the upload once
         # checked, and anything no current form could create (DeleteObject).
         _documents(t, "RequestDocuments", ["GetObject", "PutObject", "DeleteObject"]),
@@ -307,6 +313,51 @@ def uploads_worker(t: Target) -> list[Statement]:
         # Open the account's phone, seal the SMS; GetObject/PutObject of SSE-KMS objects.
         _pii_key(t, ["DescribeKey", "GenerateDataKey", "Decrypt"]),
         # The HMAC key signing the worker's own rewrites.
+        _index_key(t),
+    ]
+
+
+def inbound_worker(t: Target) -> list[Statement]:
+    """E-mail to the phone-change and security addresses (SES → S3 → SNS → SQS).
+
+    Reads the raw message under inbound/, stores checked photos under requests/,
+    files the request (with its open-request guard, link challenge and audit entry
+    in one transaction), or does what ``POST /v1/me/compromise`` does. Replies and
+    SMS are queued. No SNS/SES of its own.
+    """
+    return [
+        _logs(t, "inbound_worker"),
+        _consume(t, INBOUND_QUEUE),
+        *_tables(
+            t,
+            "DynamoDB",
+            {
+                # The account of the From address (blind index), the per-message guard,
+                # the one-open-request guard of a phone change.
+                "identifiers": ["GetItem", "PutItem"],
+                # get_account; a break-in report sets must_change_password.
+                "accounts": ["GetItem", "UpdateItem"],
+                "requests": ["GetItem", "PutItem"],
+                # The new number's one-time link.
+                "challenges": ["PutItem"],
+                "audit": ["PutItem"],
+                # A break-in report ends every session.
+                "sessions": ["DeleteItem"],
+                # Reply and anonymous-report rate limits.
+                "throttles": ["UpdateItem"],
+            },
+        ),
+        _queries(t, ["identifiers", "sessions/index/by_account"]),
+        _allow(
+            "InboundMail",
+            ["s3:GetObject"],
+            [f"{t.bucket_arn}/{INBOUND_PREFIX}*"],
+        ),
+        _documents(t, "RequestDocuments", ["PutObject"]),
+        _allow("MissingKeysAre404", ["s3:ListBucket"], [t.bucket_arn]),
+        _enqueue_notifications(t),
+        _pii_key(t, ["DescribeKey", "GenerateDataKey", "Decrypt"]),
+        # Blind indexes, the request id derived from SES's id, the uploads marker.
         _index_key(t),
     ]
 
@@ -343,6 +394,7 @@ FUNCTIONS: dict[str, Callable[[Target], list[Statement]]] = {
     "api_handler": api_handler,
     "notify_worker": notify_worker,
     "uploads_worker": uploads_worker,
+    "inbound_worker": inbound_worker,
     "expire_requests": expire_requests,
 }
 

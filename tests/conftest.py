@@ -1,13 +1,20 @@
-"""Shared fixtures: one moto server per test session, wiped and provisioned per test.
+"""Shared fixtures: one moto server per test session, provisioned once, emptied per test.
 
 The tables, queues, bucket and key come from ``infra/resources.yaml`` through
 the same provisioner the local stack uses, so tests run against what is deployed.
+Provisioning takes about a second (a hundred emulator calls); emptying what a
+test wrote takes a few calls, so the resources are created once per session and
+only their contents are removed between tests. A test that needs a pristine
+emulator (it changes a resource itself) asks for it with ``@pytest.mark.fresh_aws``;
+a test that removes or adds a resource by accident is caught by the fingerprint
+check below and the emulator is provisioned again.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +35,9 @@ def moto_endpoint() -> Iterator[str]:
     from devstack.moto_atomic import serialise_dynamodb
 
     serialise_dynamodb()
+    # Queues are emptied with PurgeQueue between tests; AWS (and moto by default)
+    # allow one purge a minute. moto reads this setting on every call.
+    os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -83,11 +93,121 @@ class Aws:
             messages.extend(batch)
 
 
-@pytest.fixture
-def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
+@dataclass
+class _Provisioned:
+    """The resources provisioned once for the session, and what identifies them."""
+
+    outputs: dict[str, str]
+    fingerprint: tuple[tuple[str, ...], ...]
+    #: Each table's key attribute names, for deleting its items.
+    keys: dict[str, list[str]]
+    #: SSM parameters as provisioned (name -> (type, value)), restored between tests.
+    parameters: dict[str, tuple[str, str]]
+
+
+def _client(endpoint: str, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _fingerprint(endpoint: str) -> tuple[tuple[str, ...], ...]:
+    """The names of every table, queue and bucket: changes when a test adds or drops one."""
+    tables = _client(endpoint, "dynamodb").list_tables()["TableNames"]
+    queues = _client(endpoint, "sqs").list_queues().get("QueueUrls", [])
+    buckets = [b["Name"] for b in _client(endpoint, "s3").list_buckets()["Buckets"]]
+    return tuple(sorted(tables)), tuple(sorted(queues)), tuple(sorted(buckets))
+
+
+def _provision(endpoint: str) -> _Provisioned:
     from devstack.resources import provision
 
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    outputs = provision(endpoint, REGION)
+    fingerprint = _fingerprint(endpoint)
+    dynamodb = _client(endpoint, "dynamodb")
+    keys = {
+        table: [
+            k["AttributeName"]
+            for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
+        ]
+        for table in fingerprint[0]
+    }
+    return _Provisioned(
+        outputs=outputs, fingerprint=fingerprint, keys=keys, parameters=_parameters(endpoint)
+    )
+
+
+def _parameters(endpoint: str) -> dict[str, tuple[str, str]]:
+    ssm = _client(endpoint, "ssm")
+    found: dict[str, tuple[str, str]] = {}
+    for page in ssm.get_paginator("describe_parameters").paginate():
+        for meta in page["Parameters"]:
+            value = ssm.get_parameter(Name=meta["Name"], WithDecryption=True)["Parameter"]
+            found[meta["Name"]] = (meta["Type"], value["Value"])
+    return found
+
+
+def _empty(endpoint: str, provisioned: _Provisioned) -> None:
+    """Delete every item, message and object; keep the tables, queues, bucket and key."""
+    dynamodb = _client(endpoint, "dynamodb")
+    for table, keys in provisioned.keys.items():
+        names = {f"#k{i}": key for i, key in enumerate(keys)}
+        scan: dict[str, Any] = {
+            "TableName": table,
+            "ProjectionExpression": ", ".join(names),
+            "ExpressionAttributeNames": names,
+        }
+        while True:
+            page = dynamodb.scan(**scan)
+            items = page.get("Items", [])
+            for start in range(0, len(items), 25):
+                batch = [{"DeleteRequest": {"Key": item}} for item in items[start : start + 25]]
+                dynamodb.batch_write_item(RequestItems={table: batch})
+            if "LastEvaluatedKey" not in page:
+                break
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    _, queues, buckets = provisioned.fingerprint
+    sqs = _client(endpoint, "sqs")
+    for url in queues:
+        sqs.purge_queue(QueueUrl=url)
+    s3 = _client(endpoint, "s3")
+    for bucket in buckets:
+        pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
+        for page in pages:
+            objects = [
+                {"Key": o["Key"], "VersionId": o["VersionId"]}
+                for o in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            if objects:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+    ssm = _client(endpoint, "ssm")
+    if _parameters(endpoint) != provisioned.parameters:
+        for page in ssm.get_paginator("describe_parameters").paginate():
+            for meta in page["Parameters"]:
+                if meta["Name"] not in provisioned.parameters:
+                    ssm.delete_parameter(Name=meta["Name"])
+        for name, (kind, value) in provisioned.parameters.items():
+            ssm.put_parameter(Name=name, Type=kind, Value=value, Overwrite=True)
+
+
+@pytest.fixture(scope="session")
+def _provisioned(moto_endpoint: str) -> _Provisioned:
+    return _provision(moto_endpoint)
+
+
+@pytest.fixture
+def aws(
+    moto_endpoint: str,
+    _provisioned: _Provisioned,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Iterator[Aws]:
     env = {
         "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -108,6 +228,18 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("HAVA_MAINTENANCE", raising=False)
     reset_process_caches()
-    outputs = provision(moto_endpoint, REGION)
-    yield Aws(endpoint=moto_endpoint, outbox_path=tmp_path / "outbox.jsonl", outputs=outputs)
+    provisioned = _provisioned
+    if request.node.get_closest_marker("fresh_aws") or _fingerprint(moto_endpoint) != (
+        provisioned.fingerprint
+    ):
+        fresh = _provision(moto_endpoint)
+        provisioned.outputs, provisioned.fingerprint = fresh.outputs, fresh.fingerprint
+        provisioned.keys, provisioned.parameters = fresh.keys, fresh.parameters
+    else:
+        _empty(moto_endpoint, provisioned)
+    yield Aws(
+        endpoint=moto_endpoint,
+        outbox_path=tmp_path / "outbox.jsonl",
+        outputs=dict(provisioned.outputs),
+    )
     reset_process_caches()

@@ -15,7 +15,14 @@ from chalicelib.config import Settings, get_settings
 class Sender(Protocol):
     """Delivers one message to one recipient."""
 
-    def send(self, channel: str, to: str, text: str, subject: str | None = None) -> None: ...
+    def send(
+        self,
+        channel: str,
+        to: str,
+        text: str,
+        subject: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None: ...
 
 
 class AwsSender:
@@ -24,7 +31,14 @@ class AwsSender:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    def send(self, channel: str, to: str, text: str, subject: str | None = None) -> None:
+    def send(
+        self,
+        channel: str,
+        to: str,
+        text: str,
+        subject: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         from chalicelib.adapters.aws import client
 
         if channel == "sms":
@@ -38,6 +52,22 @@ class AwsSender:
                         "StringValue": self._settings.sms_sender_id,
                     },
                 },
+            )
+        elif channel == "email" and headers:
+            # SendEmail cannot set headers: a reply that threads needs the raw form.
+            from email.message import EmailMessage
+
+            message = EmailMessage()
+            message["From"] = self._settings.email_sender
+            message["To"] = to
+            message["Subject"] = subject or "Hava"
+            for name, value in headers.items():
+                message[name] = value
+            message.set_content(text)
+            client("ses").send_raw_email(
+                Source=self._settings.email_sender,
+                Destinations=[to],
+                RawMessage={"Data": message.as_bytes()},
             )
         elif channel == "email":
             client("ses").send_email(
@@ -60,10 +90,19 @@ class OutboxSender:
     def __init__(self, path: str) -> None:
         self._path = path
 
-    def send(self, channel: str, to: str, text: str, subject: str | None = None) -> None:
-        line = {"channel": channel, "to": to, "text": text, "at": iso(now())}
+    def send(
+        self,
+        channel: str,
+        to: str,
+        text: str,
+        subject: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        line: dict[str, object] = {"channel": channel, "to": to, "text": text, "at": iso(now())}
         if subject:
             line["subject"] = subject
+        if headers:
+            line["headers"] = dict(headers)
         encoded = json.dumps(line, ensure_ascii=False)
         with self._lock:
             directory = os.path.dirname(self._path)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint, Response
 from chalice.app import Request
 
+from chalicelib import metrics
 from chalicelib.api.http import (
     bearer_token,
     client_ip,
@@ -94,7 +95,21 @@ def decide_request(request_id: str) -> Response:
     from chalicelib.services import decisions, staff
 
     principal = _staff(staff.SUPPORT, staff.SECURITY)
-    return json_response(decisions.decide(request_id, json_body(_request()), principal))
+    decided = decisions.decide(request_id, json_body(_request()), principal)
+    metrics.count(
+        "RequestDecided", Type=str(decided.get("type", "")), Decision=str(decided.get("status", ""))
+    )
+    return json_response(decided)
+
+
+@route(admin_api, f"{PREFIX}/requests/{{request_id}}/documents", methods=["POST"])
+def relabel_documents(request_id: str) -> Response:
+    """Say which photo is which: {"documents": {"id_front": "selfie", ...}} (audited)."""
+    from chalicelib.services import email_requests, staff
+
+    principal = _staff(staff.SUPPORT)
+    body = json_body(_request())
+    return json_response(email_requests.relabel_documents(principal.account_id, request_id, body))
 
 
 @route(admin_api, f"{PREFIX}/loans", methods=["GET"])

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint, Response
 from chalice.app import Request
 
+from chalicelib import metrics
 from chalicelib.api.http import (
     client_ip,
     json_body,
@@ -16,6 +17,7 @@ from chalicelib.api.http import (
     signed_in_borrower,
     user_agent,
 )
+from chalicelib.errors import HavaError, RateLimited
 
 if TYPE_CHECKING:
     from chalicelib.services.sessions import Principal
@@ -59,6 +61,7 @@ def start_registration() -> Response:
 
     auth.limit_address("registration", client_ip(_request()))
     started = registration.start(json_body(_request()), client_ip=client_ip(_request()))
+    metrics.count("RegistrationStarted")
     return json_response(started.as_dict(), status=202)
 
 
@@ -80,6 +83,7 @@ def confirm_registration(registration_id: str) -> Response:
     done = registration.confirm(
         registration_id, body, user_agent(_request()), client_ip=client_ip(_request())
     )
+    metrics.count("RegistrationConfirmed")
     return json_response(
         {"account_id": done.account_id, "loan_id": done.loan_id, **done.session.as_dict()},
         status=201,
@@ -92,7 +96,15 @@ def sign_in() -> Response:
     from chalicelib.services import auth
 
     body = json_body(_request())
-    session = auth.login(body, user_agent(_request()), client_ip=client_ip(_request()))
+    try:
+        session = auth.login(body, user_agent(_request()), client_ip=client_ip(_request()))
+    except RateLimited:
+        metrics.count("SignInThrottled")
+        raise
+    except HavaError:
+        metrics.count("SignInFailed")
+        raise
+    metrics.count("SignInOk")
     return json_response(session.as_dict(), status=201)
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib.api.http import client_ip, json_body, json_response, route, signed_in_borrower
+from chalicelib.api.http import (
+    client_ip,
+    json_body,
+    json_response,
+    route,
+    signed_in_borrower,
+    status_of,
+)
 
 requests_api = Blueprint(__name__)
 
@@ -98,3 +105,74 @@ def report_compromise_anonymously() -> Response:
     body = json_body(_request())
     answer = requests.report_compromise_anonymously(body, client_ip(_request()))
     return json_response(answer, status=202)
+
+
+# --- the one-time link sent by SMS to a number given by e-mail ----------------------
+
+_LINK_PAGE = """<!doctype html>
+<html lang="ru"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Hava — подтверждение номера</title></head>
+<body><h1>Подтверждение номера телефона</h1><p>{message}</p>{form}</body></html>"""
+_LINK_FORM = '<form method="post"><button type="submit">Подтвердить</button></form>'
+_LINK_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded"]
+
+
+def _wants_html() -> bool:
+    accept = _request().headers.get("accept") or ""
+    return "text/html" in str(accept)
+
+
+def _link_page(message: str, with_form: bool, status: int = 200) -> Response:
+    from html import escape
+
+    body = _LINK_PAGE.format(message=escape(message), form=_LINK_FORM if with_form else "")
+    return Response(
+        body=body,
+        status_code=status,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "Content-Security-Policy": "default-src 'none'; form-action 'self'",
+        },
+    )
+
+
+@route(requests_api, "/v1/phone-links/{token}", methods=["GET"])
+def phone_link_page(token: str) -> Response:
+    """The page the SMS link opens: confirming is a POST (link previews only GET)."""
+    from chalicelib.errors import HavaError
+    from chalicelib.services import email_requests
+
+    try:
+        answer = email_requests.phone_link_status(token)
+    except HavaError as exc:
+        if _wants_html():
+            return _link_page(str(exc), with_form=False, status=status_of(exc))
+        raise
+    if _wants_html():
+        return _link_page(answer["message"], with_form=True)
+    return json_response(answer)
+
+
+@route(
+    requests_api,
+    "/v1/phone-links/{token}",
+    methods=["POST"],
+    content_types=_LINK_CONTENT_TYPES,
+)
+def confirm_phone_link(token: str) -> Response:
+    """Confirm the new number of a phone change filed by e-mail (single use)."""
+    from chalicelib.errors import HavaError
+    from chalicelib.services import email_requests
+
+    try:
+        answer = email_requests.confirm_phone_link(token)
+    except HavaError as exc:
+        if _wants_html():
+            return _link_page(str(exc), with_form=False, status=status_of(exc))
+        raise
+    if _wants_html():
+        return _link_page(answer["message"], with_form=False)
+    return json_response(answer)

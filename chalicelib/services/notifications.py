@@ -25,13 +25,28 @@ def _queue_url() -> str:
     return url
 
 
-def enqueue(channel: str, to: str, text: str, subject: str | None = None) -> str:
-    """Queue one message; returns its delivery id (the idempotency key of the worker)."""
+def enqueue(
+    channel: str,
+    to: str,
+    text: str,
+    subject: str | None = None,
+    *,
+    kind: str = "notice",
+    headers: dict[str, str] | None = None,
+) -> str:
+    """Queue one message; returns its delivery id (the idempotency key of the worker).
+
+    ``kind`` (``registration_code``, ``recovery_code``, ``phone_change_code``,
+    ``notice``) travels unsealed: it is the SmsSent metric's dimension, no personal data.
+    ``headers``: extra e-mail headers (replies to inbound mail: ``In-Reply-To``,
+    ``References``, ``Auto-Submitted``), sealed with the rest.
+    """
     delivery_id = secrets.token_hex(16)
-    sealed = crypto.seal(
-        {"channel": channel, "to": to, "text": text, "subject": subject}, NOTIFY_CONTEXT
-    )
-    body = json.dumps({"delivery_id": delivery_id, "sealed": sealed})
+    document: dict[str, object] = {"channel": channel, "to": to, "text": text, "subject": subject}
+    if headers:
+        document["headers"] = dict(headers)
+    sealed = crypto.seal(document, NOTIFY_CONTEXT)
+    body = json.dumps({"delivery_id": delivery_id, "sealed": sealed, "kind": kind})
     client("sqs").send_message(QueueUrl=_queue_url(), MessageBody=body)
     return delivery_id
 

@@ -140,6 +140,7 @@ def _send_code(account: AccountModel | None, subject: str, code: str) -> None:
         f"Hava: код для восстановления пароля {code}. Действует {minutes} минут. "
         "Никому не сообщайте этот код. Если вы не запрашивали восстановление, "
         "просто удалите это SMS.",
+        kind="recovery_code",
     )
 
 

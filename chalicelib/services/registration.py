@@ -272,7 +272,12 @@ def start(data: Mapping[str, Any], *, client_ip: str | None = None) -> Started:
     challenge.phone_taken = phone_taken
     with storage_errors():
         challenge.save(condition=ChallengeModel.challenge_id.does_not_exist())
-    notifications.enqueue("sms", pii["phone"], _sms_text(None if phone_taken else code, settings))
+    notifications.enqueue(
+        "sms",
+        pii["phone"],
+        _sms_text(None if phone_taken else code, settings),
+        kind="registration_code",
+    )
     logger.info("registration started", extra={"registration_id": challenge_id})
     return Started(
         registration_id=challenge_id,
@@ -295,7 +300,7 @@ def resend(registration_id: str, *, client_ip: str | None = None) -> Started:
     code = codes.reissue(challenge, client_ip)
     pii = crypto.unseal(challenge.pii, {"purpose": "account", "account_id": challenge.account_id})
     text = _sms_text(None if challenge.phone_taken else code, settings)
-    notifications.enqueue("sms", pii["phone"], text)
+    notifications.enqueue("sms", pii["phone"], text, kind="registration_code")
     return Started(
         registration_id=registration_id,
         phone_masked=mask_phone(pii["phone"]),

@@ -9,6 +9,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.models import Model
 
+from chalicelib import metrics
 from chalicelib.adapters import crypto
 from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import get_settings
@@ -107,6 +108,7 @@ def view(request: RequestModel) -> dict[str, Any]:
         "request_id": request.request_id,
         "type": request.type,
         "type_text": rules.TYPE_RU.get(request.type, request.type),
+        "channel": request.channel or "cabinet",
         "status": request.status,
         "status_text": rules.STATUS_RU.get(request.status, request.status),
         "created_at": request.created_at,
@@ -182,6 +184,7 @@ def _file(request: RequestModel, *extra: Model) -> None:
         if 0 in failed_conditions(exc):
             raise _open_conflict(request.type) from exc
         raise ServiceUnavailable() from exc
+    metrics.count("RequestFiled", Type=request.type)
 
 
 def _account_pii(account: AccountModel) -> dict[str, Any]:
@@ -244,7 +247,9 @@ def start_phone_change(
     except Exception:
         codes.refund(charged)
         raise
-    notifications.enqueue("sms", new_phone, _phone_code_text(None if taken else code))
+    notifications.enqueue(
+        "sms", new_phone, _phone_code_text(None if taken else code), kind="phone_change_code"
+    )
     return {**view(request), "uploads": documents.upload_forms(request.request_id, slots)}
 
 
@@ -370,7 +375,7 @@ def resend_phone_code(
     code = codes.reissue(challenge, client_ip)
     new_phone = crypto.unseal(request.details or "", request_context(request_id))["new_phone"]
     text = _phone_code_text(None if challenge.phone_taken else code)
-    notifications.enqueue("sms", new_phone, text)
+    notifications.enqueue("sms", new_phone, text, kind="phone_change_code")
     return {"resend_after": get_settings().code_resend_cooldown_seconds}
 
 

@@ -786,6 +786,7 @@ def review_view(staff: Principal, request_id: str) -> dict[str, Any]:
         "request_id": request.request_id,
         "type": request.type,
         "type_text": rules.TYPE_RU.get(request.type, request.type),
+        "channel": request.channel or "cabinet",
         "status": request.status,
         "status_text": rules.STATUS_RU.get(request.status, request.status),
         "account_id": request.account_id or None,

@@ -76,6 +76,8 @@ class RequestModel(Model):
     documents = MapAttribute[str, object](null=True)
     #: {"provider", "status", "score", "detail", "checked_at"}: see adapters.facematch
     face_match = MapAttribute[str, object](null=True)
+    #: How it came: None for the cabinet, "email" for the inbound mail channel.
+    channel = UnicodeAttribute(null=True)
     decision_reason = UnicodeAttribute(null=True)
     decided_by = UnicodeAttribute(null=True)
     decided_at = UnicodeAttribute(null=True)

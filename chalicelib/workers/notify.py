@@ -12,6 +12,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from chalicelib import metrics
 from chalicelib.adapters import crypto
 from chalicelib.adapters.delivery import sender
 from chalicelib.logs import logger
@@ -50,7 +51,12 @@ def _deliver_once() -> tuple[Any, Any]:
     )
     def deliver(message: dict[str, Any]) -> dict[str, str]:
         payload = crypto.unseal(message["sealed"], NOTIFY_CONTEXT)
-        sender().send(payload["channel"], payload["to"], payload["text"], payload.get("subject"))
+        extra = {"headers": payload["headers"]} if payload.get("headers") else {}
+        sender().send(
+            payload["channel"], payload["to"], payload["text"], payload.get("subject"), **extra
+        )
+        if payload["channel"] == "sms":  # once per delivery: this function is idempotent
+            metrics.count("SmsSent", Kind=str(message.get("kind") or "notice"))
         return {"delivered": message["delivery_id"]}
 
     return deliver, config

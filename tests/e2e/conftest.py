@@ -48,6 +48,7 @@ class LocalStack:
     aws_endpoint: str
     local_dir: Path
     log_path: Path
+    smtp_port: int = 0
 
     @property
     def outbox_path(self) -> Path:
@@ -97,12 +98,14 @@ class LocalStack:
         return self.process.returncode
 
 
-def start_local_stack(local_dir: Path) -> LocalStack:
+def start_local_stack(local_dir: Path, **extra_env: str) -> LocalStack:
     """Start the stack in a subprocess and wait until it serves /health."""
     local_dir.mkdir(parents=True, exist_ok=True)
-    aws_port, api_port = free_port(), free_port()
+    aws_port, api_port, smtp_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
+        "HAVA_LOCAL_SMTP_PORT": str(smtp_port),
+        **extra_env,
         "HAVA_LOCAL_AWS_PORT": str(aws_port),
         "HAVA_LOCAL_API_PORT": str(api_port),
         "HAVA_LOCAL_DIR": str(local_dir),
@@ -124,6 +127,7 @@ def start_local_stack(local_dir: Path) -> LocalStack:
         aws_endpoint=f"http://127.0.0.1:{aws_port}",
         local_dir=local_dir,
         log_path=log_path,
+        smtp_port=smtp_port,
     )
     try:
         _wait_until_ready(stack)

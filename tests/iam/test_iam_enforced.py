@@ -13,6 +13,10 @@ Any AccessDenied fails the test: every decision moto took is in its log, and
 each phase must have been signed by its own function's user only.
 moto evaluates actions and resources, not conditions (``kms:ResourceAliases``
 is taken as met).
+
+A new Lambda function gets its user here automatically (one per entry of
+``infra/policies.FUNCTIONS``); prove its flow by running it inside
+``functions.as_function("<name>")`` (``functions.client.lambda_.invoke``).
 """
 
 from __future__ import annotations

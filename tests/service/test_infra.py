@@ -155,8 +155,9 @@ def test_queues_redrive_to_dead_letter_queues(template: dict[str, Any]) -> None:
     resources = template["Resources"]
     queues = {r["Properties"]["QueueName"]: (lid, r["Properties"]) for lid, r in resources.items()
               if r["Type"] == "AWS::SQS::Queue"}  # fmt: skip
-    assert set(queues) == {"hava-notify", "hava-notify-dlq", "hava-uploads", "hava-uploads-dlq"}
-    for name in ("hava-notify", "hava-uploads"):
+    names = ("hava-notify", "hava-uploads", "hava-inbound")
+    assert set(queues) == {*names, *(f"{name}-dlq" for name in names)}
+    for name in names:
         _, queue = queues[name]
         dlq_id, dlq = queues[f"{name}-dlq"]
         assert queue["RedrivePolicy"] == {
@@ -182,20 +183,51 @@ def test_bucket_is_private_encrypted_and_notifies_uploads(template: dict[str, An
         ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
     )
     assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
-    (lifecycle,) = bucket["LifecycleConfiguration"]["Rules"]
+    lifecycle, inbound = bucket["LifecycleConfiguration"]["Rules"]
     assert lifecycle["TagFilters"] == [{"Key": "state", "Value": "decided"}]
     assert lifecycle["ExpirationInDays"] == {"Ref": "DocumentRetentionDays"}
+    # Raw inbound e-mail is deleted after InboundRetentionDays, decided or not.
+    assert inbound["Prefix"] == "inbound/"
+    assert inbound["ExpirationInDays"] == {"Ref": "InboundRetentionDays"}
     (notification,) = bucket["NotificationConfiguration"]["QueueConfigurations"]
     assert notification["Queue"] == {"Fn::GetAtt": ["UploadsQueue", "Arn"]}
     assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "requests/"}]
     (policy,) = resources_of(template, "AWS::S3::BucketPolicy")
-    (statement,) = policy["PolicyDocument"]["Statement"]
+    statement, ses = policy["PolicyDocument"]["Statement"]
+    # SES may only put objects under inbound/, and only for this account.
+    assert ses["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert ses["Action"] == "s3:PutObject"
+    assert ses["Resource"] == {"Fn::Sub": "${DocumentsBucket.Arn}/inbound/*"}
+    assert ses["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     (key,) = resources_of(template, "AWS::KMS::Key")
     assert key["EnableKeyRotation"] is True
     (alias,) = resources_of(template, "AWS::KMS::Alias")
     assert alias["AliasName"] == "alias/hava-pii"
+
+
+def test_ses_receipt_rule_stores_inbound_mail_and_notifies_the_inbound_queue(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    rule = resources["InboundReceiptRule"]
+    assert rule["Condition"] == "ReceivesMail"
+    (action,) = rule["Properties"]["Rule"]["Actions"]
+    assert action["S3Action"]["BucketName"] == {"Ref": "DocumentsBucket"}
+    assert action["S3Action"]["ObjectKeyPrefix"] == "inbound/"
+    assert action["S3Action"]["TopicArn"] == {"Ref": "InboundTopic"}
+    assert rule["Properties"]["Rule"]["Recipients"] == [
+        {"Fn::Sub": "${InboundPhoneChangeLocalPart}@${InboundMailDomain}"},
+        {"Fn::Sub": "${InboundSecurityLocalPart}@${InboundMailDomain}"},
+    ]
+    subscription = resources["InboundSubscription"]["Properties"]
+    assert subscription["Endpoint"] == {"Fn::GetAtt": ["InboundQueue", "Arn"]}
+    # The inbound worker runs 60 s: the queue hides a message 6x as long.
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    for stage in config["stages"].values():
+        timeout = stage["lambda_functions"]["inbound_worker"]["lambda_timeout"]
+        assert resources["InboundQueue"]["Properties"]["VisibilityTimeout"] >= 6 * timeout
 
 
 def allowed_actions(policy: dict[str, Any]) -> list[str]:

@@ -82,7 +82,7 @@ def test_tables_have_their_indexes_ttl_and_protection(endpoint: str, outputs: di
 
 def test_queues_redrive_to_their_dead_letter_queues(endpoint: str, outputs: dict) -> None:
     sqs = client(endpoint, "sqs")
-    for name in ("hava-notify", "hava-uploads"):
+    for name in ("hava-notify", "hava-uploads", "hava-inbound"):
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         redrive = json.loads(attributes["RedrivePolicy"])
@@ -111,7 +111,8 @@ def test_bucket_is_private_encrypted_and_expires_decided_documents(
     assert all(block.values()) and len(block) == 4
     ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]
     assert ownership["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
-    (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    lifecycle, inbound = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert inbound["Filter"] == {"Prefix": "inbound/"}
     assert lifecycle["Filter"] == {"Tag": {"Key": "state", "Value": "decided"}}
     assert lifecycle["Expiration"] == {"Days": 30}
 
