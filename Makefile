@@ -73,6 +73,16 @@ RUNTIME_PROVIDED := 'boto3/*' 'boto3-*' 'botocore/*' 'botocore-*' 's3transfer/*'
 UNUSED_CODECS := 'PIL/_avif.*' 'pillow.libs/libavif-*' 'PIL/_webp.*' 'pillow.libs/libwebp*' \
 	'pillow.libs/libsharpyuv-*' 'PIL/_imagingft.*' 'pillow.libs/libfreetype-*' \
 	'pillow.libs/libharfbuzz-*' 'pillow.libs/libbrotli*' 'pillow.libs/libpng16-*'
+# fontTools (under fpdf2, for the agreement PDF) ships each Cython accelerator beside
+# the pure-Python module it was compiled from, plus its C source: the .py files stay
+# and are what runs (~4 MB less). python-stdnum's data tables other than the IBAN
+# registry serve number formats we never validate (~0.6 MB). `make lambda-check`
+# renders an agreement and validates an IBAN with what is left.
+UNUSED_DATA := 'fontTools/*.so' 'fontTools/*.c' 'stdnum/oui.dat' 'stdnum/imsi.dat' \
+	'stdnum/isbn.dat' 'stdnum/isil.dat' 'stdnum/cfi.dat' 'stdnum/gs1_ai.dat' \
+	'stdnum/at/fa.dat' 'stdnum/at/postleitzahl.dat' 'stdnum/be/banks.dat' 'stdnum/cn/loc.dat' \
+	'stdnum/cz/banks.dat' 'stdnum/eu/nace20.dat' 'stdnum/eu/nace21.dat' 'stdnum/id/loc.dat' \
+	'stdnum/my/bp.dat' 'stdnum/nz/banks.dat' 'stdnum/us/ein.dat'
 # The exact pins of requirements-dev.txt (one source of versions).
 pin = $(shell grep -E '^$(1)==' requirements-dev.txt)
 
@@ -106,7 +116,7 @@ package: $(PKG_STAMP)
 package-strip:
 	@out=$(PACKAGE_DIR)/deployment.zip; \
 	cached=$$(for f in .chalice/deployments/*.zip; do cmp -s "$$f" "$$out" && echo "$$f"; done | head -n 1); \
-	zip -q -d "$$out" $(RUNTIME_PROVIDED) $(UNUSED_CODECS) || [ $$? -eq 12 ]; \
+	zip -q -d "$$out" $(RUNTIME_PROVIDED) $(UNUSED_CODECS) $(UNUSED_DATA) || [ $$? -eq 12 ]; \
 	if [ -n "$$cached" ]; then cp "$$out" "$$cached"; fi; \
 	echo "deployment.zip: $$(wc -c < "$$out") bytes ($${cached:-no chalice cache found})"
 

@@ -1,6 +1,6 @@
 """Chalice entry point: wires blueprints and event handlers, nothing else."""
 
-from chalice import Chalice, Rate
+from chalice import Chalice, Cron, Rate
 
 from chalicelib.api.account import account_api
 from chalicelib.api.admin import admin_api
@@ -38,6 +38,23 @@ def uploads_worker(event: object) -> None:
     from chalicelib.workers import uploads
 
     uploads.handle_batch(event)
+
+
+# 00:00 Asia/Almaty (UTC+5) = 18:00 UTC: loans whose due date has passed become overdue.
+@app.schedule(Cron(0, 18, "*", "*", "?", "*"), name="loans_overdue")
+def loans_overdue(event: object) -> None:
+    """Move loans past their due date to overdue (Queries on ``by_due``)."""
+    from chalicelib.services import lending
+
+    lending.mark_overdue()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="loans_reminders")
+def loans_reminders(event: object) -> None:
+    """Reminder SMS (3 and 1 days before, due date, first overdue day), 09:00–20:00 Almaty."""
+    from chalicelib.services import lending
+
+    lending.reminders_due()
 
 
 @app.on_sqs_message(queue=INBOUND_QUEUE, batch_size=1, name="inbound_worker")

@@ -16,6 +16,8 @@ Figures (targets from issue 2, "Benchmarks"):
 - ``login_dynamodb_calls`` / ``login_kms_calls``: AWS calls of one login (the most
   any measured login made, cold process or warm), counted by botocore event
   hooks on every client (``bench.calls``).
+- ``me_loans_dynamodb_calls`` (issue 12, target 2): DynamoDB calls of one
+  ``GET /v1/me/loans`` (the session, then one Query of the account's loans and payments).
 - ``login_over_verify_ratio``: median warm login through the test client ÷ median
   argon2id verify with the same parameters, interleaved in this process.
 - ``package_zip_mb``: ``build/package/deployment.zip`` after ``make package`` (built by
@@ -78,6 +80,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "cold_first_login_ratio": ("<=", 1.5),
     "login_dynamodb_calls": ("<=", 3),
     "login_kms_calls": ("<=", 0),
+    "me_loans_dynamodb_calls": ("<=", 2),
     "login_over_verify_ratio": ("<=", 1.5),
     "package_zip_mb": ("<=", 12),
     "scan_calls": ("<=", 0),
@@ -176,6 +179,8 @@ def warm_scenario(stack: Any, logins: int) -> dict[str, Any]:
                         time_call(lambda: borrower.expect(200, borrower.call("GET", "/health")))
                     )
         borrower.cabinet(token)
+        with calls.counting() as me_loans:
+            borrower.expect(200, borrower.call("GET", "/v1/me/loans", token=token))
         profile = login_profile(borrower, kinds["iin"], 10)
         borrower.logout(token)
 
@@ -190,6 +195,7 @@ def warm_scenario(stack: Any, logins: int) -> dict[str, Any]:
         "health_s": health_s,
         "reference_hash": reference_hash,
         "profile": profile,
+        "me_loans_calls": me_loans,
     }
 
 
@@ -501,6 +507,7 @@ def table(results: dict[str, Any]) -> str:
         "(DynamoDB round trip {dynamodb_roundtrip_median_ms} ms)".format(**raw["warm_login"]),
         "package_zip_mb": str(raw["package"].get("bytes", raw["package"].get("reason"))),
         "scan_calls": "whole scenario",
+        "me_loans_dynamodb_calls": "one GET /v1/me/loans (session + one Query)",
         "enumeration_timing_gap_ratio": "|unknown {unknown_login_median_ms} ms - wrong password "
         "{wrong_password_median_ms} ms| / verify {verify_median_ms} ms ({rounds} each)".format(
             **raw["enumeration_timing"]
@@ -608,6 +615,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold_first_login_ratio": round(cold_login_ratio, 3),
         "login_dynamodb_calls": max(dynamodb_counts),
         "login_kms_calls": max(kms_counts),
+        "me_loans_dynamodb_calls": calls.of_service(warm["me_loans_calls"], "dynamodb"),
         "login_over_verify_ratio": round(login_median / verify_median, 3),
         "package_zip_mb": package["mb"],
         # The in-process scenario plus the counted cold-process login.

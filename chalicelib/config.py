@@ -116,6 +116,15 @@ class Settings:
     loan_min_term_days: int
     loan_max_term_days: int
     loan_daily_rate: Decimal
+    #: Repeat borrowers (a loan repaid before) may borrow up to this much.
+    loan_repeat_max_amount: int
+    #: Extensions: days per extension (also capped by regulation).
+    loan_max_extension_days: int
+    #: Reminder SMS only between these Asia/Almaty hours (start inclusive, end exclusive).
+    reminder_from_hour: int
+    reminder_to_hour: int
+    #: Presigned links to a signed agreement live this long.
+    agreement_link_seconds: int
     #: Contract penalty per day of delay (fraction of the overdue amount); capped by regulation.
     loan_penalty_daily_rate: Decimal
     # The lender as printed in the agreement (defaults are fictional placeholders).
@@ -276,6 +285,11 @@ def _read_settings() -> Settings:
         # 0.28 %/day keeps the ГЭСВ of every term in 5–30 days under the 179 %
         # cap (0.29 % would break it for terms under ~15 days).
         loan_daily_rate=Decimal(env("HAVA_LOAN_DAILY_RATE", "0.0028")),
+        loan_repeat_max_amount=_int("HAVA_LOAN_REPEAT_MAX_AMOUNT", 200_000),
+        loan_max_extension_days=_int("HAVA_LOAN_MAX_EXTENSION_DAYS", 30),
+        reminder_from_hour=_int("HAVA_REMINDER_FROM_HOUR", 9),
+        reminder_to_hour=_int("HAVA_REMINDER_TO_HOUR", 20),
+        agreement_link_seconds=_int("HAVA_AGREEMENT_LINK_SECONDS", 300),
         loan_penalty_daily_rate=Decimal(env("HAVA_LOAN_PENALTY_DAILY_RATE", "0.002")),
         agreement_version=env("HAVA_AGREEMENT_VERSION", "2026-12"),
         # Fictional but well-formed: a checksum-valid BIN and IBAN nobody holds.

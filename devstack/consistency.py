@@ -23,7 +23,11 @@ What it checks (each finding's ``kind``):
   (registration: the account and the consumed challenge are one transaction),
   ``phone_challenge_mismatch`` (consumed ↔ the request's ``phone_confirmed``);
 - ``account_without_application`` / ``loan_without_account``;
-- ``deleted_account_keeps_data`` / ``session_of_missing_or_deleted_account``.
+- ``deleted_account_keeps_data`` / ``session_of_missing_or_deleted_account``;
+- loans and payments: ``more_than_one_open_loan``, ``open_loan_without_guard``,
+  ``loan_guard_without_open_loan``, ``payments_do_not_add_up`` (the payment items of a
+  loan against its ``paid_total`` and ``payments_count``), ``payment_without_loan``,
+  ``payment_guard_without_payment``, ``outstanding_loan_not_in_due_index``.
 
 ``python -m devstack.consistency`` checks the environment's tables (the
 local stack when no endpoint is set, like ``staff_cli``), prints the findings and
@@ -90,25 +94,30 @@ class Snapshot:
     sessions: list[Any]
     #: request id -> objects left in the documents bucket, for cancelled requests.
     cancelled_objects: dict[str, int] = field(default_factory=dict)
+    payments: list[Any] = field(default_factory=list)
 
 
 def snapshot() -> Snapshot:
     """Read every table the checks need."""
     from chalicelib.storage.accounts import AccountModel, IdentifierModel
     from chalicelib.storage.challenges import ChallengeModel
-    from chalicelib.storage.loans import LoanModel
+    from chalicelib.storage.loans import PAYMENT_MARK, LoanModel, PaymentModel
     from chalicelib.storage.requests import RequestModel
     from chalicelib.storage.sessions import SessionModel
 
     requests = {r.request_id: r for r in scan_all(RequestModel)}
+    # Loans and their payments share a table (sort keys tell them apart).
+    loans = [item for item in scan_all(LoanModel) if PAYMENT_MARK not in item.loan_id]
+    payments = [item for item in scan_all(PaymentModel) if PAYMENT_MARK in item.loan_id]
     return Snapshot(
         accounts={a.account_id: a for a in scan_all(AccountModel)},
         guards={g.lookup: g for g in scan_all(IdentifierModel)},
         requests=requests,
         challenges=scan_all(ChallengeModel),
-        loans=scan_all(LoanModel),
+        loans=loans,
         sessions=scan_all(SessionModel),
         cancelled_objects=_cancelled_objects(requests.values()),
+        payments=payments,
     )
 
 
@@ -128,6 +137,7 @@ def check(snap: Snapshot | None = None) -> list[Finding]:
     findings += _requests(snap)
     findings += _challenges(snap)
     findings += _loans_and_sessions(snap)
+    findings += _lending(snap)
     return findings
 
 
@@ -137,6 +147,8 @@ def _live(account: Any) -> bool:
 
 def _guards(snap: Snapshot) -> Iterable[Finding]:
     for lookup, guard in snap.guards.items():
+        if lookup.startswith(("open#loan#", "payment#", "reminder#")):
+            continue  # the loans' guards and markers: see _lending
         if lookup.startswith("open#"):
             yield from _open_guard(snap, lookup, guard)
             continue
@@ -305,6 +317,53 @@ def _loans_and_sessions(snap: Snapshot) -> Iterable[Finding]:
                 session.token_hash[:12] + "…",
                 session.account_id,
             )
+
+
+def _lending(snap: Snapshot) -> Iterable[Finding]:
+    from decimal import Decimal
+
+    from chalicelib.domain.lending import OPEN, OUTSTANDING
+    from chalicelib.storage.loans import loan_of_payment
+
+    open_by_account: dict[str, list[Any]] = {}
+    loans = {(loan.account_id, loan.loan_id): loan for loan in snap.loans}
+    for loan in snap.loans:
+        if loan.status in OPEN:
+            open_by_account.setdefault(loan.account_id, []).append(loan)
+        key = f"{loan.account_id}/{loan.loan_id}"
+        if loan.status in OUTSTANDING and loan.due_status != loan.status:
+            yield Finding("outstanding_loan_not_in_due_index", "loans", key, str(loan.due_status))
+    for account_id, open_loans in open_by_account.items():
+        if len(open_loans) > 1:
+            yield Finding("more_than_one_open_loan", "loans", account_id, str(len(open_loans)))
+        if f"open#loan#{account_id}" not in snap.guards:
+            yield Finding("open_loan_without_guard", "loans", account_id, open_loans[0].loan_id)
+    for lookup in snap.guards:
+        if lookup.startswith("open#loan#") and lookup[len("open#loan#") :] not in open_by_account:
+            yield Finding("loan_guard_without_open_loan", "identifiers", lookup, "")
+    sums: dict[tuple[str, str], tuple[Decimal, int]] = {}
+    references = set()
+    for payment in snap.payments:
+        owner = (payment.account_id, loan_of_payment(payment))
+        references.add(f"payment#{payment.reference_index}")
+        if owner not in loans:
+            yield Finding("payment_without_loan", "loans", f"{owner[0]}/{payment.loan_id}", "")
+            continue
+        total, count = sums.get(owner, (Decimal(0), 0))
+        sums[owner] = (total + Decimal(payment.amount), count + 1)
+    for owner, loan in loans.items():
+        total, count = sums.get(owner, (Decimal(0), 0))
+        recorded = Decimal(loan.paid_total or "0")
+        if total != recorded or count != int(loan.payments_count or 0):
+            yield Finding(
+                "payments_do_not_add_up",
+                "loans",
+                "/".join(owner),
+                f"items {total} in {count}, loan records {recorded} in {loan.payments_count or 0}",
+            )
+    for lookup in snap.guards:
+        if lookup.startswith("payment#") and lookup not in references:
+            yield Finding("payment_guard_without_payment", "identifiers", lookup, "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -195,14 +195,62 @@ def check_imports(task_dir: str) -> int:
             problems.append(f"the uploads check refused a {fmt}: {verdict}")
         elif images.strip_metadata(data)[:4] != data[:4]:
             problems.append(f"strip_metadata did not give a {fmt} back")
+    problems.extend(_agreement_problems(task_dir))
     if problems:
         return _fail(problems)
     print(
         f"lambda_package: python{sys.version_info.major}.{sys.version_info.minor} imported app and "
         f"{imported} chalicelib modules (both workers), GET /health 200, JPEG and PNG decoded by "
-        f"Pillow {PIL.__version__} from the package"
+        f"Pillow {PIL.__version__} from the package, an IBAN validated and an agreement PDF "
+        "rendered in both languages"
     )
     return 0
+
+
+def _agreement_problems(task_dir: str) -> list[str]:
+    """What stops the package from validating an IBAN or rendering an agreement PDF.
+
+    Both lean on trimmed dependencies (stdnum without its other data tables,
+    fontTools without its compiled accelerators): this proves what is left works.
+    """
+    from datetime import date
+    from decimal import Decimal
+
+    from chalicelib.agreements import AgreementData, Lender, render_agreement_pdf
+    from chalicelib.config import get_settings
+    from chalicelib.domain.iban import parse_payout_account
+
+    problems: list[str] = []
+    try:
+        payout = parse_payout_account("KZ11 601A 0000 0000 1234")
+        data = AgreementData(
+            number="HV-CHECK-000001",
+            version=get_settings().agreement_version,
+            document_date=date(2026, 12, 1),
+            lender=Lender.from_settings(get_settings()),
+            borrower_name="Тест Тестов",
+            borrower_iin="000000000000",
+            payout=payout,
+            amount=50_000,
+            term_days=30,
+            daily_rate=Decimal("0.0028"),
+            gesv_percent=Decimal("152.3"),
+            interest=Decimal("4200.00"),
+            total=Decimal("54200.00"),
+            due_date=date(2026, 12, 31),
+            penalty_daily_rate=Decimal("0.002"),
+        )
+        for language in ("ru", "kk"):
+            pdf = render_agreement_pdf(data, language)
+            if not pdf.startswith(b"%PDF-") or len(pdf) < 10_000:
+                problems.append(f"the {language} agreement is not a PDF with its font embedded")
+    except Exception as exc:
+        problems.append(f"agreement/IBAN check raised {type(exc).__name__}: {exc}")
+    for module in ("fpdf", "fontTools", "stdnum"):
+        origin = getattr(sys.modules.get(module), "__file__", None) or ""
+        if not origin.startswith(task_dir):
+            problems.append(f"{module} imported from {origin or 'nowhere'}, not from the package")
+    return problems
 
 
 def main(argv: list[str]) -> int:

@@ -199,6 +199,17 @@ def _list_documents(t: Target) -> Statement:
     )
 
 
+#: Signed loan agreements (``services.loan_signing.agreement_key``).
+AGREEMENTS_PREFIX = "agreements/"
+
+
+def _agreements(t: Target) -> Statement:
+    """The signed PDFs: written once at signing, read through a presigned GET."""
+    return _allow(
+        "LoanAgreements", ["s3:PutObject", "s3:GetObject"], [f"{t.bucket_arn}/{AGREEMENTS_PREFIX}*"]
+    )
+
+
 # --- the functions ----------------------------------------------------------
 
 _API_ITEM_READ_WRITE = ["GetItem", "PutItem", "UpdateItem"]
@@ -250,6 +261,7 @@ def api_handler(t: Target) -> list[Statement]:
         ),
         # Keys are random per form: tagging and deletion list the request's prefix.
         _list_documents(t),
+        _agreements(t),
         # Seal and open personal data; the presigned uploads are SSE-KMS under it.
         _pii_key(t, ["DescribeKey", "GenerateDataKey", "Decrypt"]),
         _index_key(t),
@@ -389,6 +401,40 @@ def expire_requests(t: Target) -> list[Statement]:
     ]
 
 
+def loans_overdue(t: Target) -> list[Statement]:
+    """The midnight schedule: issued loans past their due date become overdue (audited)."""
+    return [
+        _logs(t, "loans_overdue"),
+        *_tables(t, "DynamoDB", {"loans": ["GetItem", "UpdateItem"], "audit": ["PutItem"]}),
+        _queries(t, ["loans/index/by_due"]),
+    ]
+
+
+def loans_reminders(t: Target) -> list[Statement]:
+    """The hourly reminders: a marker item per reminder, the SMS budgets, the queue."""
+    return [
+        _logs(t, "loans_reminders"),
+        *_tables(
+            t,
+            "DynamoDB",
+            {
+                "loans": ["GetItem"],
+                "accounts": ["GetItem"],
+                # The once-only marker of each reminder (conditional put).
+                "identifiers": ["PutItem"],
+                # SMS notice budgets per number and overall.
+                "throttles": ["UpdateItem"],
+            },
+        ),
+        _queries(t, ["loans/index/by_due"]),
+        _enqueue_notifications(t),
+        # Open the borrower's phone, seal the queued SMS.
+        _pii_key(t, ["DescribeKey", "GenerateDataKey", "Decrypt"]),
+        # The notice budgets are keyed by the phone's blind index.
+        _index_key(t),
+    ]
+
+
 #: Every Lambda function of ``app.py`` and what it may do.
 FUNCTIONS: dict[str, Callable[[Target], list[Statement]]] = {
     "api_handler": api_handler,
@@ -396,6 +442,8 @@ FUNCTIONS: dict[str, Callable[[Target], list[Statement]]] = {
     "uploads_worker": uploads_worker,
     "inbound_worker": inbound_worker,
     "expire_requests": expire_requests,
+    "loans_overdue": loans_overdue,
+    "loans_reminders": loans_reminders,
 }
 
 

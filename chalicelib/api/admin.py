@@ -132,6 +132,54 @@ def decide_loan(account_id: str, loan_id: str) -> Response:
     return json_response(decisions.decide_loan(account_id, loan_id, body, principal))
 
 
+@route(admin_api, f"{PREFIX}/loan-desk", methods=["GET"])
+def loan_desk() -> Response:
+    """A loan desk list, oldest first: ?queue=…&cursor=… (one Query on ``by_status``)."""
+    from chalicelib.services import lending, staff
+
+    principal = _staff(staff.SUPPORT)
+    params = _params()
+    page = lending.desk_page(params.get("queue") or "", params.get("cursor"), principal)
+    return json_response(page)
+
+
+@route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}/decision", methods=["POST"])
+def loan_decision(account_id: str, loan_id: str) -> Response:
+    """Approve (the offer goes to the borrower) or reject an application: {decision, reason}."""
+    from chalicelib.services import lending, staff
+
+    principal = _staff(staff.SUPPORT)
+    body = json_body(_request())
+    return json_response(lending.decide(account_id, loan_id, body, principal))
+
+
+@route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}/payout", methods=["POST"])
+def loan_payout(account_id: str, loan_id: str) -> Response:
+    """The money was sent: {transfer_reference}; the loan is issued."""
+    from chalicelib.services import lending, staff
+
+    principal = _staff(staff.SUPPORT)
+    body = json_body(_request())
+    return json_response(lending.record_payout(account_id, loan_id, body, principal))
+
+
+@route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}/payments", methods=["POST"])
+def loan_payment(account_id: str, loan_id: str) -> Response:
+    """A payment from the bank statement: {amount, paid_on, bank_reference, kind}."""
+    from chalicelib.services import lending, staff
+
+    principal = _staff(staff.SUPPORT)
+    body = json_body(_request())
+    kind = body.get("kind", lending.REPAYMENT) if isinstance(body, dict) else lending.REPAYMENT
+    if kind not in (lending.REPAYMENT, lending.EXTENSION):
+        from chalicelib.errors import ValidationFailed
+
+        raise ValidationFailed({"kind": "Допустимые значения: repayment, extension."})
+    data = {k: v for k, v in body.items() if k != "kind"} if isinstance(body, dict) else body
+    result = lending.record_payment(account_id, loan_id, data, principal, kind=kind)
+    return json_response(result, status=201 if result["recorded"] else 200)
+
+
 @route(admin_api, f"{PREFIX}/accounts/{{account_id}}/lock", methods=["POST"])
 def lock_account(account_id: str) -> Response:
     """Lock a borrower's account: {reason}."""

@@ -140,3 +140,76 @@ def my_loans() -> Response:
     from chalicelib.services import cabinet
 
     return json_response({"items": cabinet.loans(_principal().account_id)})
+
+
+@route(borrower_api, "/v1/me/loans", methods=["POST"])
+def apply_for_loan() -> Response:
+    """A new application of a signed-in borrower: {amount, term_days} (one open at a time)."""
+    from chalicelib.services import lending
+
+    loan = lending.apply(_principal(), json_body(_request()))
+    return json_response(loan, status=201)
+
+
+@route(borrower_api, "/v1/me/loans/{loan_id}/payout-account", methods=["PUT"])
+def set_payout_account(loan_id: str) -> Response:
+    """The borrower's own Kazakh IBAN for the payout: {iban, own_account: true}."""
+    from chalicelib.services import loan_signing
+
+    principal = _principal()
+    body = json_body(_request())
+    return json_response(loan_signing.set_payout_account(principal, loan_id, body))
+
+
+@route(borrower_api, "/v1/me/loans/{loan_id}/signature", methods=["POST"])
+def start_signature(loan_id: str) -> Response:
+    """The offer of an approved application, and an SMS code to sign it."""
+    from chalicelib.services import loan_signing
+
+    started = loan_signing.start_signing(_principal(), loan_id, client_ip(_request()))
+    return json_response(started, status=202)
+
+
+@route(borrower_api, "/v1/me/loans/{loan_id}/signature/confirm", methods=["POST"])
+def confirm_signature(loan_id: str) -> Response:
+    """The code signs the agreement: {challenge_id, code}."""
+    from chalicelib.services import loan_signing
+
+    principal = _principal()
+    body = json_body(_request())
+    loan = loan_signing.confirm_signing(
+        principal, loan_id, body, client_ip(_request()), user_agent(_request())
+    )
+    return json_response(loan)
+
+
+@route(borrower_api, "/v1/me/loans/{loan_id}/agreement", methods=["GET"])
+def agreement_link(loan_id: str) -> Response:
+    """A short-lived link to the signed agreement (PDF)."""
+    from chalicelib.services import loan_signing
+
+    return json_response(loan_signing.agreement_link(_principal(), loan_id))
+
+
+@route(borrower_api, "/v1/me/loans/{loan_id}/extension", methods=["POST"])
+def start_extension(loan_id: str) -> Response:
+    """Price an extension by {days} and send the code that signs it."""
+    from chalicelib.services import loan_signing
+
+    principal = _principal()
+    body = json_body(_request())
+    started = loan_signing.start_extension(principal, loan_id, body, client_ip(_request()))
+    return json_response(started, status=202)
+
+
+@route(borrower_api, "/v1/me/loans/{loan_id}/extension/confirm", methods=["POST"])
+def confirm_extension(loan_id: str) -> Response:
+    """The code signs the extension: {challenge_id, code}; it takes effect once paid."""
+    from chalicelib.services import loan_signing
+
+    principal = _principal()
+    body = json_body(_request())
+    done = loan_signing.confirm_extension(
+        principal, loan_id, body, client_ip(_request()), user_agent(_request())
+    )
+    return json_response(done)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
@@ -10,21 +9,14 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib.adapters import crypto
 from chalicelib.domain.email import mask_email
 from chalicelib.domain.iin import mask_iin
+from chalicelib.domain.lending import STATUS_RU
 from chalicelib.domain.phone import mask_phone
 from chalicelib.errors import Unauthenticated
 from chalicelib.storage.accounts import AccountModel
 from chalicelib.storage.base import storage_errors
-from chalicelib.storage.loans import LoanModel
 
-#: Status names the borrower reads.
-LOAN_STATUS_RU = {
-    "submitted": "Заявка на рассмотрении",
-    "approved": "Одобрена",
-    "rejected": "Отклонена",
-    "issued": "Выдан",
-    "overdue": "Просрочен",
-    "repaid": "Погашен",
-}
+#: Status names the borrower reads (domain.lending owns them).
+LOAN_STATUS_RU: dict[str, str] = {status.value: text for status, text in STATUS_RU.items()}
 
 
 def get_account(account_id: str) -> AccountModel:
@@ -58,25 +50,8 @@ def profile(account_id: str) -> dict[str, Any]:
     }
 
 
-def loan_view(loan: LoanModel) -> dict[str, Any]:
-    """One application as the API shows it."""
-    return {
-        "loan_id": loan.loan_id,
-        "status": loan.status,
-        "status_text": LOAN_STATUS_RU.get(loan.status, loan.status),
-        "amount": int(loan.amount),
-        "term_days": int(loan.term_days),
-        "daily_rate_percent": format((Decimal(loan.daily_rate) * 100).normalize(), "f"),
-        "interest": loan.interest,
-        "total_to_repay": loan.total,
-        "gesv_percent": loan.gesv_percent,
-        "created_at": loan.created_at,
-        "due_date": loan.due_date,
-    }
-
-
 def loans(account_id: str) -> list[dict[str, Any]]:
-    """The borrower's applications and loans, newest first."""
-    with storage_errors():
-        items = list(LoanModel.query(account_id, scan_index_forward=False))
-    return [loan_view(loan) for loan in items]
+    """The borrower's applications and loans, newest first, with payments: one Query."""
+    from chalicelib.services import lending
+
+    return lending.my_loans(account_id)

@@ -6,19 +6,19 @@ attribute makes exactly one write succeed; the other gets ``Conflict`` (409).
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.adapters import crypto
-from chalicelib.clock import iso, now, today_kz
+from chalicelib.clock import iso, now
 from chalicelib.domain import requests as rules
-from chalicelib.errors import Conflict, Forbidden, InvalidValue, NotFound, ServiceUnavailable
+from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from chalicelib.logs import logger
 from chalicelib.services import audit, notices, notifications
 from chalicelib.services.forms import Form, string
+from chalicelib.services.lending import open_guard
 from chalicelib.services.requests import (
     check_no_unpaid_loans,
     load,
@@ -29,16 +29,9 @@ from chalicelib.services.staff import ROLE_FOR_TYPE, SECURITY, SUPPORT
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.base import failed_conditions, storage_errors, transaction
-from chalicelib.storage.loans import LoanModel
+from chalicelib.storage.loans import LoanModel, loans_of
 from chalicelib.storage.requests import RequestModel
 
-#: Loan statuses staff can set, from each status.
-LOAN_TRANSITIONS = {
-    "submitted": ("approved", "rejected"),
-    "approved": ("issued", "rejected"),
-    "issued": ("repaid", "overdue"),
-    "overdue": ("repaid",),
-}
 CONCURRENT = "Заявку уже рассмотрел другой сотрудник. Обновите страницу."
 
 
@@ -254,7 +247,7 @@ def _commit_deletion(
     check_no_unpaid_loans(account.account_id)  # re-checked at the moment of the decision
     pii = _pii(account)
     with storage_errors():
-        loans = list(LoanModel.query(account.account_id))
+        loans = loans_of(account.account_id)
     # The farewell's addresses ride in the request itself: this transaction erases the
     # account's copy, and the notices may go out only once it committed (a losing
     # concurrent decision must send nothing). ``_after_deletion`` sends and drops them.
@@ -293,6 +286,7 @@ def _commit_deletion(
         for loan in loans:
             if loan.status == "submitted":
                 tx.update(loan, actions=[LoanModel.status.set("rejected")])
+                tx.delete(open_guard(account.account_id))
 
     _commit(body)
 
@@ -418,46 +412,14 @@ def _reason(data: dict[str, Any]) -> str:
 def decide_loan(
     account_id: str, loan_id: str, data: dict[str, Any], staff: Principal
 ) -> dict[str, Any]:
-    """Support: approve/reject an application, mark a loan issued, overdue or repaid."""
+    """Support: approve or reject an application ({status, reason}); the loan desk's
+    own routes (``services.lending``) do the rest of the loan's life."""
+    from chalicelib.services import lending
+
     _check_role(staff, SUPPORT)
-    with storage_errors():
-        try:
-            loan = LoanModel.get(account_id, loan_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound("Заявка на займ не найдена.") from None
-    allowed = LOAN_TRANSITIONS.get(loan.status, ())
-    if not allowed:
-        raise Conflict("По этому займу решения больше не принимаются.")
-    status, reason = read_decision(data, allowed, "status")
-    actions: list[Action] = [LoanModel.status.set(status)]
-    if status == "issued":
-        # The repayment date runs from the day the money is issued.
-        due = today_kz() + timedelta(days=int(loan.term_days))
-        actions.append(LoanModel.due_date.set(due.isoformat()))
-    with storage_errors():
-        try:
-            loan.update(actions=actions)
-        except UpdateError as exc:
-            raise Conflict(CONCURRENT) from exc
-    audit.record(_staff_name(staff), f"loan_{status}", account_id, reason=reason, target=loan_id)
-    _notify_loan(account_id, status, loan)
-    from chalicelib.services.cabinet import loan_view
-
-    return loan_view(loan)
-
-
-def _notify_loan(account_id: str, status: str, loan: LoanModel) -> None:
-    texts = {
-        "approved": f"Hava: заявка на займ {int(loan.amount)} ₸ одобрена.",
-        "rejected": f"Hava: по заявке на займ {int(loan.amount)} ₸ принято отрицательное решение.",
-        "issued": (
-            f"Hava: займ {int(loan.amount)} ₸ выдан. Вернуть {loan.total} ₸ до {loan.due_date}."
-        ),
-    }
-    if status not in texts:
-        return
-    try:
-        account = _account(account_id)
-        notices.sms(_pii(account)["phone"], texts[status])
-    except (NotFound, InvalidValue):
-        logger.warning("loan notice not sent", extra={"account_id": account_id})
+    loan = lending.load(account_id, loan_id)
+    if loan.status != "submitted":
+        raise Conflict("По этой заявке решение уже принято.")
+    status, reason = read_decision(data, ("approved", "rejected"), "status")
+    decision = {"approved": "approve", "rejected": "reject"}[status]
+    return lending.decide(account_id, loan_id, {"decision": decision, "reason": reason}, staff)

@@ -60,6 +60,7 @@ from chalicelib.services.forms import (
     secret,
     string,
 )
+from chalicelib.services.lending import open_guard
 from chalicelib.services.login_hooks import device_fingerprint
 from chalicelib.services.sessions import NewSession, build_session
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
@@ -387,12 +388,16 @@ def _confirm(
     ]
     try:
         with transaction() as tx:
-            # Puts first (positions 0..5), then the challenge update (position 6).
+            # Puts first (positions 0..6), then the challenge update (position 7).
             tx.save(account, condition=AccountModel.account_id.does_not_exist())
             for guard in guards:
                 tx.save(guard, condition=IdentifierModel.lookup.does_not_exist())
             tx.save(loan, condition=LoanModel.loan_id.does_not_exist())
             tx.save(session.model, condition=type(session.model).token_hash.does_not_exist())
+            # One open loan per account (services.lending): the first one takes the guard.
+            tx.save(
+                open_guard(account.account_id), condition=IdentifierModel.lookup.does_not_exist()
+            )
             tx.update(
                 challenge,
                 actions=[ChallengeModel.consumed.set(True)],
@@ -400,7 +405,7 @@ def _confirm(
             )
     except TransactWriteError as exc:
         failed = failed_conditions(exc)
-        if 6 in failed or 0 in failed:
+        if 7 in failed or 0 in failed:
             raise CodeExpired("Этот код уже использован. Войдите в кабинет.") from exc
         taken = [guards[i - 1].lookup for i in sorted(failed) if 1 <= i <= 3]
         if taken:

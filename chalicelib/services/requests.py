@@ -36,7 +36,7 @@ from chalicelib.storage.base import (
     transaction,
 )
 from chalicelib.storage.challenges import ChallengeModel
-from chalicelib.storage.loans import LoanModel
+from chalicelib.storage.loans import loans_of
 from chalicelib.storage.requests import RequestModel
 
 
@@ -133,7 +133,7 @@ def view(request: RequestModel) -> dict[str, Any]:
 
 # --- filing requests ------------------------------------------------------------
 
-UNPAID_LOAN_STATUSES = ("approved", "issued", "overdue")
+UNPAID_LOAN_STATUSES = ("approved", "signed", "issued", "overdue")
 PHONE_CODE_PURPOSE = "phone_change"
 #: A phone change not completed within a week is dropped (its code and uploads expire).
 PHONE_CHANGE_LIFETIME_SECONDS = 7 * 24 * 3600
@@ -421,9 +421,7 @@ def request_deletion(account_id: str, data: Mapping[str, Any]) -> dict[str, Any]
 def check_no_unpaid_loans(account_id: str) -> None:
     """``Conflict`` naming the unpaid loan, if there is one."""
     with storage_errors():
-        unpaid = [
-            loan for loan in LoanModel.query(account_id) if loan.status in UNPAID_LOAN_STATUSES
-        ]
+        unpaid = [loan for loan in loans_of(account_id) if loan.status in UNPAID_LOAN_STATUSES]
     if unpaid:
         loan = unpaid[0]
         due = f", срок возврата {loan.due_date}" if loan.due_date else ""

@@ -106,7 +106,7 @@ ROLE_FOR_TYPE = {
     rules.COMPROMISE: SECURITY,
 }
 #: Loan statuses staff can list (``by_status``) and set.
-LOAN_STATUSES = ("submitted", "approved", "rejected", "issued", "overdue", "repaid")
+LOAN_STATUSES = ("submitted", "approved", "signed", "rejected", "issued", "overdue", "repaid")
 
 PAGE_SIZE = 20
 USERNAME = re.compile(r"[a-z0-9._-]{3,32}")
@@ -731,7 +731,7 @@ def _deletion_part(request: RequestModel) -> dict[str, Any]:
     """What a deletion decision needs: who, and every loan with its status."""
     from chalicelib.services.cabinet import LOAN_STATUS_RU
     from chalicelib.services.requests import UNPAID_LOAN_STATUSES
-    from chalicelib.storage.loans import LoanModel
+    from chalicelib.storage.loans import loans_of
 
     found = _account_pii(request.account_id)
     borrower = None
@@ -739,7 +739,7 @@ def _deletion_part(request: RequestModel) -> dict[str, Any]:
         account, pii = found
         borrower = {**_masked_identifiers(account, pii), **_full_name(pii)}
     with storage_errors():
-        loans = list(LoanModel.query(request.account_id)) if request.account_id else []
+        loans = loans_of(request.account_id) if request.account_id else []
     return {
         "borrower": borrower,
         "loans": [

@@ -120,5 +120,8 @@ def transaction() -> TransactWrite:
 def reset_connections() -> None:
     """Forget every cached DynamoDB connection (tests point them at a fresh moto)."""
     _transaction_connection.cache_clear()
-    for model in all_models():
+    from chalicelib.storage.loans import PaymentModel  # shares the loans table
+
+    models: list[type[Model]] = [*all_models(), PaymentModel]
+    for model in models:
         model._connection = None

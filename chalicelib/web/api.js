@@ -64,6 +64,7 @@ export function client({ csrfCookie, onMaintenance, onSignedOut }) {
   return {
     get: (path) => request("GET", path),
     post: (path, body = {}) => request("POST", path, body),
+    put: (path, body = {}) => request("PUT", path, body),
     del: (path) => request("DELETE", path),
     /** A GET whose answer is saved as a file (no personal data in any URL). */
     async download(path, filename) {

@@ -396,16 +396,179 @@ function renderProfile(profile) {
     el("div", {}, el("dt", {}, title), el("dd", {}, profile[key] === "active" ? "Активна" : profile[key]))));
 }
 
+const OPEN_LOAN = new Set(["submitted", "approved", "signed", "issued", "overdue"]);
+
 function renderLoans(items) {
   const list = $("#loans");
-  if (!items.length) { list.replaceChildren(el("li", { class: "empty" }, "Займов пока нет.")); return; }
-  list.replaceChildren(...items.map((loan) => el("li", {},
+  const rows = items.map(loanItem);
+  if (!items.some((loan) => OPEN_LOAN.has(loan.status))) rows.unshift(el("li", {}, applyForm()));
+  if (!rows.length) rows.push(el("li", { class: "empty" }, "Займов пока нет."));
+  list.replaceChildren(...rows);
+}
+
+function loanItem(loan) {
+  const base = `/v1/me/loans/${encodeURIComponent(loan.loan_id)}`;
+  const meta = [
+    `К возврату по договору ${formatMoney(loan.total_to_repay)}`,
+    loan.due_date ? ` до ${formatDate(loan.due_date)}` : "",
+    ` · ГЭСВ ${loan.gesv_percent} % · подана ${formatDate(loan.created_at)}`,
+  ];
+  const parts = [
     el("p", { class: "item-title" }, `${formatMoney(loan.amount)} на ${loan.term_days} дн.`,
       el("span", { class: `badge badge-${loan.status}` }, loan.status_text)),
-    el("p", { class: "item-meta" },
-      `К возврату ${formatMoney(loan.total_to_repay)}`,
-      loan.due_date ? ` до ${formatDate(loan.due_date)}` : "",
-      ` · ГЭСВ ${loan.gesv_percent} % · подана ${formatDate(loan.created_at)}`))));
+    el("p", { class: "item-meta" }, ...meta),
+  ];
+  if (loan.decision_reason) parts.push(el("p", { class: "item-reason" }, `Причина отказа: ${loan.decision_reason}`));
+  if (loan.owed_today) {
+    parts.push(el("dl", { class: "loan-figures" },
+      figure("К оплате сегодня", formatMoney(loan.owed_today)),
+      figure("Дата погашения", formatDate(loan.due_date)),
+      loan.days_overdue > 0
+        ? figure("Просрочка", `${loan.days_overdue} дн., неустойка ${formatMoney(loan.penalty_owed)}`)
+        : figure("Осталось дней", String(loan.days_left)),
+      figure("Досрочное погашение сегодня", formatMoney(loan.early_repayment_today)),
+      figure("Оплачено", formatMoney(loan.paid_total))));
+  }
+  if (loan.repayment_details) {
+    const d = loan.repayment_details;
+    parts.push(el("p", { class: "item-meta" },
+      `Реквизиты для оплаты: ${d.recipient}, БИН ${d.bin}, IBAN ${d.iban}${d.bank ? `, ${d.bank}` : ""}. `,
+      el("strong", {}, `Назначение платежа: ${d.payment_reference}`)));
+  }
+  if (loan.payments && loan.payments.length) {
+    parts.push(el("ul", { class: "payments", "aria-label": "Платежи" }, ...loan.payments.map((p) =>
+      el("li", {}, `${formatDate(p.paid_on)}: ${formatMoney(p.amount)}`,
+        p.kind === "extension" ? " (продление)" : ""))));
+  }
+  if (loan.status === "approved" && !loan.payout_account_set) parts.push(payoutForm(base));
+  if (loan.status === "approved" && loan.payout_account_set) parts.push(signBlock(base, "signature", null));
+  if (loan.signed_at) {
+    parts.push(el("button", { type: "button", class: "link", onclick: () => openAgreement(base) },
+      "Скачать договор (PDF)"));
+  }
+  if (loan.status === "issued" || loan.status === "overdue") parts.push(extensionForm(base));
+  return el("li", {}, ...parts);
+}
+
+function figure(title, value) {
+  return el("div", {}, el("dt", {}, title), el("dd", {}, value));
+}
+
+function field(id, label, attrs) {
+  return el("p", { class: "field" }, el("label", { for: id }, label), el("input", { id, ...attrs }));
+}
+
+function applyForm() {
+  const form = el("form", { class: "inline-form", novalidate: true, "aria-labelledby": "apply-title" },
+    el("h3", { id: "apply-title" }, "Новая заявка на займ"),
+    field("apply-amount", "Сумма, ₸", { name: "amount", type: "number", inputmode: "numeric", required: true, value: "50000" }),
+    field("apply-term", "Срок, дней", { name: "term_days", type: "number", inputmode: "numeric", required: true, value: "15" }),
+    el("button", { type: "submit" }, "Подать заявку"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    await busy(form, async () => {
+      try {
+        await api.post("/v1/me/loans", { amount: Number(values.amount), term_days: Number(values.term_days) });
+        announce("Заявка подана.");
+        await enterCabinet();
+      } catch (error) { failed(error, form); }
+    });
+  });
+  return form;
+}
+
+function payoutForm(base) {
+  const form = el("form", { class: "inline-form", novalidate: true },
+    el("h3", {}, "Счёт для перечисления займа"),
+    field(`iban-${base}`, "IBAN вашего счёта (KZ…)", { name: "iban", autocomplete: "off", required: true }),
+    el("p", { class: "field" }, el("label", {},
+      el("input", { type: "checkbox", name: "own_account", required: true }),
+      " Счёт открыт на моё имя")),
+    el("button", { type: "submit" }, "Сохранить счёт"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = formValues(form);
+    await busy(form, async () => {
+      try {
+        await api.put(`${base}/payout-account`, { iban: values.iban, own_account: form.elements.own_account.checked });
+        announce("Счёт сохранён.");
+        await enterCabinet();
+      } catch (error) { failed(error, form); }
+    });
+  });
+  return form;
+}
+
+function signBlock(base, step, body) {
+  const box = el("div", { class: "inline-form" });
+  const start = el("button", { type: "button" }, step === "signature" ? "Подписать договор по SMS" : "Получить код");
+  start.addEventListener("click", async () => {
+    try {
+      const sent = await api.post(`${base}/${step}`, body || {});
+      box.replaceChildren(...describeOffer(sent), codeForm(base, step, sent));
+    } catch (error) { failed(error); }
+  });
+  box.append(start);
+  return box;
+}
+
+function describeOffer(sent) {
+  if (sent.offer) {
+    const o = sent.offer;
+    return [el("dl", { class: "loan-figures", "aria-label": "Условия договора" },
+      figure("Заёмщик", o.borrower_name),
+      figure("Кредитор", `${o.lender.name}, БИН ${o.lender.bin}`),
+      figure("Сумма", formatMoney(o.amount)), figure("Срок", `${o.term_days} дн.`),
+      figure("Ставка в день", `${o.daily_rate_percent} %`), figure("ГЭСВ", `${o.gesv_percent} %`),
+      figure("К возврату", formatMoney(o.total_to_repay)),
+      figure("Дата погашения при выдаче сегодня", formatDate(o.due_date_if_issued_today)),
+      figure("Неустойка", o.penalty_rules))];
+  }
+  const x = sent.extension;
+  return [el("p", {}, `Продление на ${x.days} дн.: оплатить сейчас ${formatMoney(x.pay_now)}, новая дата погашения ${formatDate(x.new_due_date)}, ставка ${x.daily_rate_percent} % в день.`)];
+}
+
+function codeForm(base, step, sent) {
+  const form = el("form", { class: "inline-form", novalidate: true },
+    el("p", {}, `Код отправлен на ${sent.phone}.`),
+    field(`code-${step}-${base}`, "Код из SMS", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
+    el("button", { type: "submit" }, "Подписать"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await busy(form, async () => {
+      try {
+        await api.post(`${base}/${step}/confirm`, { challenge_id: sent.challenge_id, code: formValues(form).code });
+        announce(step === "signature" ? "Договор подписан." : "Продление подписано. Оплатите вознаграждение по реквизитам.");
+        await enterCabinet();
+      } catch (error) { failed(error, form); }
+    });
+  });
+  return form;
+}
+
+function extensionForm(base) {
+  const form = el("form", { class: "inline-form", novalidate: true },
+    el("h3", {}, "Продлить займ"),
+    field(`ext-${base}`, "На сколько дней", { name: "days", type: "number", inputmode: "numeric", required: true, value: "10" }),
+    el("button", { type: "submit" }, "Рассчитать и получить код"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await busy(form, async () => {
+      try {
+        const sent = await api.post(`${base}/extension`, { days: Number(formValues(form).days) });
+        form.replaceChildren(...describeOffer(sent), codeForm(base, "extension", sent));
+      } catch (error) { failed(error, form); }
+    });
+  });
+  return form;
+}
+
+async function openAgreement(base) {
+  try {
+    const link = await api.get(`${base}/agreement`);
+    window.location.assign(link.url);
+  } catch (error) { failed(error); }
 }
 
 function renderRequests(items) {

@@ -15,7 +15,7 @@ const api = client({
 
 const state = {
   user: false, admin: false, queueType: "phone_change", queueCursor: null, request: null, auditCursor: null,
-  enrolToken: null,
+  enrolToken: null, loansQueue: "applications", loansCursor: null,
 };
 const STAFF_STATUS = { pending: "ждёт регистрации", enrolling: "ждёт первого входа", active: "активен", disabled: "отключён" };
 const DECISIONS = { approved: "Одобрить", rejected: "Отклонить", resolved: "Закрыть как решённое" };
@@ -318,12 +318,92 @@ async function loadAudit(accountId, more = false) {
 
 // --- start ------------------------------------------------------------------
 
+// --- loan desk -------------------------------------------------------------
+
+async function openLoans(more = false) {
+  if (!more) state.loansCursor = null;
+  try {
+    const page = await api.get(`/admin/v1/loan-desk?${qs({ queue: state.loansQueue, cursor: state.loansCursor })}`);
+    const list = $("#loans-list");
+    const rows = page.items.map(loanRow);
+    if (!more) list.replaceChildren(...(rows.length ? rows : [el("li", { class: "empty" }, "Список пуст.")]));
+    else list.append(...rows);
+    state.loansCursor = page.next_cursor;
+    $("#loans-more").hidden = !page.next_cursor;
+    if (!more) show("loans");
+  } catch (error) {
+    failed(error);
+  }
+}
+
+function loanRow(loan) {
+  const path = `/admin/v1/loans/${encodeURIComponent(loan.account_id)}/${encodeURIComponent(loan.loan_id)}`;
+  const facts = [
+    ["Учётная запись", loan.account_id], ["Сумма", `${loan.amount} ₸ на ${loan.term_days} дн.`],
+    ["Подана", formatDate(loan.created_at)], ["Статус", loan.status_text],
+  ];
+  if (loan.borrower_name) facts.push(["Заёмщик", loan.borrower_name], ["ИИН", loan.borrower_iin]);
+  if (loan.payout_iban) facts.push(["Счёт для перечисления", `${loan.payout_iban}${loan.payout_bank ? ` (${loan.payout_bank})` : ""}`]);
+  if (loan.due_date) facts.push(["Дата погашения", formatDate(loan.due_date)]);
+  if (loan.owed_today) facts.push(["К оплате сегодня", `${loan.owed_today} ₸`], ["Оплачено", `${loan.paid_total} ₸`]);
+  if (loan.repayment_details) facts.push(["Код платежа", loan.repayment_details.payment_reference]);
+  const item = el("li", {}, el("dl", { class: "pairs" }, ...pairs(facts)));
+  if (loan.status === "submitted") {
+    item.append(actionForm(`${path}/decision`, "Решение", [
+      ["decision", "Решение", "select", [["approve", "Одобрить"], ["reject", "Отклонить"]]],
+      ["reason", "Причина (обязательна при отказе)", "text"],
+    ], "Принять решение"));
+  }
+  if (loan.status === "signed") {
+    item.append(actionForm(`${path}/payout`, "Перечисление", [
+      ["transfer_reference", "Номер платёжного поручения", "text"],
+    ], "Займ перечислен"));
+  }
+  if (loan.status === "issued" || loan.status === "overdue") {
+    item.append(actionForm(`${path}/payments`, "Платёж из выписки", [
+      ["amount", "Сумма, ₸", "text"], ["paid_on", "Дата платежа", "date"],
+      ["bank_reference", "Номер банковского документа", "text"],
+      ["kind", "Вид", "select", [["repayment", "Погашение"], ["extension", "Оплата продления"]]],
+    ], "Учесть платёж"));
+  }
+  return item;
+}
+
+let formSerial = 0;
+
+function actionForm(path, title, fields, submit) {
+  formSerial += 1;
+  const form = el("form", { class: "inline", novalidate: true, "aria-label": title },
+    ...fields.map(([name, label, type, options]) => {
+      const id = `lf-${formSerial}-${name}`;
+      const input = type === "select"
+        ? el("select", { id, name }, ...options.map(([value, text]) => el("option", { value }, text)))
+        : el("input", { id, name, type, autocomplete: "off" });
+      return el("div", { class: "field" }, el("label", { for: id }, label), input);
+    }),
+    el("button", { type: "submit", class: "secondary" }, submit));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const values = Object.fromEntries(Object.entries(formValues(form)).filter(([, v]) => v !== ""));
+    await busy(form, async () => {
+      try {
+        await api.post(path, values);
+        announce("Готово: действие записано в журнал аудита, заёмщик уведомлён.");
+        await openLoans();
+      } catch (error) { failed(error, form); }
+    });
+  });
+  return form;
+}
+
 function wire() {
   document.addEventListener("click", (event) => {
     const target = event.target.closest("[data-go]");
     if (!target) return;
     event.preventDefault();
     if (target.dataset.go === "queue") openQueue();
+    else if (target.dataset.go === "loans") openLoans();
     else if (target.dataset.go === "staff") loadStaff().then(() => show("staff"), failed);
     else show(target.dataset.go);
   });
@@ -338,6 +418,12 @@ function wire() {
     openQueue();
   });
   $("#queue-more").addEventListener("click", () => openQueue(true));
+  $("#loans-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.loansQueue = $("#loans-queue").value;
+    openLoans();
+  });
+  $("#loans-more").addEventListener("click", () => openLoans(true));
   $("#decision-form").addEventListener("submit", decide);
   $("#review-audit").addEventListener("click", () => {
     $("#a-account").value = state.request.account_id;

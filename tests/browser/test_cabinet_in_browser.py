@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.api.conftest import PASSWORD, form
 from tests.browser.conftest import PageProblems
 from tests.e2e.conftest import LocalStack
-from tests.e2e.test_phone_change_journey import STAFF_PASSWORD, create_staff, jpeg
+from tests.e2e.test_phone_change_journey import jpeg
 from tests.factories import test_phone, valid_iin
+from tests.staffing import STAFF_PASSWORD, invite_on_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -145,12 +147,21 @@ def test_borrower_journey_from_calculator_to_new_phone(
     page.get_by_role("button", name="Вернуться в кабинет").click()
     expect(page.locator("#requests")).to_contain_text("Изменение номера телефона")
 
-    # The support desk: password + TOTP, the queue, photos beside the data, approval.
+    # The support desk: the member enrols through the one-time link (own password,
+    # the TOTP key shown once), then password + TOTP, the queue, photos, approval.
     desk, desk_problems = desk_page
-    totp = create_staff(local_stack, "browser.support", "support")
-    desk.goto(base + "/staff")
-    desk.get_by_label("Логин").fill("browser.support")
-    desk.get_by_label("Пароль").fill(STAFF_PASSWORD)
+    token = invite_on_stack(local_stack, "browser.support", "support")
+    desk.goto(base + "/staff#enrol=" + token)
+    expect(desk.get_by_role("heading", name="Регистрация сотрудника")).to_be_visible()
+    assert "enrol" not in desk.url  # the token leaves the address bar at once
+    desk.get_by_label("Новый пароль", exact=True).fill(STAFF_PASSWORD)
+    desk.get_by_label("Новый пароль ещё раз").fill(STAFF_PASSWORD)
+    desk.get_by_role("button", name="Задать пароль").click()
+    expect(desk.locator("#e-secret")).not_to_have_value("")
+    totp = pyotp.TOTP(desk.locator("#e-secret").input_value())
+    desk.get_by_role("button", name="Перейти ко входу").click()
+    expect(desk.get_by_label("Логин", exact=True)).to_have_value("browser.support")
+    desk.get_by_label("Пароль", exact=True).fill(STAFF_PASSWORD)
     desk.get_by_label("Код из приложения-аутентификатора").fill(totp.now())
     desk.get_by_role("button", name="Войти").click()
     expect(desk.get_by_role("heading", name="Очередь заявок")).to_be_visible()
@@ -239,3 +250,40 @@ def test_an_old_password_after_a_break_in_report_leads_straight_to_recovery(
     expect(page.locator("#recovery-reason")).to_contain_text("SMS")
     expect(page.locator("#view-cabinet")).to_be_hidden()
     assert problems.errors == []
+
+
+def test_an_admin_enrols_by_link_and_hands_out_links_without_passwords(
+    local_stack: LocalStack, desk_page: tuple[Page, PageProblems]
+) -> None:
+    desk, _problems = desk_page
+    # GIVEN the first admin, bootstrapped with `make staff ROLES=admin`, opening the link
+    token = invite_on_stack(local_stack, "browser.admin", "admin")
+    desk.goto(local_stack.base_url + "/staff#enrol=" + token)
+    expect(desk.get_by_role("heading", name="Регистрация сотрудника")).to_be_visible()
+    assert "enrol" not in desk.url
+    desk.get_by_label("Новый пароль", exact=True).fill(STAFF_PASSWORD)
+    desk.get_by_label("Новый пароль ещё раз").fill(STAFF_PASSWORD)
+    desk.get_by_role("button", name="Задать пароль").click()
+    expect(desk.locator("#e-secret")).not_to_have_value("", timeout=30_000)
+    totp = pyotp.TOTP(desk.locator("#e-secret").input_value())
+    desk.get_by_role("button", name="Перейти ко входу").click()
+    expect(desk.get_by_label("Логин", exact=True)).to_have_value("browser.admin")
+    desk.get_by_label("Пароль", exact=True).fill(STAFF_PASSWORD)
+    desk.get_by_label("Код из приложения-аутентификатора").fill(totp.now())
+    desk.get_by_role("button", name="Войти").click()
+    # WHEN the admin adds a support member
+    expect(desk.get_by_role("heading", name="Сотрудники")).to_be_visible(timeout=30_000)
+    desk.get_by_label("Логин нового сотрудника").fill("browser.agent")
+    desk.get_by_role("checkbox", name=re.compile("support —")).check()
+    desk.get_by_role("button", name="Создать и получить ссылку").click()
+    # THEN a one-time link is all the admin gets
+    expect(desk.locator("#staff-link-url")).to_have_value(
+        re.compile(r"/staff#enrol=browser\.agent\."), timeout=30_000
+    )
+    expect(desk.locator("#staff")).to_contain_text("ждёт регистрации", timeout=30_000)
+    # AND admin is never combined with a review role
+    desk.get_by_label("Логин нового сотрудника").fill("browser.boss")
+    desk.get_by_role("checkbox", name=re.compile("admin —")).check()
+    desk.get_by_role("checkbox", name=re.compile("security —")).check()
+    desk.get_by_role("button", name="Создать и получить ссылку").click()
+    expect(desk.get_by_role("alert").first).to_contain_text("не совмещается", timeout=30_000)

@@ -36,8 +36,18 @@ EXPECTED_TABLES: dict[
     ),
     "hava-loans": (
         [("account_id", "HASH"), ("loan_id", "RANGE")],
-        {"account_id": "S", "loan_id": "S", "status": "S", "created_at": "S"},
-        {"by_status": [("status", "HASH"), ("created_at", "RANGE")]},
+        {
+            "account_id": "S",
+            "loan_id": "S",
+            "status": "S",
+            "created_at": "S",
+            "due_status": "S",
+            "due_date": "S",
+        },
+        {
+            "by_status": [("status", "HASH"), ("created_at", "RANGE")],
+            "by_due": [("due_status", "HASH"), ("due_date", "RANGE")],
+        },
         None,
     ),
     "hava-requests": (

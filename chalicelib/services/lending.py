@@ -1,0 +1,849 @@
+"""The loan's life in the cabinet and on the staff desk: apply, decide, sign, pay out,
+accrue, repay, extend. Money rules live in ``domain.lending``; this module stores.
+
+Invariants DynamoDB enforces (never a read-then-write):
+
+- one open loan per account: the guard item ``open#loan#<account>`` in
+  ``hava-identifiers`` is put with ``attribute_not_exists`` in the transaction that
+  files the application, and deleted in the one that closes it (rejected, repaid);
+- a bank reference is recorded once: the guard ``payment#<keyed hash>`` is put with
+  ``attribute_not_exists`` in the same transaction as the payment item and the loan
+  update, which carries the loan's version condition — two staff members recording at
+  once both recompute from the fresh loan, or one is told it is already recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from chalicelib.adapters import crypto
+from chalicelib.clock import KZ_TZ, iso, now, today_kz
+from chalicelib.config import Settings, get_settings
+from chalicelib.domain import calculator, lending
+from chalicelib.domain.lending import LoanStatus, Rules
+from chalicelib.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from chalicelib.logs import logger
+from chalicelib.services import audit, notifications
+from chalicelib.services.forms import Form, string
+from chalicelib.services.sessions import Principal
+from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.audit import AuditModel
+from chalicelib.storage.base import (
+    failed_conditions,
+    sortable_id,
+    storage_errors,
+    transaction,
+)
+from chalicelib.storage.loans import (
+    LoanModel,
+    PaymentModel,
+    account_items,
+    loan_of_payment,
+    payment_key,
+)
+
+MONEY = Decimal("0.01")
+REPAYMENT = "repayment"
+EXTENSION = "extension"
+PAGE_SIZE = 25
+CONCURRENT = "Займ уже изменил другой сотрудник. Обновите страницу."
+
+
+#: ``domain.regulation``'s allocation buckets → ``domain.lending.Balance`` components.
+_BUCKETS = {
+    "overdue_principal": "principal_overdue",
+    "overdue_interest": "interest_overdue",
+    "penalty": "penalty",
+    "current_principal": "principal",
+    "current_interest": "interest",
+}
+
+
+def rules_on(on: date, settings: Settings | None = None) -> Rules:
+    """The money rules in force on ``on``: dated regulation plus this stage's contract terms.
+
+    The contract's penalty rate (``HAVA_LOAN_PENALTY_DAILY_RATE``) is checked against
+    the cap in force (``OfferNotAllowed`` when configured above it); the lender's
+    collection costs are never charged here, so that bucket is left out.
+    """
+    from chalicelib.domain import regulation
+
+    settings = settings or get_settings()
+    law = regulation.rules_on(on)
+    regulation.check_penalty(settings.loan_penalty_daily_rate, on)
+    return Rules(
+        penalty_daily_rate=settings.loan_penalty_daily_rate,
+        penalty_max_days=law.penalty_max_days,
+        overpayment_cap=law.overpayment_max_fraction,
+        allocation=tuple(_BUCKETS[b] for b in law.allocation_order if b in _BUCKETS),
+        free_early_days=law.interest_free_return_days,
+        max_extensions=law.max_extensions,
+        max_extension_days=law.extension_max_days,
+        extension_daily_rate_max=law.extension_daily_rate_max,
+    )
+
+
+def open_guard(account_id: str) -> IdentifierModel:
+    """The guard item that makes "one open loan per account" a DynamoDB condition."""
+    return IdentifierModel(lookup=f"open#loan#{account_id}", account_id=account_id)
+
+
+def _reference_guard(reference_index: str, account_id: str) -> IdentifierModel:
+    return IdentifierModel(lookup=f"payment#{reference_index}", account_id=account_id)
+
+
+def product_for(settings: Settings, repeat: bool) -> calculator.Product:
+    """The product: repeat borrowers may borrow more (``loan_repeat_max_amount``)."""
+    return calculator.Product(
+        min_amount=settings.loan_min_amount,
+        max_amount=settings.loan_repeat_max_amount if repeat else settings.loan_max_amount,
+        min_term_days=settings.loan_min_term_days,
+        max_term_days=settings.loan_max_term_days,
+        daily_rate=settings.loan_daily_rate,
+    )
+
+
+def new_loan(account_id: str, offer: calculator.Quote, created: str, repeat: bool) -> LoanModel:
+    """An application item (not saved) for a priced offer."""
+    return LoanModel(
+        account_id=account_id,
+        loan_id=sortable_id(created),
+        status=LoanStatus.SUBMITTED.value,
+        amount=offer.amount,
+        term_days=offer.term_days,
+        daily_rate=str(offer.daily_rate),
+        interest=str(offer.interest),
+        total=str(offer.total),
+        gesv_percent=str(offer.gesv_percent),
+        created_at=created,
+        repeat=repeat,
+    )
+
+
+def _open_message(loan: LoanModel) -> str:
+    status = LoanStatus(loan.status)
+    return (
+        f"У вас уже есть {lending.OPEN_RU[status]} на {regulation_tenge(loan.amount)} "
+        f"от {loan.created_at[:10]}. Новую заявку можно подать после её закрытия."
+    )
+
+
+def regulation_tenge(amount: Any) -> str:
+    from chalicelib.domain.regulation import format_tenge
+
+    return format_tenge(Decimal(str(amount)))
+
+
+def _account(account_id: str) -> AccountModel:
+    with storage_errors():
+        try:
+            return AccountModel.get(account_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("Учётная запись не найдена.") from None
+
+
+def _phone(account: AccountModel) -> str:
+    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    return str(pii["phone"])
+
+
+def _tell(account_id: str, text: str) -> None:
+    """A notice of a staff action on the loan (decision, payout, payment).
+
+    Queued directly, not through the anti-pumping notice budgets (``services.notices``):
+    only staff actions send these, nobody outside can make them multiply, and a dropped
+    payment confirmation would hurt the borrower. Reminders and codes are budgeted.
+    """
+    try:
+        notifications.enqueue("sms", _phone(_account(account_id)), text)
+    except NotFound:
+        logger.warning("loan notice not sent", extra={"account_id": account_id})
+
+
+# --- Repeat application -------------------------------------------------------------------
+
+
+def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
+    """File an application for a signed-in borrower (``POST /v1/me/loans``)."""
+    form = Form(data, ("amount", "term_days"))
+    amount = form.field("amount", lambda v: v)
+    term = form.field("term_days", lambda v: v)
+    form.raise_if_invalid()
+    settings = get_settings()
+    account = _account(principal.account_id)
+    if account.status != "active":
+        raise Forbidden("Учётная запись ограничена: подать заявку сейчас нельзя.")
+    with storage_errors():
+        loans, _ = account_items(principal.account_id)
+    repeat = any(loan.status == LoanStatus.REPAID for loan in loans)
+    offer = calculator.quote(amount, term, product_for(settings, repeat), today_kz())
+    from chalicelib.domain import regulation
+
+    regulation.check_contract_terms(
+        offer.amount, offer.interest, settings.loan_penalty_daily_rate, today_kz()
+    )
+    created = iso(now())
+    loan = new_loan(principal.account_id, offer, created, repeat)
+    entry = audit.new_entry(principal.account_id, "loan_applied", principal.account_id)
+    entry.target = loan.loan_id
+    try:
+        with transaction() as tx:
+            tx.save(
+                open_guard(principal.account_id), condition=IdentifierModel.lookup.does_not_exist()
+            )
+            tx.save(loan, condition=LoanModel.loan_id.does_not_exist())
+            tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
+    except TransactWriteError as exc:
+        if 0 in failed_conditions(exc):
+            open_loans = [ln for ln in loans if ln.status in lending.OPEN]
+            if not open_loans:
+                with storage_errors():
+                    open_loans = [
+                        ln
+                        for ln in account_items(principal.account_id)[0]
+                        if ln.status in lending.OPEN
+                    ]
+            if open_loans:
+                raise Conflict(_open_message(open_loans[-1])) from exc
+            raise Conflict("У вас уже есть открытая заявка или займ.") from exc
+        raise ServiceUnavailable() from exc
+    logger.info("loan applied", extra={"account_id": principal.account_id, "loan_id": loan.loan_id})
+    return view(loan, [], today_kz())
+
+
+# --- What the cabinet shows -----------------------------------------------------------------
+
+
+def balance_of(loan: LoanModel) -> lending.Balance | None:
+    """The stored balance of an issued loan (None before issue)."""
+    if not loan.issue_date or loan.principal_due is None:
+        return None
+    d = Decimal
+    return lending.Balance(
+        original=d(str(loan.amount)).quantize(MONEY),
+        principal=d(loan.principal_due),
+        interest=d(loan.interest_due or "0"),
+        penalty=d(loan.penalty_due or "0"),
+        charged=d(loan.charged or "0"),
+        daily_rate=d(loan.accrual_rate or loan.daily_rate),
+        issue_date=date.fromisoformat(loan.issue_date),
+        due=date.fromisoformat(loan.due_date or loan.issue_date),
+        through=date.fromisoformat(loan.accrued_through or loan.issue_date),
+        principal_paid=d(loan.principal_paid or "0"),
+        interest_paid=d(loan.interest_paid or "0"),
+        penalty_paid=d(loan.penalty_paid or "0"),
+        interest_waived=d(loan.interest_waived or "0"),
+    )
+
+
+def _money(value: Decimal) -> str:
+    return format(value.quantize(MONEY), "f")
+
+
+def payment_view(payment: PaymentModel) -> dict[str, Any]:
+    return {
+        "paid_on": payment.paid_on,
+        "amount": payment.amount,
+        "kind": payment.kind,
+        "to_principal": payment.to_principal,
+        "to_interest": payment.to_interest,
+        "to_penalty": payment.to_penalty,
+        "change": payment.change,
+    }
+
+
+def view(loan: LoanModel, payments: list[PaymentModel], today: date) -> dict[str, Any]:
+    """One loan as the cabinet and the desk show it, with today's figures once issued."""
+    status = LoanStatus(loan.status)
+    result: dict[str, Any] = {
+        "loan_id": loan.loan_id,
+        "status": status.value,
+        "status_text": lending.STATUS_RU[status],
+        "amount": int(loan.amount),
+        "term_days": int(loan.term_days),
+        "daily_rate_percent": format((Decimal(loan.daily_rate) * 100).normalize(), "f"),
+        "interest": loan.interest,
+        "total_to_repay": loan.total,
+        "gesv_percent": loan.gesv_percent,
+        "created_at": loan.created_at,
+        "due_date": loan.due_date,
+        "payout_account_set": loan.payout_account is not None,
+        "payout_bank": loan.payout_bank,
+        "signed_at": loan.signed_at,
+        "issue_date": loan.issue_date,
+        "extensions": int(loan.extensions or 0),
+        "payments": [payment_view(p) for p in payments],
+        "paid_total": loan.paid_total or "0.00",
+    }
+    if status == LoanStatus.REJECTED:
+        result["decision_reason"] = loan.decision_reason
+    balance = balance_of(loan)
+    if balance is not None and status in lending.OUTSTANDING:
+        rules = rules_on(today)
+        current = lending.accrue(balance, today, rules)
+        result.update(
+            owed_today=_money(current.owed),
+            principal_owed=_money(current.principal),
+            interest_owed=_money(current.interest),
+            penalty_owed=_money(current.penalty),
+            days_left=(current.due - today).days,
+            days_overdue=lending.days_overdue(current, today),
+            early_repayment_today=_money(lending.early_repayment_cost(balance, today, rules)),
+            accrual_rate_percent=format((current.daily_rate * 100).normalize(), "f"),
+        )
+    if loan.payment_reference and status in lending.OUTSTANDING:
+        result["repayment_details"] = repayment_details(loan)
+    return result
+
+
+def repayment_details(loan: LoanModel) -> dict[str, Any]:
+    """Where the borrower pays: the lender's account and this loan's unique reference."""
+    from chalicelib.domain.iban import bank_for, format_iban
+
+    settings = get_settings()
+    bank = bank_for(settings.lender_iban)
+    return {
+        "recipient": settings.lender_name_ru,
+        "bin": settings.lender_bin,
+        "iban": format_iban(settings.lender_iban),
+        "bank": bank.name_ru if bank else None,
+        "payment_reference": loan.payment_reference,
+    }
+
+
+def my_loans(account_id: str) -> list[dict[str, Any]]:
+    """The borrower's loans, newest first, each with its payments: one Query."""
+    with storage_errors():
+        loans, payments = account_items(account_id)
+    by_loan: dict[str, list[PaymentModel]] = {}
+    for payment in payments:
+        by_loan.setdefault(loan_of_payment(payment), []).append(payment)
+    today = today_kz()
+    return [view(loan, by_loan.get(loan.loan_id, []), today) for loan in reversed(loans)]
+
+
+# --- Staff desk -------------------------------------------------------------------------------
+
+
+def load(account_id: str, loan_id: str) -> LoanModel:
+    if "#" in loan_id:
+        raise NotFound("Займ не найден.")
+    with storage_errors():
+        try:
+            return LoanModel.get(account_id, loan_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("Займ не найден.") from None
+
+
+def _read_reason(data: Mapping[str, Any], required: bool) -> str | None:
+    form = Form(data, ("reason",))
+    reason = form.field("reason", string(500), required=required)
+    if required and reason is not None and len(reason) < 5:
+        form.fail("reason", "Укажите причину (не короче 5 символов).")
+    form.raise_if_invalid()
+    return reason
+
+
+def _audited_update(
+    loan: LoanModel,
+    actions: list[Any],
+    entry: AuditModel,
+    *,
+    close: bool = False,
+) -> None:
+    try:
+        with transaction() as tx:
+            if close:
+                tx.delete(open_guard(loan.account_id))
+            tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
+            tx.update(loan, actions=actions)
+    except TransactWriteError as exc:
+        if failed_conditions(exc):
+            raise Conflict(CONCURRENT) from exc
+        raise ServiceUnavailable() from exc
+
+
+def decide(
+    account_id: str, loan_id: str, data: Mapping[str, Any], staff: Principal
+) -> dict[str, Any]:
+    """Approve (the offer goes to the borrower) or reject (with a reason) an application."""
+    form = Form(data, ("decision", "reason"))
+    decision = form.field("decision", string(16))
+    reason = form.field("reason", string(500), required=False)
+    if decision not in ("approve", "reject"):
+        form.fail("decision", "Допустимые значения: approve, reject.")
+    if decision == "reject" and (reason is None or len(reason) < 5):
+        form.fail("reason", "Укажите причину отказа (не короче 5 символов).")
+    form.raise_if_invalid()
+    loan = load(account_id, loan_id)
+    new = LoanStatus.APPROVED if decision == "approve" else LoanStatus.REJECTED
+    lending.check_transition(loan.status, new)
+    entry = audit.new_entry(staff.account_id, f"loan_{new.value}", account_id, reason=reason)
+    entry.target = loan_id
+    moment = iso(now())
+    actions = [
+        LoanModel.status.set(new.value),
+        LoanModel.decided_at.set(moment),
+    ]
+    if reason:
+        actions.append(LoanModel.decision_reason.set(reason))
+    _audited_update(loan, actions, entry, close=new == LoanStatus.REJECTED)
+    if new == LoanStatus.APPROVED:
+        _tell(
+            account_id,
+            f"Hava: заявка на займ {int(loan.amount)} ₸ одобрена. Укажите счёт для "
+            "перечисления и подпишите договор в личном кабинете.",
+        )
+    else:
+        _tell(
+            account_id,
+            f"Hava: по заявке на займ {int(loan.amount)} ₸ принято отрицательное решение.",
+        )
+    return view(load(account_id, loan_id), [], today_kz())
+
+
+def payment_reference(loan: LoanModel) -> str:
+    """A reference the borrower puts in the transfer: unique per loan, no personal data."""
+    return f"HV-{loan.loan_id[:8]}-{secrets.token_hex(3).upper()}"
+
+
+def record_payout(
+    account_id: str, loan_id: str, data: Mapping[str, Any], staff: Principal
+) -> dict[str, Any]:
+    """The money was sent (transfer reference): the loan is issued and starts accruing."""
+    form = Form(data, ("transfer_reference",))
+    reference = form.field("transfer_reference", string(64))
+    if reference is not None and len(reference) < 3:
+        form.fail("transfer_reference", "Укажите номер платёжного поручения.")
+    form.raise_if_invalid()
+    assert reference is not None
+    loan = load(account_id, loan_id)
+    lending.check_transition(loan.status, LoanStatus.ISSUED)
+    if loan.payout_account is None:
+        raise Conflict("Заёмщик ещё не указал счёт для перечисления.")
+    issued = today_kz()
+    balance = lending.open_balance(
+        int(loan.amount), Decimal(loan.daily_rate), issued, int(loan.term_days)
+    )
+    entry = audit.new_entry(staff.account_id, "loan_issued", account_id, reason=reference)
+    entry.target = loan_id
+    actions = [
+        LoanModel.status.set(LoanStatus.ISSUED.value),
+        LoanModel.due_status.set(LoanStatus.ISSUED.value),
+        LoanModel.issue_date.set(issued.isoformat()),
+        LoanModel.payout_reference.set(reference),
+        LoanModel.payment_reference.set(loan.payment_reference or payment_reference(loan)),
+        *_balance_actions(balance),
+        LoanModel.paid_total.set("0.00"),
+        LoanModel.payments_count.set(0),
+        LoanModel.extensions.set(0),
+    ]
+    _audited_update(loan, actions, entry)
+    _tell(
+        account_id,
+        f"Hava: займ {int(loan.amount)} ₸ перечислен на ваш счёт. Вернуть до "
+        f"{balance.due.strftime('%d.%m.%Y')}. Сумма к возврату — в личном кабинете.",
+    )
+    return view(load(account_id, loan_id), [], issued)
+
+
+def _balance_actions(balance: lending.Balance) -> list[Any]:
+    return [
+        LoanModel.principal_due.set(_money(balance.principal)),
+        LoanModel.interest_due.set(_money(balance.interest)),
+        LoanModel.penalty_due.set(_money(balance.penalty)),
+        LoanModel.charged.set(_money(balance.charged)),
+        LoanModel.accrued_through.set(balance.through.isoformat()),
+        LoanModel.principal_paid.set(_money(balance.principal_paid)),
+        LoanModel.interest_paid.set(_money(balance.interest_paid)),
+        LoanModel.penalty_paid.set(_money(balance.penalty_paid)),
+        LoanModel.interest_waived.set(_money(balance.interest_waived)),
+        LoanModel.due_date.set(balance.due.isoformat()),
+        LoanModel.accrual_rate.set(str(balance.daily_rate)),
+    ]
+
+
+def _read_payment(data: Mapping[str, Any]) -> tuple[Decimal, date, str]:
+    form = Form(data, ("amount", "paid_on", "bank_reference"))
+    raw_amount = form.field("amount", string(20))
+    raw_date = form.field("paid_on", string(10))
+    reference = form.field("bank_reference", string(64))
+    amount = Decimal(0)
+    paid_on = today_kz()
+    if raw_amount is not None:
+        try:
+            amount = Decimal(raw_amount.replace(",", ".").replace(" ", ""))
+        except InvalidOperation:
+            amount = Decimal(0)
+        if not amount.is_finite() or amount <= 0 or amount != amount.quantize(MONEY):
+            form.fail("amount", "Укажите сумму в тенге, например 12500.00.")
+    if raw_date is not None:
+        try:
+            paid_on = date.fromisoformat(raw_date)
+        except ValueError:
+            form.fail("paid_on", "Укажите дату платежа в формате ГГГГ-ММ-ДД.")
+        else:
+            if paid_on > today_kz():
+                form.fail("paid_on", "Дата платежа не может быть в будущем.")
+    if reference is not None and len(reference.strip()) < 3:
+        form.fail("bank_reference", "Укажите номер банковского документа.")
+    form.raise_if_invalid()
+    assert reference is not None
+    return amount, paid_on, reference.strip()
+
+
+def record_payment(
+    account_id: str,
+    loan_id: str,
+    data: Mapping[str, Any],
+    staff: Principal,
+    *,
+    kind: str = REPAYMENT,
+) -> dict[str, Any]:
+    """Record one payment from the bank statement; idempotent per bank reference.
+
+    Answers ``{"recorded": true|false, "loan": …}``: false when that bank reference was
+    already recorded for this loan (a retry), 409 when it was recorded for another.
+    """
+    amount, paid_on, reference = _read_payment(data)
+    reference_index = crypto.blind_index("bank_reference", reference)
+    for _ in range(5):
+        loan = load(account_id, loan_id)
+        status = LoanStatus(loan.status)
+        balance = balance_of(loan)
+        if status not in lending.OUTSTANDING or balance is None:
+            if _already_recorded(reference_index, account_id, loan_id):
+                return {"recorded": False, "loan": view(loan, [], today_kz())}
+            raise Conflict("Этот займ не ожидает платежей.")
+        if paid_on < balance.through:
+            raise ValidationFailed(
+                {"paid_on": "Дата платежа раньше уже учтённых платежей по этому займу."}
+            )
+        rules = rules_on(paid_on)
+        is_extension = kind == EXTENSION
+        split = lending.allocate(balance, amount, paid_on, rules, interest_first=is_extension)
+        after = split.balance
+        moment = iso(now())
+        payment = PaymentModel(
+            account_id=account_id,
+            loan_id=payment_key(loan_id, sortable_id(moment)),
+            amount=_money(amount),
+            paid_on=paid_on.isoformat(),
+            reference_index=reference_index,
+            kind=kind,
+            to_principal=_money(split.principal),
+            to_interest=_money(split.interest),
+            to_penalty=_money(split.penalty),
+            change=_money(split.change),
+            recorded_by=staff.account_id,
+            recorded_at=moment,
+        )
+        actions = [
+            *_balance_actions(after),
+            LoanModel.paid_total.set(_money(Decimal(loan.paid_total or "0") + amount)),
+            LoanModel.payments_count.set(int(loan.payments_count or 0) + 1),
+        ]
+        closes = split.repaid
+        if closes:
+            actions += [
+                LoanModel.status.set(LoanStatus.REPAID.value),
+                LoanModel.due_status.remove(),
+                LoanModel.closed_at.set(moment),
+                LoanModel.pending_extension.remove(),
+            ]
+        elif is_extension:
+            extended, extra = _extension_actions(loan, split)
+            if extended is not None:
+                after = extended
+                actions = [*_balance_actions(after), *actions[len(_balance_actions(after)) :]]
+                actions += extra
+        entry = audit.new_entry(
+            staff.account_id, f"loan_payment_{kind}", account_id, reason=_money(amount)
+        )
+        entry.target = loan_id
+        try:
+            with transaction() as tx:
+                if closes:
+                    tx.delete(open_guard(account_id))
+                tx.save(
+                    _reference_guard(reference_index, account_id),
+                    condition=IdentifierModel.lookup.does_not_exist(),
+                )
+                tx.save(payment, condition=PaymentModel.loan_id.does_not_exist())
+                tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
+                tx.update(loan, actions=actions)
+        except TransactWriteError as exc:
+            failed = failed_conditions(exc)
+            # Positions: the guard delete (when closing) comes before the puts.
+            guard_position = 1 if closes else 0
+            if guard_position in failed:
+                if _already_recorded(reference_index, account_id, loan_id):
+                    return {
+                        "recorded": False,
+                        "loan": view(load(account_id, loan_id), [], today_kz()),
+                    }
+                raise Conflict(
+                    "Платёж с этим банковским документом уже учтён по другому займу."
+                ) from exc
+            if failed or exc.cause_response_code == "TransactionCanceledException":
+                continue  # someone else changed the loan: recompute from the fresh one
+            raise ServiceUnavailable() from exc
+        logger.info("loan payment recorded", extra={"account_id": account_id, "loan_id": loan_id})
+        _payment_notice(loan, amount, after, closes)
+        return {"recorded": True, "loan": view(load(account_id, loan_id), [], today_kz())}
+    raise Conflict(CONCURRENT)
+
+
+def _extension_actions(
+    loan: LoanModel, split: lending.Allocation
+) -> tuple[lending.Balance | None, list[Any]]:
+    """A signed extension takes effect once its payment covers the interest it asked:
+    the extended balance (new due date and rate) and the other actions it needs."""
+    pending = json.loads(loan.pending_extension) if loan.pending_extension else None
+    if not pending or not pending.get("signed"):
+        return None, []
+    quote = lending.ExtensionQuote(
+        pay_now=Decimal(pending["pay_now"]),
+        new_due=date.fromisoformat(pending["new_due"]),
+        days=int(pending["days"]),
+        daily_rate=Decimal(pending["rate"]),
+        extensions_after=int(loan.extensions or 0) + 1,
+    )
+    if split.interest + split.penalty < quote.pay_now:
+        return None, []
+    extended = lending.extend(split.balance, quote)
+    return extended, [
+        LoanModel.extensions.set(quote.extensions_after),
+        LoanModel.pending_extension.remove(),
+        LoanModel.status.set(LoanStatus.ISSUED.value),
+        LoanModel.due_status.set(LoanStatus.ISSUED.value),
+    ]
+
+
+def _payment_notice(loan: LoanModel, amount: Decimal, after: lending.Balance, closes: bool) -> None:
+    if closes:
+        _tell(loan.account_id, f"Hava: займ {int(loan.amount)} ₸ погашен полностью. Спасибо!")
+        return
+    today = today_kz()
+    owed = lending.accrue(after, today, rules_on(today)).owed
+    _tell(
+        loan.account_id,
+        f"Hava: получен платёж {regulation_tenge(amount)} по займу. "
+        f"Осталось к оплате {regulation_tenge(owed)}.",
+    )
+
+
+def _already_recorded(reference_index: str, account_id: str, loan_id: str) -> bool:
+    """Whether this bank reference is a payment of this very loan (a retried recording)."""
+    with storage_errors():
+        _, payments = account_items(account_id)
+    return any(
+        p.reference_index == reference_index and loan_of_payment(p) == loan_id for p in payments
+    )
+
+
+def desk_page(queue: str, cursor: str | None, staff: Principal | None = None) -> dict[str, Any]:
+    """One page of a desk list, oldest first: one Query on ``by_status``."""
+    statuses = {
+        "applications": LoanStatus.SUBMITTED,
+        "awaiting_payout": LoanStatus.SIGNED,
+        "awaiting_signature": LoanStatus.APPROVED,
+        "payments": LoanStatus.ISSUED,
+        "overdue": LoanStatus.OVERDUE,
+    }
+    if queue not in statuses:
+        raise ValidationFailed({"queue": "Укажите список: " + ", ".join(statuses) + "."})
+    status = statuses[queue]
+    start = None
+    if cursor:
+        try:
+            account_id, loan_id, created_at = json.loads(crypto_b64decode(cursor))
+            start = {
+                "account_id": {"S": account_id},
+                "loan_id": {"S": loan_id},
+                "status": {"S": status.value},
+                "created_at": {"S": created_at},
+            }
+        except (ValueError, TypeError):
+            raise ValidationFailed({"cursor": "Неверный курсор."}) from None
+    with storage_errors():
+        result = LoanModel.by_status.query(
+            status.value, limit=PAGE_SIZE, last_evaluated_key=start, scan_index_forward=True
+        )
+        items = list(result)
+    today = today_kz()
+    last = result.last_evaluated_key
+    next_cursor = None
+    if last and items:
+        tail = items[-1]
+        next_cursor = crypto_b64encode(json.dumps([tail.account_id, tail.loan_id, tail.created_at]))
+    rows = [{"account_id": ln.account_id, **view(ln, [], today)} for ln in items]
+    if status == LoanStatus.SIGNED and staff is not None:
+        # The payout needs the account beside the person: audited before it is shown.
+        for row, loan in zip(rows, items, strict=True):
+            audit.record(
+                staff.account_id, "loan_payout_account_viewed", loan.account_id, target=loan.loan_id
+            )
+            row.update(_payout_view(loan))
+    return {"queue": queue, "items": rows, "next_cursor": next_cursor}
+
+
+def _payout_view(loan: LoanModel) -> dict[str, Any]:
+    from chalicelib.domain.iban import format_iban
+    from chalicelib.domain.iin import mask_iin
+
+    account = _account(loan.account_id)
+    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    payout = (
+        crypto.unseal(
+            loan.payout_account,
+            {"purpose": "loan", "account_id": loan.account_id, "loan_id": loan.loan_id},
+        )
+        if loan.payout_account
+        else {}
+    )
+    name = " ".join(p for p in (pii.get("surname"), pii.get("name"), pii.get("patronymic")) if p)
+    return {
+        "borrower_name": name,
+        "borrower_iin": mask_iin(pii["iin"]),
+        "payout_iban": format_iban(payout["iban"]) if payout.get("iban") else None,
+    }
+
+
+def crypto_b64encode(text: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def crypto_b64decode(text: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+
+
+# --- The daily schedule -----------------------------------------------------------------------
+
+
+def mark_overdue(today: date | None = None) -> int:
+    """Move issued loans whose due date has passed to overdue (Query on ``by_due``)."""
+    today = today or today_kz()
+    moved = 0
+    with storage_errors():
+        keys = list(
+            LoanModel.by_due.query(LoanStatus.ISSUED.value, LoanModel.due_date < today.isoformat())
+        )
+    for key in keys:
+        loan = load(key.account_id, key.loan_id)
+        if loan.status != LoanStatus.ISSUED or (loan.due_date or "") >= today.isoformat():
+            continue
+        entry = audit.new_entry(audit.SYSTEM, "loan_overdue", loan.account_id)
+        entry.target = loan.loan_id
+        try:
+            _audited_update(
+                loan,
+                [
+                    LoanModel.status.set(LoanStatus.OVERDUE.value),
+                    LoanModel.due_status.set(LoanStatus.OVERDUE.value),
+                ],
+                entry,
+            )
+            moved += 1
+        except Conflict:
+            continue  # a payment landed meanwhile; the next run looks again
+    logger.info("overdue run", extra={"moved": moved})
+    return moved
+
+
+REMINDERS_RU = {
+    3: "Hava: через 3 дня, {due}, срок возврата займа. К оплате сегодня {owed}. "
+    "Реквизиты и продление — в личном кабинете.",
+    1: "Hava: завтра, {due}, срок возврата займа. К оплате сегодня {owed}.",
+    0: "Hava: сегодня, {due}, срок возврата займа. К оплате {owed}.",
+    -1: "Hava: займ просрочен с {overdue_from}, начисляется неустойка. К оплате {owed}. "
+    "Погасите или продлите займ в личном кабинете.",
+}
+REMINDERS_KK = {
+    3: "Hava: 3 күннен кейін, {due}, қарызды қайтару мерзімі. Бүгін төлеуге {owed}.",
+    1: "Hava: ертең, {due}, қарызды қайтару мерзімі. Бүгін төлеуге {owed}.",
+    0: "Hava: бүгін, {due}, қарызды қайтару мерзімі. Төлеуге {owed}.",
+    -1: "Hava: қарыз {overdue_from} бастап мерзімі өтті, тұрақсыздық айыбы есептеледі. "
+    "Төлеуге {owed}.",
+}
+
+
+def reminders_due(moment: datetime | None = None) -> int:
+    """Send today's reminders (3 and 1 days before, on the due date, first overdue day).
+
+    Only between ``reminder_from_hour`` and ``reminder_to_hour`` Asia/Almaty; each one
+    is claimed by a marker item put with ``attribute_not_exists`` before it is queued,
+    so a schedule that runs twice sends nothing twice.
+    """
+    settings = get_settings()
+    local = (moment or now()).astimezone(KZ_TZ)
+    if not settings.reminder_from_hour <= local.hour < settings.reminder_to_hour:
+        return 0
+    today = local.date()
+    sent = 0
+    targets = [(LoanStatus.ISSUED, today + timedelta(days=d), d) for d in (3, 1, 0)]
+    targets.append((LoanStatus.OVERDUE, today - timedelta(days=1), -1))
+    targets.append((LoanStatus.ISSUED, today - timedelta(days=1), -1))  # before the overdue run
+    for status, due, offset in targets:
+        with storage_errors():
+            keys = list(LoanModel.by_due.query(status.value, LoanModel.due_date == due.isoformat()))
+        for key in keys:
+            if _claim_reminder(key.account_id, key.loan_id, due, offset):
+                sent += _send_reminder(key.account_id, key.loan_id, today, offset)
+    return sent
+
+
+def _claim_reminder(account_id: str, loan_id: str, due: date, offset: int) -> bool:
+    marker = IdentifierModel(
+        lookup=f"reminder#{loan_id}#{due.isoformat()}#{offset}", account_id=account_id
+    )
+    from pynamodb.exceptions import PutError
+
+    with storage_errors():
+        try:
+            marker.save(condition=IdentifierModel.lookup.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+    return True
+
+
+def _send_reminder(account_id: str, loan_id: str, today: date, offset: int) -> int:
+    loan = load(account_id, loan_id)
+    balance = balance_of(loan)
+    if balance is None or LoanStatus(loan.status) not in lending.OUTSTANDING:
+        return 0
+    owed = lending.accrue(balance, today, rules_on(today)).owed
+    account = _account(account_id)
+    language = getattr(account, "language", None) or "ru"
+    texts = REMINDERS_KK if language == "kk" else REMINDERS_RU
+    text = texts[offset].format(
+        due=balance.due.strftime("%d.%m.%Y"),
+        owed=regulation_tenge(owed),
+        overdue_from=(balance.due + timedelta(days=1)).strftime("%d.%m.%Y"),
+    )
+    from chalicelib.services import notices
+
+    # Within the notice budgets of the number and the service (a hit drops it, logged).
+    if notices.sms(_phone(account), text) != "queued":
+        logger.warning("reminder not queued", extra={"loan_id": loan_id})
+        return 0
+    return 1
