@@ -63,3 +63,11 @@ def inbound_worker(event: object) -> None:
     from chalicelib.workers import inbound
 
     inbound.handle_batch(event)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="expire_requests")
+def expire_requests(event: object) -> dict[str, int]:
+    """Cancel phone changes left unfinished past HAVA_PHONE_CHANGE_EXPIRY_DAYS (EventBridge)."""
+    from chalicelib.services import expiry
+
+    return expiry.expire_requests()

@@ -172,6 +172,8 @@ class Settings:
     staff_session_absolute_seconds: int
     review_days: int
     document_retention_days: int
+    #: A phone change still awaiting documents this many days after filing is cancelled.
+    phone_change_expiry_days: int
     upload_max_bytes: int
     upload_max_pixels: int
     face_match_provider: str
@@ -333,6 +335,7 @@ def _read_settings() -> Settings:
         # Review deadline of a request, calendar days (Law 94-V / consumer practice: 15).
         review_days=_int("HAVA_REVIEW_DAYS", 15),
         document_retention_days=_int("HAVA_DOCUMENT_RETENTION_DAYS", 30),
+        phone_change_expiry_days=_int("HAVA_PHONE_CHANGE_EXPIRY_DAYS", 7),
         upload_max_bytes=_int("HAVA_UPLOAD_MAX_BYTES", 10 * 1024 * 1024),
         upload_max_pixels=_int("HAVA_UPLOAD_MAX_PIXELS", 40_000_000),
         # "none" reports "not checked"; a real provider is configured per stage.

@@ -13,6 +13,9 @@ What it checks (each finding's ``kind``):
 - ``open_guard_without_open_request``: ``open#<type>#<account>`` whose request is
   missing, closed, of another type or another account's;
 - ``open_request_without_guard``: an open phone change or deletion without its guard;
+- ``cancelled_request_holds_lock`` / ``cancelled_request_keeps_objects``: a cancelled
+  phone change (``expire_requests``) still named by its ``open#`` guard, or still
+  with objects under ``requests/<id>/`` in the documents bucket;
 - ``request_queue_mismatch``, ``request_unknown_status``, ``request_decision_fields``,
   ``request_in_review_not_ready``, ``request_without_account``,
   ``request_of_deleted_account_keeps_details``;
@@ -89,6 +92,8 @@ class Snapshot:
     challenges: list[Any]
     loans: list[Any]
     sessions: list[Any]
+    #: request id -> objects left in the documents bucket, for cancelled requests.
+    cancelled_objects: dict[str, int] = field(default_factory=dict)
     payments: list[Any] = field(default_factory=list)
 
 
@@ -100,18 +105,27 @@ def snapshot() -> Snapshot:
     from chalicelib.storage.requests import RequestModel
     from chalicelib.storage.sessions import SessionModel
 
+    requests = {r.request_id: r for r in scan_all(RequestModel)}
     # Loans and their payments share a table (sort keys tell them apart).
     loans = [item for item in scan_all(LoanModel) if PAYMENT_MARK not in item.loan_id]
     payments = [item for item in scan_all(PaymentModel) if PAYMENT_MARK in item.loan_id]
     return Snapshot(
         accounts={a.account_id: a for a in scan_all(AccountModel)},
         guards={g.lookup: g for g in scan_all(IdentifierModel)},
-        requests={r.request_id: r for r in scan_all(RequestModel)},
+        requests=requests,
         challenges=scan_all(ChallengeModel),
         loans=loans,
         sessions=scan_all(SessionModel),
+        cancelled_objects=_cancelled_objects(requests.values()),
         payments=payments,
     )
+
+
+def _cancelled_objects(requests: Iterable[Any]) -> dict[str, int]:
+    """How many objects each cancelled request still has in the documents bucket."""
+    from chalicelib.services.documents import list_keys
+
+    return {r.request_id: len(list_keys(r.request_id)) for r in requests if r.status == "cancelled"}
 
 
 def check(snap: Snapshot | None = None) -> list[Finding]:
@@ -156,6 +170,11 @@ def _open_guard(snap: Snapshot, lookup: str, guard: Any) -> Iterable[Finding]:
     request = snap.requests.get(guard.account_id)
     if request is None:
         why = f"request {guard.account_id} missing"
+    elif request.status == "cancelled":
+        yield Finding(
+            "cancelled_request_holds_lock", "identifiers", lookup, f"{request.request_id}"
+        )
+        return
     elif request.status not in OPEN_STATUSES:
         why = f"request {request.request_id} is {request.status}"
     elif request.type != request_type or request.account_id != account_id:
@@ -235,6 +254,13 @@ def _requests(snap: Snapshot) -> Iterable[Finding]:
         ):
             yield Finding(
                 "request_of_deleted_account_keeps_details", "requests", request_id, request.type
+            )
+        if snap.cancelled_objects.get(request_id):
+            yield Finding(
+                "cancelled_request_keeps_objects",
+                "requests",
+                request_id,
+                f"{snap.cancelled_objects[request_id]} object(s) under requests/{request_id}/",
             )
         if (
             request.account_id

@@ -3,7 +3,8 @@
 Starts moto in server mode, points the environment at it, provisions the
 resources, serves the Chalice app with its local HTTP server, and polls every
 SQS queue the app consumes, invoking the app's own handlers the way Lambda's
-event source mapping would (``chalice local`` serves routes only).
+event source mapping would (``chalice local`` serves routes only); every
+``@app.schedule`` handler runs on its own schedule (``devstack.schedules``).
 
 Lambda semantics kept on purpose: a record whose handler raises is not deleted
 and comes back after the visibility timeout, so the queue's redrive policy moves
@@ -342,10 +343,12 @@ class QueueBinding:
 
 def sqs_bindings(app: Chalice, sqs: Any) -> list[QueueBinding]:
     """Every SQS event source the app registered, resolved against moto."""
-    from chalice.app import SQSEventConfig
+    from chalice.app import ScheduledEventConfig, SQSEventConfig
 
     bindings = []
     for source in app.event_sources:
+        if isinstance(source, ScheduledEventConfig):
+            continue  # devstack.schedules runs these
         if not isinstance(source, SQSEventConfig):
             log.warning("not run locally: %s (%s)", source.name, type(source).__name__)
             continue
@@ -569,6 +572,8 @@ class Running:
 
 def start(options: Options, stack: ExitStack, provision: Provision) -> Running:
     """Bring everything up, registering each stop on ``stack`` (undone in reverse)."""
+    from devstack.schedules import start_schedules, stop_schedules
+
     ensure_port_free(options.api_port, "HAVA_LOCAL_API_PORT")  # before the slow part
     index_key = prepare_local_dir(options)
     moto, endpoint = start_moto(options.aws_port)
@@ -583,9 +588,13 @@ def start(options: Options, stack: ExitStack, provision: Provision) -> Running:
     http = HttpServerThread(app, config, options.api_port)
     http.start()
     stack.callback(http.stop)
-    pollers = start_pollers(app, serialised_invoker(app, config), options, endpoint)
+    invoke = serialised_invoker(app, config)
+    pollers = start_pollers(app, invoke, options, endpoint)
     stack.callback(stop_pollers, pollers)
     workers = [f"{p.binding.handler} <- {p.binding.queue_name}" for p in pollers]
+    runners = start_schedules(app, invoke, options.region)
+    stack.callback(stop_schedules, runners)
+    workers += [f"{r.binding.handler} <- {r.binding.expression} (schedule)" for r in runners]
     smtp = start_mail_receiver(options, stack, endpoint)
     return Running(http.url, endpoint, workers, smtp)
 
@@ -620,7 +629,7 @@ def print_banner(options: Options, running: Running) -> None:
         f"  API          {running.api_url}   (GET /health)",
         f"  AWS (moto)   {running.aws_endpoint}   (state: /moto-api/data.json)",
         f"  Outbox       {options.outbox_path}   (every SMS and e-mail)",
-        *(f"  SQS worker   {w}" for w in running.workers),
+        *(f"  Worker       {w}" for w in running.workers),
         f"  SMTP (SES)   {running.smtp}",
         "  Stop         Ctrl-C",
         "",

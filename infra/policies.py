@@ -49,7 +49,7 @@ CHALICE_DIR = ROOT / ".chalice"
 STAGES_FILE = ROOT / "infra" / "stages.json"
 APP_NAME = "hava-cabinet"
 
-#: The prefix every request document lives under (``services.documents.object_key``).
+#: The prefix every request document lives under (``services.documents``).
 DOCUMENTS_PREFIX = "requests/"
 #: Where SES stores received e-mail (``workers.inbound.INBOUND_PREFIX``).
 INBOUND_PREFIX = "inbound/"
@@ -189,6 +189,16 @@ def _documents(t: Target, sid: str, actions: list[str]) -> Statement:
     return _allow(sid, [f"s3:{a}" for a in actions], [f"{t.bucket_arn}/{DOCUMENTS_PREFIX}*"])
 
 
+def _list_documents(t: Target) -> Statement:
+    """``services.documents.list_keys``: ListObjectsV2 under ``requests/<id>/`` only."""
+    return _allow(
+        "ListRequestDocuments",
+        ["s3:ListBucket"],
+        [t.bucket_arn],
+        Condition={"StringLike": {"s3:prefix": [f"{DOCUMENTS_PREFIX}*"]}},
+    )
+
+
 #: Signed loan agreements (``services.loan_signing.agreement_key``).
 AGREEMENTS_PREFIX = "agreements/"
 
@@ -249,6 +259,8 @@ def api_handler(t: Target) -> list[Statement]:
         _documents(
             t, "RequestDocuments", ["PutObject", "GetObject", "PutObjectTagging", "DeleteObject"]
         ),
+        # Keys are random per form: tagging and deletion list the request's prefix.
+        _list_documents(t),
         _agreements(t),
         # Seal and open personal data; the presigned uploads are SSE-KMS under it.
         _pii_key(t, ["DescribeKey", "GenerateDataKey", "Decrypt"]),
@@ -302,7 +314,9 @@ def uploads_worker(t: Target) -> list[Statement]:
             },
         ),
         # HeadObject needs GetObject; the clean copy replaces the upload (PutObject).
-        _documents(t, "RequestDocuments", ["GetObject", "PutObject"]),
+        # HeadObject needs GetObject; the checked copy (PutObject); the upload once
+        # checked, and anything no current form could create (DeleteObject).
+        _documents(t, "RequestDocuments", ["GetObject", "PutObject", "DeleteObject"]),
         # Without ListBucket, S3 answers HEAD of a missing key with 403, not 404
         # (and the worker would retry a deleted upload into the DLQ). No s3:prefix
         # condition: HeadObject carries no prefix, so the condition would never match.
@@ -361,6 +375,33 @@ def inbound_worker(t: Target) -> list[Statement]:
     ]
 
 
+def expire_requests(t: Target) -> list[Statement]:
+    """Hourly: cancels abandoned phone changes (``services.expiry``). No SNS/SES, no SSM."""
+    return [
+        _logs(t, "expire_requests"),
+        *_tables(
+            t,
+            "DynamoDB",
+            {
+                # Load, then the cancellation (a transaction: per-item actions).
+                "requests": ["GetItem", "UpdateItem"],
+                # The open-request guard: read, then deleted with the cancellation.
+                "identifiers": ["GetItem", "DeleteItem"],
+                "audit": ["PutItem"],
+                # The borrower's current phone for the SMS.
+                "accounts": ["GetItem"],
+            },
+        ),
+        # Requests still awaiting documents past their age (keys only), never a Scan.
+        _queries(t, ["requests/index/by_status"]),
+        _list_documents(t),
+        _documents(t, "RequestDocuments", ["DeleteObject"]),
+        _enqueue_notifications(t),
+        # Open the account's phone, seal the SMS.
+        _pii_key(t, ["DescribeKey", "GenerateDataKey", "Decrypt"]),
+    ]
+
+
 def loans_overdue(t: Target) -> list[Statement]:
     """The midnight schedule: issued loans past their due date become overdue (audited)."""
     return [
@@ -401,6 +442,7 @@ FUNCTIONS: dict[str, Callable[[Target], list[Statement]]] = {
     "notify_worker": notify_worker,
     "uploads_worker": uploads_worker,
     "inbound_worker": inbound_worker,
+    "expire_requests": expire_requests,
     "loans_overdue": loans_overdue,
     "loans_reminders": loans_reminders,
 }

@@ -1,83 +1,146 @@
 """ID photos and selfies of a phone change in the documents bucket.
 
-Keys are chosen here, never by the borrower: ``requests/<request_id>/<doc>``
-(ids only, so a key may be logged). Borrowers upload with presigned POST forms
-whose policy pins the key, the size range, the type family and SSE-KMS with
-the stage's key; because S3-compatible stores (and moto) may not enforce a
-POST policy, ``workers.uploads`` checks every object itself anyway.
+Keys are chosen here, never by the borrower, and carry ids only (a key may be
+logged):
 
-A POST policy has no "one of" condition, so the type condition is
-``starts-with image/``: the tightest it can express for JPEG *and* PNG. The
-accepted list goes to the client in ``content_types``; the worker accepts only
-what the magic bytes and Pillow confirm (``domain.images``) and stores the
-copy it keeps with the detected type.
+- ``requests/<request_id>/<doc>/<nonce>``: the object one issued form may
+  create. Every form gets a fresh random ``nonce``, so no form can overwrite an
+  object another form created; the request records, per document slot, the
+  key that is current (``upload_key``). A key is used once: a second object
+  at a key the worker already decided on is deleted (``workers.uploads``).
+- ``requests/<request_id>/<doc>/<nonce>.checked``: the metadata-free copy the
+  upload worker writes after checking the upload (``key`` of an accepted slot).
+  Staff links point only at these, with the response type and an
+  ``attachment`` disposition fixed in the presigned GET.
+
+Borrowers upload with presigned POST forms whose policy pins the key, the
+size range, the exact ``Content-Type`` (one form per accepted type: a policy
+has no "one of") and SSE-KMS with the stage's key. S3-compatible stores (and
+moto) may not enforce a POST policy, so the worker checks every object itself
+anyway and deletes what no current form could have created.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+import secrets
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from chalicelib.adapters.aws import client
+from chalicelib.clock import iso, now
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
 from chalicelib.domain.images import ACCEPTED_CONTENT_TYPES
-from chalicelib.errors import ServiceUnavailable
+from chalicelib.errors import Conflict, ServiceUnavailable
 from chalicelib.logs import logger
 
 UPLOAD_FORM_SECONDS = 15 * 60
 DOWNLOAD_URL_SECONDS = 300
 KEY_PREFIX = "requests/"
+CHECKED_SUFFIX = ".checked"
+#: File name extension of a staff download, by the checked copy's type.
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_KEY = re.compile(r"requests/(?P<request_id>[A-Za-z0-9_-]{1,64})/(?P<doc>[a-z_]+)")
+_KEY = re.compile(
+    r"requests/(?P<request_id>[A-Za-z0-9_-]{1,64})/(?P<doc>[a-z_]+)/(?P<nonce>[0-9a-f]{32})"
+    r"(?P<checked>\.checked)?"
+)
+_UPDATE_ATTEMPTS = 4
 
 
-def object_key(request_id: str, doc: str) -> str:
-    """``requests/<request_id>/<doc>``; ``ValueError`` for an unknown document or a bad id."""
-    if doc not in rules.DOCUMENTS or not _REQUEST_ID.fullmatch(request_id):
-        raise ValueError("unknown document or malformed request id")
-    return f"{KEY_PREFIX}{request_id}/{doc}"
+class DocumentKey(NamedTuple):
+    """What a document key names."""
+
+    request_id: str
+    doc: str
+    nonce: str
+    checked: bool
+
+    @property
+    def upload_key(self) -> str:
+        """The key of the upload this key is (or was checked from)."""
+        return f"{KEY_PREFIX}{self.request_id}/{self.doc}/{self.nonce}"
 
 
-def parse_key(key: str) -> tuple[str, str] | None:
-    """``(request_id, doc)`` of a document key, or None for any other key."""
+def request_prefix(request_id: str) -> str:
+    """``requests/<request_id>/``: every object of one request."""
+    if not _REQUEST_ID.fullmatch(request_id):
+        raise ValueError("malformed request id")
+    return f"{KEY_PREFIX}{request_id}/"
+
+
+def new_upload_key(request_id: str, doc: str) -> str:
+    """A fresh ``requests/<request_id>/<doc>/<nonce>``; ``ValueError`` for a bad doc or id."""
+    if doc not in rules.DOCUMENTS:
+        raise ValueError("unknown document")
+    return f"{request_prefix(request_id)}{doc}/{secrets.token_hex(16)}"
+
+
+def checked_key(upload_key: str) -> str:
+    """The key of the worker's checked copy of ``upload_key``."""
+    parsed = parse_key(upload_key)
+    if parsed is None or parsed.checked:
+        raise ValueError("not an upload key")
+    return upload_key + CHECKED_SUFFIX
+
+
+def parse_key(key: str) -> DocumentKey | None:
+    """What a document key names, or None for any other key."""
     match = _KEY.fullmatch(key)
     if match is None or match["doc"] not in rules.DOCUMENTS:
         return None
-    return match["request_id"], match["doc"]
+    return DocumentKey(match["request_id"], match["doc"], match["nonce"], bool(match["checked"]))
 
 
-def upload_forms(request_id: str) -> dict[str, dict[str, Any]]:
-    """One presigned POST form per document.
+def new_slots(request_id: str) -> dict[str, dict[str, Any]]:
+    """The documents map of a new phone change: one fresh upload key per document."""
+    return {
+        doc: {"upload_key": new_upload_key(request_id, doc), "status": rules.DOC_AWAITING}
+        for doc in rules.DOCUMENTS
+    }
 
-    ``{doc: {"url", "fields", "expires_in", "max_bytes", "content_types"}}``; the
-    client posts ``fields`` plus ``Content-Type`` and ``file`` to ``url``.
+
+def upload_forms(request_id: str, slots: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The presigned POST forms of each slot's current ``upload_key``.
+
+    ``{doc: {"url", "key", "fields_by_type", "expires_in", "max_bytes", "content_types"}}``:
+    the client posts ``fields_by_type[<the file's type>]`` as they are, then ``file``.
     """
     settings = get_settings()
     s3 = client("s3")
     forms: dict[str, dict[str, Any]] = {}
     for doc in rules.DOCUMENTS:
-        key = object_key(request_id, doc)
-        sse = {
-            "x-amz-server-side-encryption": "aws:kms",
-            "x-amz-server-side-encryption-aws-kms-key-id": settings.kms_key_id,
-        }
-        # botocore adds {"bucket": ...} and the exact {"key": ...} condition itself.
-        post = s3.generate_presigned_post(
-            Bucket=settings.documents_bucket,
-            Key=key,
-            Fields=dict(sse),
-            Conditions=[
-                ["content-length-range", 1, settings.upload_max_bytes],
-                ["starts-with", "$Content-Type", "image/"],
-                *({name: value} for name, value in sse.items()),
-            ],
-            ExpiresIn=UPLOAD_FORM_SECONDS,
-        )
+        key = str((slots.get(doc) or {}).get("upload_key") or "")
+        parsed = parse_key(key)
+        if parsed is None or parsed.checked or parsed.request_id != request_id or parsed.doc != doc:
+            raise ValueError("the slot has no upload key of this request")
+        url = ""
+        by_type: dict[str, dict[str, str]] = {}
+        for content_type in ACCEPTED_CONTENT_TYPES:
+            fixed = {
+                "Content-Type": content_type,
+                "x-amz-server-side-encryption": "aws:kms",
+                "x-amz-server-side-encryption-aws-kms-key-id": settings.kms_key_id,
+            }
+            # botocore adds {"bucket": ...} and the exact {"key": ...} condition itself.
+            post = s3.generate_presigned_post(
+                Bucket=settings.documents_bucket,
+                Key=key,
+                Fields=dict(fixed),
+                Conditions=[
+                    ["content-length-range", 1, settings.upload_max_bytes],
+                    *({name: value} for name, value in fixed.items()),
+                ],
+                ExpiresIn=UPLOAD_FORM_SECONDS,
+            )
+            url = post["url"]
+            by_type[content_type] = post["fields"]
         forms[doc] = {
-            "url": post["url"],
-            "fields": post["fields"],
+            "url": url,
+            "key": key,
+            "fields_by_type": by_type,
             "expires_in": UPLOAD_FORM_SECONDS,
             "max_bytes": settings.upload_max_bytes,
             "content_types": list(ACCEPTED_CONTENT_TYPES),
@@ -85,17 +148,73 @@ def upload_forms(request_id: str) -> dict[str, dict[str, Any]]:
     return forms
 
 
-def download_url(key: str, expires_in: int = DOWNLOAD_URL_SECONDS) -> str:
-    """A presigned GET of one document for staff review, valid at most 300 s."""
-    if parse_key(key) is None:
-        raise ValueError("not a request document key")
+def renew_forms(request: Any) -> dict[str, dict[str, Any]]:
+    """Fresh forms for a phone change awaiting documents.
+
+    A slot whose current key is unused keeps it (the new form only lasts
+    longer: an upload in flight stays valid); a slot whose key the worker has
+    already decided on, or that has none, gets a new key, recorded on the
+    request with a versioned update before any form exists.
+    """
+    from pynamodb.exceptions import UpdateError
+
+    from chalicelib.services.requests import load
+    from chalicelib.storage.base import storage_errors
+    from chalicelib.storage.requests import RequestModel
+
+    for _ in range(_UPDATE_ATTEMPTS):
+        if request.status != rules.AWAITING_DOCUMENTS:
+            raise Conflict("По этой заявке документы больше не принимаются.")
+        slots = request.documents.as_dict() if request.documents else {}
+        changed = False
+        for doc in rules.DOCUMENTS:
+            slot = dict(slots.get(doc) or {"status": rules.DOC_AWAITING})
+            current = slot.get("upload_key")
+            if not current or slot.get("source_key") == current:
+                slot["upload_key"] = new_upload_key(request.request_id, doc)
+                changed = True
+            slots[doc] = slot
+        if not changed:
+            return upload_forms(request.request_id, slots)
+        with storage_errors():
+            try:
+                request.update(
+                    actions=[
+                        RequestModel.documents.set(slots),
+                        RequestModel.updated_at.set(iso(now())),
+                    ],
+                    condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                request = load(request.request_id)
+                continue
+        return upload_forms(request.request_id, slots)
+    raise ServiceUnavailable()
+
+
+def download_url(key: str, content_type: str | None, expires_in: int = DOWNLOAD_URL_SECONDS) -> str:
+    """A presigned GET of one checked copy for staff review, valid at most 300 s.
+
+    Only the worker's checked copies; the response type is fixed to the checked
+    image type and the disposition to ``attachment``, whatever the object says,
+    so a link never serves active content from the bucket's origin (an ``<img>``
+    still shows it).
+    """
+    parsed = parse_key(key)
+    if parsed is None or not parsed.checked:
+        raise ValueError("not a checked request document key")
+    if content_type not in ACCEPTED_CONTENT_TYPES:
+        raise ValueError("not a checked image type")
+    filename = f"{parsed.doc}.{_EXTENSIONS[content_type]}"
     url: str = client("s3").generate_presigned_url(
         "get_object",
         Params={
             "Bucket": get_settings().documents_bucket,
             "Key": key,
-            # Shown in the browser, never saved under a guessable name.
-            "ResponseContentDisposition": "inline",
+            "ResponseContentType": content_type,
+            "ResponseContentDisposition": f'attachment; filename="{filename}"',
             "ResponseCacheControl": "no-store",
         },
         ExpiresIn=max(1, min(expires_in, DOWNLOAD_URL_SECONDS)),
@@ -107,21 +226,29 @@ def _error_code(exc: Any) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
-def _keys(request_id: str) -> list[str]:
-    return [object_key(request_id, doc) for doc in rules.DOCUMENTS]
+def list_keys(request_id: str) -> list[str]:
+    """Every object key of the request (uploads, checked copies, anything else)."""
+    s3 = client("s3")
+    keys: list[str] = []
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(
+        Bucket=get_settings().documents_bucket, Prefix=request_prefix(request_id)
+    ):
+        keys.extend(str(item["Key"]) for item in page.get("Contents") or [])
+    return keys
 
 
 def mark_decided(request_id: str) -> int:
-    """Tag the request's documents ``state=decided``; the bucket lifecycle deletes them later.
+    """Tag every object of the request ``state=decided``; the bucket lifecycle deletes them.
 
-    Returns how many objects were tagged (a document never uploaded is skipped).
+    Returns how many objects were tagged.
     """
     from botocore.exceptions import ClientError
 
     s3 = client("s3")
     bucket = get_settings().documents_bucket
     tagged = 0
-    for key in _keys(request_id):
+    for key in list_keys(request_id):
         try:
             s3.put_object_tagging(
                 Bucket=bucket,
@@ -137,17 +264,24 @@ def mark_decided(request_id: str) -> int:
     return tagged
 
 
-def delete_documents(request_id: str) -> None:
-    """Erase the request's documents at once (account deletion under Law 94-V)."""
+def delete_keys(keys: list[str]) -> None:
+    """Delete objects of the documents bucket (1 000 per call); ``ServiceUnavailable`` on errors."""
     s3 = client("s3")
-    response = s3.delete_objects(
-        Bucket=get_settings().documents_bucket,
-        Delete={"Objects": [{"Key": key} for key in _keys(request_id)], "Quiet": True},
-    )
-    errors = response.get("Errors") or []
-    if errors:
-        logger.error(
-            "documents not deleted", extra={"request_id": request_id, "failed": len(errors)}
+    bucket = get_settings().documents_bucket
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        response = s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
         )
-        raise ServiceUnavailable()
-    logger.info("documents deleted", extra={"request_id": request_id})
+        errors = response.get("Errors") or []
+        if errors:
+            logger.error("documents not deleted", extra={"failed": len(errors)})
+            raise ServiceUnavailable()
+
+
+def delete_documents(request_id: str) -> int:
+    """Erase every object of the request at once (account deletion, expiry); returns how many."""
+    keys = list_keys(request_id)
+    delete_keys(keys)
+    logger.info("documents deleted", extra={"request_id": request_id, "deleted": len(keys)})
+    return len(keys)

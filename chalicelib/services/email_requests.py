@@ -188,7 +188,9 @@ def _store(request_id: str, doc: str, data: bytes, verdict: images.Verdict) -> d
     from chalicelib.workers.uploads import MARK_SIGNATURE, MARK_SOURCE, _mark
 
     settings = get_settings()
-    key = document_store.object_key(request_id, doc)
+    upload_key = document_store.new_upload_key(request_id, doc)
+    # Stored as a checked copy: staff links point only at these.
+    key = document_store.checked_key(upload_key)
     source = "email-" + secrets.token_hex(8)
     response = client("s3").put_object(
         Bucket=settings.documents_bucket,
@@ -203,6 +205,8 @@ def _store(request_id: str, doc: str, data: bytes, verdict: images.Verdict) -> d
     )
     etag = str(response.get("ETag") or "").strip('"')
     return {
+        "upload_key": upload_key,
+        "source_key": upload_key,
         "key": key,
         "status": rules.DOC_ACCEPTED,
         "reason": None,

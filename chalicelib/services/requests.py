@@ -228,10 +228,9 @@ def start_phone_change(
     request = _new_request(rules.PHONE_CHANGE, rules.AWAITING_DOCUMENTS, account_id, None)
     request.details = crypto.seal({"new_phone": new_phone}, request_context(request.request_id))
     request.new_phone_index = new_index
-    request.documents = {
-        doc: {"key": documents.object_key(request.request_id, doc), "status": rules.DOC_AWAITING}
-        for doc in rules.DOCUMENTS
-    }
+    # One fresh object key per document and form: no form overwrites another's object.
+    slots = documents.new_slots(request.request_id)
+    request.documents = slots
     challenge, code = codes.new_challenge(
         new_id("pcc"), PHONE_CODE_PURPOSE, new_index, PHONE_CHANGE_LIFETIME_SECONDS
     )
@@ -251,7 +250,7 @@ def start_phone_change(
     notifications.enqueue(
         "sms", new_phone, _phone_code_text(None if taken else code), kind="phone_change_code"
     )
-    return {**view(request), "uploads": documents.upload_forms(request.request_id)}
+    return {**view(request), "uploads": documents.upload_forms(request.request_id, slots)}
 
 
 def _charge_attempt(account_id: str, client_ip: str | None) -> None:
@@ -381,13 +380,13 @@ def resend_phone_code(
 
 
 def fresh_upload_forms(account_id: str, request_id: str) -> dict[str, Any]:
-    """New presigned forms for the documents still to be uploaded (the old ones expire)."""
+    """New presigned forms (a used key is replaced by a new one; see ``documents.renew_forms``)."""
     from chalicelib.services import documents
 
     request = own_request(account_id, request_id)
     if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
         raise Conflict("По этой заявке документы больше не принимаются.")
-    return {"uploads": documents.upload_forms(request_id)}
+    return {"uploads": documents.renew_forms(request)}
 
 
 def request_deletion(account_id: str, data: Mapping[str, Any]) -> dict[str, Any]:

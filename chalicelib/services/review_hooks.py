@@ -19,7 +19,6 @@ from chalicelib.errors import NotFound
 from chalicelib.logs import logger
 from chalicelib.services import notices
 from chalicelib.services import requests as request_service
-from chalicelib.services.documents import object_key
 from chalicelib.storage.accounts import AccountModel
 from chalicelib.storage.base import storage_errors
 from chalicelib.storage.requests import RequestModel
@@ -65,10 +64,12 @@ def _face_match(request: RequestModel) -> facematch.FaceMatchResult:
     try:
         checker = facematch.provider()
         name = checker.name
+        # The worker's checked copies, never the uploads themselves.
+        slots = request.documents.as_dict() if request.documents else {}
         return checker.check(
             request.request_id,
-            object_key(request.request_id, "selfie"),
-            object_key(request.request_id, "id_front"),
+            str((slots.get("selfie") or {}).get("key") or ""),
+            str((slots.get("id_front") or {}).get("key") or ""),
         )
     except Exception as exc:
         # Never blocks the human review: staff see the error instead of a result.

@@ -703,7 +703,11 @@ def _phone_change_part(
         audit.record(
             staff.account_id, "documents_viewed", request.account_id, target=request.request_id
         )
-        links = {doc: document_links.download_url(key) for doc, key in keys.items()}
+        # Checked copies only, served as an attachment of the checked image type.
+        links = {
+            doc: document_links.download_url(key, str(documents[doc].get("content_type") or ""))
+            for doc, key in keys.items()
+        }
     return {
         "new_phone": details.get("new_phone"),
         "phone_confirmed": request.phone_confirmed,

@@ -8,7 +8,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.storage.base import BaseMeta, table_name
@@ -33,6 +33,17 @@ class RequestsByQueue(GlobalSecondaryIndex["RequestModel"]):
         projection = AllProjection()
 
     queue = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class RequestsByStatus(GlobalSecondaryIndex["RequestModel"]):
+    """Requests of one status by creation time (keys only): the expiry run's Query."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = KeysOnlyProjection()
+
+    status = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
@@ -74,3 +85,4 @@ class RequestModel(Model):
 
     by_account = RequestsByAccount()
     by_queue = RequestsByQueue()
+    by_status = RequestsByStatus()

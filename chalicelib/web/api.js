@@ -88,9 +88,14 @@ export function client({ csrfCookie, onMaintenance, onSignedOut }) {
  */
 export function uploadToBucket(form, file, onProgress) {
   return new Promise((resolve, reject) => {
+    // One form per accepted type: its policy fixes the Content-Type the bucket stores.
+    const fields = form.fields_by_type && form.fields_by_type[file.type];
+    if (!fields) {
+      reject(new Error("unsupported type"));
+      return;
+    }
     const data = new FormData();
-    for (const [name, value] of Object.entries(form.fields)) data.append(name, value);
-    data.append("Content-Type", file.type);
+    for (const [name, value] of Object.entries(fields)) data.append(name, value);
     data.append("file", file);
     const xhr = new XMLHttpRequest();
     xhr.open("POST", form.url);

@@ -712,6 +712,11 @@ async function uploadDocument(doc, input) {
     verdict.textContent = `Файл больше ${Math.round(limit / 1048576)} МБ.`;
     return;
   }
+  const types = (phone.uploads[doc] && phone.uploads[doc].content_types) || ["image/jpeg", "image/png"];
+  if (!types.includes(file.type)) {
+    verdict.textContent = "Загрузите фото в формате JPEG или PNG.";
+    return;
+  }
   verdict.dataset.uploading = "1";
   verdict.textContent = "Загружается…";
   input.disabled = true;

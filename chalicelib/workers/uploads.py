@@ -1,20 +1,27 @@
 """SQS consumer of ``hava-uploads``: checks each uploaded document (S3 → SQS notifications).
 
-For each ``ObjectCreated`` record of ``requests/<request_id>/<doc>``:
+For each ``ObjectCreated`` record under ``requests/`` (keys: ``services.documents``):
 
-1. the request must be a phone change still ``awaiting_documents`` (else the
-   upload is ignored, with a log line);
-2. a notification already decided — the same object (ETag) redelivered, or the
-   worker's own rewrite — changes nothing;
+1. a key no form issues, an upload for an unknown request, for a request no
+   longer awaiting documents, at a key that is not the slot's current one, or
+   a second object at a key already decided on, is deleted at once and logged
+   as a ``security_event`` (ids only): nothing a re-posted or forged form puts
+   in the bucket is ever checked, linked or kept;
+2. a notification already decided (the same object, ETag, redelivered) only
+   finishes what an earlier attempt left undone;
 3. ``head_object``: a notification whose object has since been replaced is
-   skipped (the newer object has its own notification); an object carrying
-   the worker's signed marker is its own rewrite;
+   skipped (the newer object has its own notification);
 4. size from the head, then the bytes (``If-Match`` the notified ETag), then
    ``domain.images.inspect_image``;
-5. accepted → the metadata-free copy replaces the upload (SSE-KMS, signed
-   marker in its metadata); the verdict is written with a versioned update
-   (re-read and retried on a concurrent change); a rejection texts the
-   borrower; then ``services.requests.submit_if_ready``.
+5. accepted → the metadata-free copy is written to ``<upload key>.checked``
+   (SSE-KMS, the checked type, a signed marker in its metadata); the verdict
+   is written with a versioned update (re-read and retried on a concurrent
+   change); then the upload itself is deleted (it may carry GPS metadata);
+   a rejection texts the borrower; then ``services.requests.submit_if_ready``.
+
+The notification of a checked copy is the worker's own write: a copy without a
+valid marker is deleted (security event); a valid one whose verdict a failed
+attempt did not record is recorded from its marker.
 
 Bad content is a verdict, never an exception. AWS and DynamoDB failures raise,
 so SQS redelivers the message (and after five receives moves it to the DLQ).
@@ -89,33 +96,46 @@ def handle_s3_record(s3_record: dict[str, Any]) -> None:
     key = unquote_plus(str(obj.get("key", "")))
     etag = _etag(obj.get("eTag"))
     if bucket != get_settings().documents_bucket:
-        logger.warning("upload in an unexpected bucket ignored", extra={"key": key})
+        logger.warning("upload in an unexpected bucket ignored", extra={"key": key[:200]})
         return
     parsed = documents.parse_key(key)
     if parsed is None:
-        logger.warning("upload with an unexpected key ignored", extra={"key": key})
+        if key.startswith(documents.KEY_PREFIX):
+            # No form issues such a key: only a policy the store did not enforce lets it in.
+            _discard(key, "unexpected_key")
+        else:
+            logger.warning("upload with an unexpected key ignored", extra={"key": key[:200]})
         return
-    request_id, doc = parsed
-    check_object(request_id, doc, key, etag)
+    if parsed.checked:
+        check_copy(parsed, key)
+    else:
+        check_object(parsed.request_id, parsed.doc, key, etag)
 
 
 def check_object(request_id: str, doc: str, key: str, etag: str) -> None:
-    """Decide on the object ``key`` as notified with ``etag`` (idempotent)."""
-    request = _awaiting(request_id, key)
-    if request is None:
+    """Decide on the upload ``key`` as notified with ``etag`` (idempotent)."""
+    try:
+        request = request_service.load(request_id)
+    except NotFound:
+        _discard(key, "unknown_request")
         return
     current = _document(request, doc)
-    if (
-        current.get("status") in _DECIDED
-        and etag
-        and (
-            etag == current.get("stored_etag")
-            or (etag == current.get("etag") and current.get("status") == rules.DOC_REJECTED)
-        )
-    ):
+    decided_here = current.get("source_key") == key and current.get("status") in _DECIDED
+    if decided_here and etag and etag == current.get("etag"):
         logger.info("upload already checked", extra={"key": key})
-        # Recovery only: finishes a submission a failed earlier attempt left undone.
+        # Recovery only: finishes what a failed earlier attempt left undone.
+        _delete(key)
         request_service.submit_if_ready(request_id)
+        return
+    if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
+        _discard(key, "not_awaiting_documents")
+        return
+    if current.get("upload_key") != key:
+        _discard(key, "stale_form")
+        return
+    if decided_here:
+        # The form was posted again after its first object was checked.
+        _discard(key, "form_reused")
         return
 
     settings = get_settings()
@@ -128,13 +148,6 @@ def check_object(request_id: str, doc: str, key: str, etag: str) -> None:
         logger.info("upload superseded by a newer object", extra={"key": key})
         return
     etag = etag or head_etag
-
-    source = _own_rewrite(key, head)
-    if source is not None:
-        # Our copy, whose verdict a failed or concurrent attempt has not yet written.
-        entry = _entry(key, rules.DOC_ACCEPTED, reason=None, etag=source, stored_etag=head_etag)
-        _finish(request_id, doc, entry)
-        return
 
     data = b""
     size = int(head.get("ContentLength", 0))
@@ -149,48 +162,97 @@ def check_object(request_id: str, doc: str, key: str, etag: str) -> None:
         verdict = images.inspect_image(
             data, max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels
         )
+    copy_key = None
     stored_etag = None
     if verdict.accepted:
-        stored_etag = _store_clean_copy(key, etag, images.strip_metadata(data), verdict)
+        copy_key = documents.checked_key(key)
+        stored_etag = _store_clean_copy(copy_key, etag, images.strip_metadata(data), verdict)
     status = rules.DOC_ACCEPTED if verdict.accepted else rules.DOC_REJECTED
     entry = _entry(
         key,
         status,
         reason=verdict.reason or None,
         etag=etag,
+        copy_key=copy_key,
         stored_etag=stored_etag,
         content_type=verdict.content_type,
     )
     _finish(request_id, doc, entry)
 
 
+def check_copy(parsed: documents.DocumentKey, key: str) -> None:
+    """The notification of a checked copy: the worker's own write, or a forgery."""
+    settings = get_settings()
+    head = _head(settings.documents_bucket, key)
+    if head is None:
+        return
+    source = _own_rewrite(key, head)
+    if source is None:
+        _discard(key, "forged_checked_copy")
+        return
+    request, _ = _awaiting(parsed.request_id)
+    if request is None:
+        return  # decided or cancelled since: the copy goes with the request's other objects
+    current = _document(request, parsed.doc)
+    upload_key = parsed.upload_key
+    if current.get("upload_key") != upload_key or (
+        current.get("source_key") == upload_key and current.get("status") in _DECIDED
+    ):
+        return  # the usual case: the verdict is already recorded
+    # Our copy, whose verdict a failed attempt has not written yet.
+    content_type = str(head.get("ContentType") or "")
+    entry = _entry(
+        upload_key,
+        rules.DOC_ACCEPTED,
+        reason=None,
+        etag=source,
+        copy_key=key,
+        stored_etag=_etag(head.get("ETag")),
+        content_type=content_type if content_type in images.ACCEPTED_CONTENT_TYPES else None,
+    )
+    _finish(parsed.request_id, parsed.doc, entry)
+
+
 def _finish(request_id: str, doc: str, entry: dict[str, Any]) -> None:
-    recorded = _record(request_id, doc, entry)
+    outcome, recorded = _record(request_id, doc, entry)
+    if outcome == "gone":
+        # The request stopped taking documents (or the slot moved on) while this was checked.
+        _discard(entry["source_key"], "documents_closed_during_check")
+        if entry.get("key"):
+            _delete(str(entry["key"]))
+        return
     if recorded is not None:
         logger.info(
-            "upload checked", extra={"key": entry["key"], "document_status": entry["status"]}
+            "upload checked",
+            extra={"key": entry["source_key"], "document_status": entry["status"]},
         )
         if entry["status"] == rules.DOC_REJECTED:
             review_hooks.on_document_rejected(recorded, doc, str(entry["reason"]))
+    # The verdict is recorded: the upload itself (which may carry GPS metadata) goes.
+    _delete(entry["source_key"])
     request_service.submit_if_ready(request_id)
 
 
 def _entry(
-    key: str,
+    source_key: str,
     status: str,
     *,
     reason: str | None,
     etag: str,
+    copy_key: str | None = None,
     stored_etag: str | None = None,
     content_type: str | None = None,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {
-        "key": key,
+        "upload_key": source_key,
+        "source_key": source_key,
         "status": status,
         "reason": reason,
         "checked_at": iso(now()),
         "etag": etag,
     }
+    if copy_key:
+        entry["key"] = copy_key
     if stored_etag:
         entry["stored_etag"] = stored_etag
     if content_type:
@@ -198,20 +260,15 @@ def _entry(
     return entry
 
 
-def _awaiting(request_id: str, key: str) -> RequestModel | None:
-    """The request if it still takes documents, else None (logged)."""
+def _awaiting(request_id: str) -> tuple[RequestModel | None, str]:
+    """The request if it still takes documents, else None and why."""
     try:
         request = request_service.load(request_id)
     except NotFound:
-        logger.warning("upload for an unknown request ignored", extra={"key": key})
-        return None
+        return None, "unknown_request"
     if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
-        logger.info(
-            "upload for a request not awaiting documents ignored",
-            extra={"key": key, "request_status": request.status},
-        )
-        return None
-    return request
+        return None, "not_awaiting_documents"
+    return request, ""
 
 
 def _document(request: RequestModel, doc: str) -> dict[str, Any]:
@@ -220,16 +277,26 @@ def _document(request: RequestModel, doc: str) -> dict[str, Any]:
     return dict(entry) if isinstance(entry, dict) else {}
 
 
-def _record(request_id: str, doc: str, entry: dict[str, Any]) -> RequestModel | None:
-    """Write the verdict with a versioned update; None when there is nothing to write."""
+def _record(request_id: str, doc: str, entry: dict[str, Any]) -> tuple[str, RequestModel | None]:
+    """Write the verdict with a versioned update.
+
+    ``("written", request)``, ``("done", None)`` when a concurrent attempt wrote
+    it, ``("gone", None)`` when the request or the slot no longer takes this upload.
+    """
     for _ in range(_UPDATE_ATTEMPTS):
-        request = _awaiting(request_id, entry["key"])
+        request, _why = _awaiting(request_id)
         if request is None:
-            return None
+            return "gone", None
         all_docs = request.documents.as_dict() if request.documents else {}
         current = all_docs.get(doc) or {}
-        if current.get("status") in _DECIDED and current.get("etag") == entry["etag"]:
-            return None  # a concurrent attempt wrote this verdict
+        if current.get("upload_key") != entry["source_key"]:
+            return "gone", None
+        if (
+            current.get("status") in _DECIDED
+            and current.get("source_key") == entry["source_key"]
+            and current.get("etag") == entry["etag"]
+        ):
+            return "done", None  # a concurrent attempt wrote this verdict
         all_docs[doc] = entry
         with storage_errors():
             try:
@@ -243,8 +310,23 @@ def _record(request_id: str, doc: str, entry: dict[str, Any]) -> RequestModel | 
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
                 continue  # changed meanwhile: re-read
-        return request
+        return "written", request
     raise ServiceUnavailable()  # still contended: let SQS redeliver
+
+
+def _discard(key: str, why: str) -> None:
+    """Delete an object no current form could have created; a security event (ids only)."""
+    _delete(key)
+    parsed = documents.parse_key(key)
+    logger.warning(
+        "security_event",
+        extra={
+            "event": "upload_discarded",
+            "why": why,
+            "request_id": parsed.request_id if parsed else None,
+            "document": parsed.doc if parsed else None,
+        },
+    )
 
 
 # --- S3 ---------------------------------------------------------------------
@@ -305,8 +387,13 @@ def _own_rewrite(key: str, head: dict[str, Any]) -> str | None:
     return str(source)
 
 
+def _delete(key: str) -> None:
+    """Delete one object of the documents bucket (absent already: fine)."""
+    client("s3").delete_object(Bucket=get_settings().documents_bucket, Key=key)
+
+
 def _store_clean_copy(key: str, source_etag: str, data: bytes, verdict: images.Verdict) -> str:
-    """Replace the upload with its metadata-free copy; returns the copy's ETag."""
+    """Write the metadata-free copy at ``key`` (the checked key); returns its ETag."""
     settings = get_settings()
     response = client("s3").put_object(
         Bucket=settings.documents_bucket,

@@ -149,8 +149,18 @@ def test_phone_change_sends_a_code_to_the_new_number_and_gives_three_upload_form
     assert reply.body["status"] == "awaiting_documents"
     assert set(reply.body["uploads"]) == {"id_front", "id_back", "selfie"}
     request_id = reply.body["request_id"]
+    keys = set()
     for doc, upload in reply.body["uploads"].items():
-        assert upload["fields"]["key"] == f"requests/{request_id}/{doc}"
+        assert upload["key"].startswith(f"requests/{request_id}/{doc}/")
+        keys.add(upload["key"])
+        for content_type, fields in upload["fields_by_type"].items():
+            assert fields["key"] == upload["key"]
+            assert fields["Content-Type"] == content_type
+    assert len(keys) == 3
+    # Fresh forms before any upload keep the keys (an upload in flight stays valid).
+    renewed = api.post(f"/v1/requests/{request_id}/uploads", token=token)
+    assert renewed.status == 200, renewed.body
+    assert {u["key"] for u in renewed.body["uploads"].values()} == keys
     code = api.latest_code(new_phone)
     confirmed = api.post(f"/v1/requests/{request_id}/confirm-phone", {"code": code}, token=token)
     assert confirmed.status == 200, confirmed.body

@@ -114,9 +114,9 @@ def photo_links(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
     issued: list[list[str]] = []
 
-    def fake_url(key: str, expires_in: int = 300) -> str:
+    def fake_url(key: str, content_type: str | None, expires_in: int = 300) -> str:
         issued.append([e["action"] for e in for_actor("staff#sasha.support").items])
-        return f"https://s3.example/{key}?X-Amz-Expires={expires_in}"
+        return f"https://s3.example/{key}?X-Amz-Expires={expires_in}&type={content_type}"
 
     monkeypatch.setattr(documents, "download_url", fake_url)
     return issued
@@ -341,7 +341,11 @@ def test_phone_change_review_shows_what_the_decision_needs_and_is_audited(
     data = form()
     account_id = api.register(data)["account_id"]
     documents = {
-        doc: {"key": f"requests/req_x/{doc}", "status": rules.DOC_ACCEPTED}
+        doc: {
+            "key": f"requests/req_x/{doc}/{'0' * 32}.checked",
+            "status": rules.DOC_ACCEPTED,
+            "content_type": "image/png" if doc == "id_back" else "image/jpeg",
+        }
         for doc in rules.DOCUMENTS
     }
     request_id = file_request(
@@ -369,7 +373,9 @@ def test_phone_change_review_shows_what_the_decision_needs_and_is_audited(
     }
     assert "email" not in borrower
     assert [d["download_url"] for d in view["documents"]] == [
-        f"https://s3.example/requests/req_x/{doc}?X-Amz-Expires=300" for doc in rules.DOCUMENTS
+        f"https://s3.example/requests/req_x/{doc}/{'0' * 32}.checked?X-Amz-Expires=300"
+        f"&type=image/{'png' if doc == 'id_back' else 'jpeg'}"
+        for doc in rules.DOCUMENTS
     ]
     assert view["decisions"] == ["approved", "rejected"]
     # AND both the view and the photo links are in the account's audit trail

@@ -77,7 +77,7 @@ def test_phone_change_from_upload_to_staff_approval(local_stack: LocalStack) -> 
     for n, (doc, upload) in enumerate(filed.json()["uploads"].items()):
         sent = requests.post(
             upload["url"],
-            data=upload["fields"],
+            data=upload["fields_by_type"]["image/jpeg"],
             files={"file": (f"{doc}.jpg", jpeg(n), "image/jpeg")},
             timeout=30,
         )
@@ -119,7 +119,10 @@ def test_phone_change_from_upload_to_staff_approval(local_stack: LocalStack) -> 
     assert new_phone in review.text  # the new number in full, for the decision
     photo_links = [d["download_url"] for d in review.json()["documents"]]
     assert len(photo_links) == 3
-    assert requests.get(photo_links[0], timeout=10).content[:2] == b"\xff\xd8"  # a JPEG
+    photo = requests.get(photo_links[0], timeout=10)
+    assert photo.content[:2] == b"\xff\xd8"  # a JPEG: the worker's checked copy
+    assert photo.headers["Content-Type"] == "image/jpeg"
+    assert photo.headers["Content-Disposition"].startswith("attachment")
     decided = http.post(
         f"{base}/admin/v1/requests/{request_id}/decision",
         json={"decision": "approved", "reason": "Документы и селфи совпадают"},

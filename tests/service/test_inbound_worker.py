@@ -161,14 +161,15 @@ def test_phone_change_by_email_files_the_request_and_the_link_confirms(
     assert reply["subject"].startswith("Re: ")
     assert [d["status"] for d in request["documents"]] == [rules.DOC_ACCEPTED] * 3
 
-    # The photos are where uploads go, and the uploads worker leaves them alone.
+    # The photos are checked copies at fresh keys, and the uploads worker leaves them alone.
     keys = {
         o["Key"]
         for o in inbound.s3.list_objects_v2(
             Bucket=inbound.bucket, Prefix=f"requests/{request['request_id']}/"
         ).get("Contents", [])
     }
-    assert keys == {f"requests/{request['request_id']}/{d}" for d in rules.DOCUMENTS}
+    assert {k.split("/")[2] for k in keys} == set(rules.DOCUMENTS)
+    assert len(keys) == 3 and all(k.endswith(".checked") for k in keys)
 
     link = link_token(api, new_phone)
     # Opening the link shows a page; only its button (a POST) confirms.

@@ -57,7 +57,7 @@ class Uploads:
 
     def new_request(self, phone_confirmed: bool = False) -> str:
         from chalicelib.clock import iso, now, today_kz
-        from chalicelib.services.documents import object_key
+        from chalicelib.services.documents import new_slots
         from chalicelib.storage.base import new_id
         from chalicelib.storage.requests import RequestModel
 
@@ -72,10 +72,7 @@ class Uploads:
             updated_at=moment,
             due_on=(today_kz() + timedelta(days=15)).isoformat(),
             phone_confirmed=phone_confirmed,
-            documents={
-                doc: {"key": object_key(request_id, doc), "status": rules.DOC_AWAITING}
-                for doc in rules.DOCUMENTS
-            },
+            documents=new_slots(request_id),
         ).save()
         return request_id
 
@@ -87,21 +84,26 @@ class Uploads:
     def document(self, request_id: str, doc: str) -> dict[str, Any]:
         return self.request(request_id).documents.as_dict()[doc]
 
-    def put(self, request_id: str, doc: str, data: bytes, content_type: str = "image/jpeg") -> None:
-        from chalicelib.services.documents import object_key
+    def upload_key(self, request_id: str, doc: str) -> str:
+        """The slot's current key: where its issued form puts the file."""
+        return str(self.document(request_id, doc)["upload_key"])
 
+    def put(self, request_id: str, doc: str, data: bytes, content_type: str = "image/jpeg") -> None:
         self.s3.put_object(
             Bucket=self.bucket,
-            Key=object_key(request_id, doc),
+            Key=self.upload_key(request_id, doc),
             Body=data,
             ContentType=content_type,
             ServerSideEncryption="aws:kms",
         )
 
     def stored(self, request_id: str, doc: str) -> dict[str, Any]:
-        from chalicelib.services.documents import object_key
+        """The checked copy the worker wrote (what staff links point at)."""
+        return self.s3.get_object(Bucket=self.bucket, Key=self.document(request_id, doc)["key"])
 
-        return self.s3.get_object(Bucket=self.bucket, Key=object_key(request_id, doc))
+    def keys(self, request_id: str) -> list[str]:
+        listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=f"requests/{request_id}/")
+        return sorted(item["Key"] for item in listed.get("Contents", []))
 
     def drain(self) -> list[str]:
         """Receive and delete every notification waiting on the uploads queue."""
@@ -140,6 +142,31 @@ class Uploads:
         return bodies
 
 
+class Events:
+    """Stands in for the worker's logger: records its warnings (security events)."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, dict[str, Any]]] = []
+
+    def warning(self, message: str, extra: dict[str, Any] | None = None) -> None:
+        self.lines.append((message, extra or {}))
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *a, **k: None
+
+    def security(self) -> list[dict[str, Any]]:
+        return [extra for message, extra in self.lines if message == "security_event"]
+
+
+@pytest.fixture
+def events(monkeypatch: pytest.MonkeyPatch) -> Events:
+    from chalicelib.workers import uploads as worker
+
+    recorder = Events()
+    monkeypatch.setattr(worker, "logger", recorder)
+    return recorder
+
+
 @pytest.fixture
 def uploads(aws: Aws) -> Iterator[Uploads]:
     from chalice.test import Client
@@ -161,6 +188,10 @@ def test_jpeg_is_accepted_and_its_stored_copy_has_no_gps(uploads: Uploads) -> No
     assert document["reason"] is None
     assert document["checked_at"]
     assert document["etag"] and document["stored_etag"] != document["etag"]
+    # The checked copy sits beside the upload's key; the upload itself (with GPS) is gone.
+    assert document["key"] == document["source_key"] + ".checked"
+    assert document["upload_key"] == document["source_key"]
+    assert uploads.keys(request_id) == [document["key"]]
     stored = uploads.stored(request_id, "id_front")
     data = stored["Body"].read()
     assert stored["ContentType"] == "image/jpeg"
@@ -257,10 +288,13 @@ def test_the_workers_own_rewrite_notification_is_skipped(uploads: Uploads) -> No
     assert uploads.drain() == []  # not rewritten a second time
 
 
-def test_upload_for_a_request_no_longer_awaiting_documents_is_ignored(uploads: Uploads) -> None:
+def test_upload_for_a_request_no_longer_awaiting_documents_is_deleted(
+    uploads: Uploads, events: Events
+) -> None:
     from chalicelib.storage.requests import RequestModel
 
     request_id = uploads.new_request()
+    key = uploads.upload_key(request_id, "id_front")
     request = uploads.request(request_id)
     request.update(actions=[RequestModel.status.set(rules.CANCELLED)])
     version = uploads.request(request_id).version
@@ -269,16 +303,62 @@ def test_upload_for_a_request_no_longer_awaiting_documents_is_ignored(uploads: U
 
     assert uploads.request(request_id).version == version
     assert uploads.document(request_id, "id_front")["status"] == rules.DOC_AWAITING
+    assert uploads.keys(request_id) == []
+    assert events.security() == [
+        {
+            "event": "upload_discarded",
+            "why": "not_awaiting_documents",
+            "request_id": request_id,
+            "document": "id_front",
+        }
+    ]
+    assert key not in repr(events.security())  # ids, not keys or data
 
 
-def test_unexpected_keys_and_test_events_are_ignored(uploads: Uploads) -> None:
+def test_a_reposted_form_and_a_stale_form_create_nothing(uploads: Uploads, events: Events) -> None:
+    from chalicelib.services.documents import renew_forms
+
+    request_id = uploads.new_request()
+    first_key = uploads.upload_key(request_id, "selfie")
+    uploads.upload(request_id, "selfie", photo())
+    accepted = uploads.document(request_id, "selfie")
+    assert accepted["status"] == rules.DOC_ACCEPTED
+
+    # The same form posted again: a second object at a key already decided on.
+    uploads.s3.put_object(Bucket=uploads.bucket, Key=first_key, Body=photo("PNG"))
+    uploads.run_worker()
+    assert uploads.document(request_id, "selfie") == accepted
+    assert uploads.keys(request_id) == [accepted["key"]]
+    assert events.security()[-1]["why"] == "form_reused"
+
+    # New forms: the used slot gets a new key, an unused slot keeps its own.
+    front_key = uploads.upload_key(request_id, "id_front")
+    forms = renew_forms(uploads.request(request_id))
+    assert forms["selfie"]["key"] != first_key
+    assert uploads.upload_key(request_id, "selfie") == forms["selfie"]["key"]
+    assert forms["id_front"]["key"] == front_key
+    # The old form cannot be used any more.
+    uploads.s3.put_object(Bucket=uploads.bucket, Key=first_key, Body=photo(size=(700, 500)))
+    uploads.run_worker()
+    assert uploads.document(request_id, "selfie")["key"] == accepted["key"]
+    assert uploads.keys(request_id) == [accepted["key"]]
+    assert events.security()[-1]["why"] == "stale_form"
+
+
+def test_unexpected_keys_and_test_events_are_handled(uploads: Uploads, events: Events) -> None:
     uploads.s3.put_object(Bucket=uploads.bucket, Key="requests/whatever/passport", Body=b"x")
+    uploads.s3.put_object(
+        Bucket=uploads.bucket, Key=f"requests/req_none/selfie/{'0' * 32}", Body=b"x"
+    )
 
     assert uploads.run_worker()  # handled without raising
     uploads.invoke('{"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"}')
     uploads.invoke("not json")
 
     assert uploads.drain() == []
+    listed = uploads.s3.list_objects_v2(Bucket=uploads.bucket, Prefix="requests/")
+    assert listed.get("KeyCount", 0) == 0
+    assert [e["why"] for e in events.security()] == ["unexpected_key", "unknown_request"]
 
 
 def test_a_rewrite_whose_verdict_was_lost_is_recorded_from_its_signed_marker(
@@ -315,21 +395,25 @@ def test_a_rewrite_whose_verdict_was_lost_is_recorded_from_its_signed_marker(
     assert uploads.request(request_id).version == version
 
 
-def test_a_forged_worker_marker_does_not_skip_the_check(uploads: Uploads) -> None:
-    from chalicelib.services.documents import object_key
+def test_a_forged_checked_copy_is_deleted(uploads: Uploads, events: Events) -> None:
+    from chalicelib.services.documents import checked_key
     from chalicelib.workers.uploads import MARK_SIGNATURE, MARK_SOURCE
 
     request_id = uploads.new_request()
+    key = checked_key(uploads.upload_key(request_id, "selfie"))
     uploads.s3.put_object(
         Bucket=uploads.bucket,
-        Key=object_key(request_id, "selfie"),
-        Body=b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+        Key=key,
+        Body=b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+        ContentType="image/svg+xml",
         Metadata={MARK_SOURCE: "abc", MARK_SIGNATURE: "0" * 64},
     )
 
     uploads.run_worker()
 
-    assert uploads.document(request_id, "selfie")["status"] == rules.DOC_REJECTED
+    assert uploads.document(request_id, "selfie")["status"] == rules.DOC_AWAITING
+    assert uploads.keys(request_id) == []
+    assert events.security()[-1]["why"] == "forged_checked_copy"
 
 
 def test_three_accepted_documents_and_a_confirmed_number_go_to_review(uploads: Uploads) -> None:
