@@ -67,8 +67,22 @@ EXPECTED_TABLES: dict[
         None,
     ),
     "hava-throttles": ([("key", "HASH")], {"key": "S"}, {}, "expires_at"),
-    "hava-staff": ([("username", "HASH")], {"username": "S"}, {}, None),
+    "hava-staff": (
+        [("username", "HASH")],
+        {"username": "S", "kind": "S"},
+        {"by_kind": [("kind", "HASH"), ("username", "RANGE")]},
+        None,
+    ),
     "hava-idempotency": ([("id", "HASH")], {"id": "S"}, {}, "expiration"),
+}
+
+
+#: Indexes projecting chosen attributes (staff list: no password hash, no TOTP secret).
+PROJECTIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("hava-staff", "by_kind"): {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["roles", "status", "created_at", "created_by", "staff_number"],
+    },
 }
 
 
@@ -147,11 +161,13 @@ def test_tables_keys_indexes_and_ttl_are_the_settled_ones(template: dict[str, An
         ), name
         gsis = {g["IndexName"]: g for g in table.get("GlobalSecondaryIndexes", [])}
         assert {n: keys(g["KeySchema"]) for n, g in gsis.items()} == indexes, name
-        # by_status only finds ids for the expiry run (which re-reads each item): keys only.
-        assert all(
-            g["Projection"] == {"ProjectionType": "KEYS_ONLY" if (name, n) in KEYS_ONLY else "ALL"}
-            for n, g in gsis.items()
-        ), name
+        # by_status only finds ids for the expiry run (which re-reads each item): keys only;
+        # by_kind lists staff members with what the list shows, never a secret.
+        for n, g in gsis.items():
+            expected = PROJECTIONS.get((name, n)) or {
+                "ProjectionType": "KEYS_ONLY" if (name, n) in KEYS_ONLY else "ALL"
+            }
+            assert g["Projection"] == expected, (name, n)
         if ttl is None:
             assert "TimeToLiveSpecification" not in table, name
         else:
