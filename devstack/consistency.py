@@ -20,7 +20,9 @@ What it checks (each finding's ``kind``):
   ``request_in_review_not_ready``, ``request_without_account``,
   ``request_of_deleted_account_keeps_details``;
 - ``challenge_consumed_without_account`` / ``challenge_unconsumed_with_account``
-  (registration: the account and the consumed challenge are one transaction),
+  (registration: the account and the consumed challenge are one transaction) /
+  ``challenge_lost_but_account_created`` (a registration answered as lost to a taken
+  IIN or e-mail consumes its challenge and must create nothing),
   ``phone_challenge_mismatch`` (consumed ↔ the request's ``phone_confirmed``);
 - ``account_without_application`` / ``loan_without_account``;
 - ``deleted_account_keeps_data`` / ``session_of_missing_or_deleted_account``;
@@ -278,9 +280,16 @@ def _challenges(snap: Snapshot) -> Iterable[Finding]:
         key = challenge.challenge_id
         if challenge.purpose == "registration" and challenge.account_id:
             exists = challenge.account_id in snap.accounts
-            if challenge.consumed and not exists:
+            # A registration that lost to a taken IIN/e-mail is consumed on purpose and
+            # creates nothing (services.registration._taken_identifiers).
+            lost = bool(challenge.lost_to_taken_identifier)
+            if challenge.consumed and not exists and not lost:
                 yield Finding(
                     "challenge_consumed_without_account", "challenges", key, challenge.account_id
+                )
+            if lost and exists:
+                yield Finding(
+                    "challenge_lost_but_account_created", "challenges", key, challenge.account_id
                 )
             if not challenge.consumed and exists:
                 yield Finding(

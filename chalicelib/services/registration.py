@@ -437,7 +437,10 @@ def _taken_identifiers(
     with storage_errors():
         try:
             challenge.update(
-                actions=[ChallengeModel.consumed.set(True)],
+                actions=[
+                    ChallengeModel.consumed.set(True),
+                    ChallengeModel.lost_to_taken_identifier.set(True),
+                ],
                 condition=codes.consume_condition(challenge),
             )
         except UpdateError as exc:

@@ -51,3 +51,6 @@ class ChallengeModel(Model):
     #: The phone (for an e-mail change: the address) is already some account's: its
     #: owner got a notice, not a code, so the challenge can never be confirmed.
     phone_taken = BooleanAttribute(default=False)
+    #: A registration consumed without creating its account: its IIN or e-mail was
+    #: already some account's (answered like a success, the owner told).
+    lost_to_taken_identifier = BooleanAttribute(default=False)

@@ -144,8 +144,10 @@ def test_packaged_template_has_the_infra_and_roomy_functions(packaged: Path) -> 
     assert functions
     for function in functions:
         # argon2id t=2, m=19 MiB must fit beside the interpreter and libraries; the upload
-        # worker decodes photos of up to 40 megapixels (≈ 230 MB more) and gets 1 GB.
-        expected = 1024 if function["Handler"] == "app.uploads_worker" else 512
+        # and inbound-mail workers decode photos of up to 40 megapixels (≈ 230 MB more)
+        # and get 1 GB.
+        photo_workers = {"app.uploads_worker", "app.inbound_worker"}
+        expected = 1024 if function["Handler"] in photo_workers else 512
         assert function["MemorySize"] == expected, function["Handler"]
         assert function["Environment"]["Variables"]["HAVA_KMS_KEY_ID"] == "alias/hava-pii"
 

@@ -75,6 +75,7 @@ def test_tables_have_their_indexes_ttl_and_protection(endpoint: str, outputs: di
     assert {i["IndexName"] for i in requests["GlobalSecondaryIndexes"]} == {
         "by_account",
         "by_queue",
+        "by_status",
     }
     ttl = ddb.describe_time_to_live(TableName="hava-idempotency")["TimeToLiveDescription"]
     assert ttl["AttributeName"] == "expiration"

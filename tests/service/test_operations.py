@@ -179,6 +179,6 @@ def test_api_5xx_rate_and_sms_spend_alarms_exist() -> None:
 
 
 def test_the_alarm_topic_takes_a_subscriber_address() -> None:
-    (subscription,) = resources("AWS::SNS::Subscription").values()
+    subscription = resources("AWS::SNS::Subscription")["AlarmEmailSubscription"]
     assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
     assert subscription["Condition"] == "HasAlarmEmail"
