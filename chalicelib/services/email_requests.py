@@ -18,7 +18,6 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.adapters import crypto
-from chalicelib.adapters.aws import client
 from chalicelib.clock import epoch, iso, now
 from chalicelib.config import get_settings
 from chalicelib.domain import images
@@ -185,25 +184,14 @@ def _checked_photos(
 def _store(request_id: str, doc: str, data: bytes, verdict: images.Verdict) -> dict[str, Any]:
     """Put a checked photo where an upload of ``doc`` goes; its entry in ``documents``."""
     from chalicelib.services import documents as document_store
-    from chalicelib.workers.uploads import MARK_SIGNATURE, MARK_SOURCE, _mark
+    from chalicelib.workers.uploads import store_checked_copy
 
-    settings = get_settings()
     upload_key = document_store.new_upload_key(request_id, doc)
-    # Stored as a checked copy: staff links point only at these.
+    # Stored as a checked copy: staff links point only at these. The worker's own
+    # marker on it makes the uploads notification of this object change nothing.
     key = document_store.checked_key(upload_key)
     source = "email-" + secrets.token_hex(8)
-    response = client("s3").put_object(
-        Bucket=settings.documents_bucket,
-        Key=key,
-        Body=data,
-        ContentType=verdict.content_type or "application/octet-stream",
-        CacheControl="no-store",
-        ServerSideEncryption="aws:kms",
-        SSEKMSKeyId=settings.kms_key_id,
-        # The uploads worker's own marker: its notification of this object changes nothing.
-        Metadata={MARK_SOURCE: source, MARK_SIGNATURE: _mark(key, source)},
-    )
-    etag = str(response.get("ETag") or "").strip('"')
+    etag = store_checked_copy(key, source, data, verdict)
     return {
         "upload_key": upload_key,
         "source_key": upload_key,

@@ -166,7 +166,7 @@ def check_object(request_id: str, doc: str, key: str, etag: str) -> None:
     stored_etag = None
     if verdict.accepted:
         copy_key = documents.checked_key(key)
-        stored_etag = _store_clean_copy(copy_key, etag, images.strip_metadata(data), verdict)
+        stored_etag = store_checked_copy(copy_key, etag, images.strip_metadata(data), verdict)
     status = rules.DOC_ACCEPTED if verdict.accepted else rules.DOC_REJECTED
     entry = _entry(
         key,
@@ -392,8 +392,12 @@ def _delete(key: str) -> None:
     client("s3").delete_object(Bucket=get_settings().documents_bucket, Key=key)
 
 
-def _store_clean_copy(key: str, source_etag: str, data: bytes, verdict: images.Verdict) -> str:
-    """Write the metadata-free copy at ``key`` (the checked key); returns its ETag."""
+def store_checked_copy(key: str, source_etag: str, data: bytes, verdict: images.Verdict) -> str:
+    """Write the metadata-free copy at ``key`` (the checked key); returns its ETag.
+
+    The e-mail channel stores its checked photos through this too, so the worker's
+    signed marker is made in one place.
+    """
     settings = get_settings()
     response = client("s3").put_object(
         Bucket=settings.documents_bucket,
