@@ -7,6 +7,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters import crypto
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.email import mask_email
 from chalicelib.domain.iin import mask_iin
 from chalicelib.domain.lending import STATUS_RU
@@ -26,7 +27,7 @@ def get_account(account_id: str) -> AccountModel:
             account = AccountModel.get(account_id)
         except DoesNotExist:
             raise Unauthenticated() from None
-    if account.status == "deleted":
+    if account.status == AccountStatus.DELETED:
         raise Unauthenticated()
     return account
 

@@ -13,7 +13,9 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.adapters import crypto
 from chalicelib.clock import iso, now
+from chalicelib.domain import accounts
 from chalicelib.domain import requests as rules
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from chalicelib.logs import logger
 from chalicelib.services import audit, notices, notifications
@@ -275,7 +277,7 @@ def _commit_deletion(
         tx.update(
             account,
             actions=[
-                AccountModel.status.set("deleted"),
+                AccountModel.status.set(AccountStatus.DELETED),
                 AccountModel.pii.set(""),
                 AccountModel.iin_index.set(""),
                 AccountModel.phone_index.set(""),
@@ -361,18 +363,17 @@ def lock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dic
     _check_role(staff, SECURITY)
     reason = _reason(data)
     account = _account(account_id)
-    if account.status == "deleted":
-        raise Conflict("Учётная запись удалена.")
+    accounts.check_transition(account.status, AccountStatus.LOCKED)
     with storage_errors():
         account.update(
             actions=[
-                AccountModel.status.set("locked"),
+                AccountModel.status.set(AccountStatus.LOCKED),
                 AccountModel.must_change_password.set(True),
             ]
         )
     end_all_sessions(account_id)
     audit.record(_staff_name(staff), "account_locked", account_id, reason=reason)
-    return {"account_id": account_id, "status": "locked", "must_change_password": True}
+    return {"account_id": account_id, "status": AccountStatus.LOCKED, "must_change_password": True}
 
 
 def unlock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
@@ -385,18 +386,18 @@ def unlock_account(account_id: str, data: dict[str, Any], staff: Principal) -> d
     _check_role(staff, SECURITY)
     reason = _reason(data)
     account = _account(account_id)
-    if account.status != "locked":
+    if account.status != AccountStatus.LOCKED:
         raise Conflict("Учётная запись не заблокирована.")
     with storage_errors():
         account.update(
             actions=[
-                AccountModel.status.set("active"),
+                AccountModel.status.set(AccountStatus.ACTIVE),
                 AccountModel.must_change_password.set(True),
             ]
         )
     end_all_sessions(account_id)
     audit.record(_staff_name(staff), "account_unlocked", account_id, reason=reason)
-    return {"account_id": account_id, "status": "active", "must_change_password": True}
+    return {"account_id": account_id, "status": AccountStatus.ACTIVE, "must_change_password": True}
 
 
 def _reason(data: dict[str, Any]) -> str:

@@ -53,6 +53,7 @@ from chalicelib.adapters.passwords import burn_verify, hash_password, verify_pas
 from chalicelib.clock import epoch, iso, now, today_kz
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.errors import (
     BadRequest,
@@ -631,7 +632,7 @@ def _account_pii(account_id: str) -> tuple[AccountModel, dict[str, Any]] | None:
             account = AccountModel.get(account_id)
         except DoesNotExist:
             return None
-    if account.status == "deleted":
+    if account.status == AccountStatus.DELETED:
         return None
     pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
     return account, pii
