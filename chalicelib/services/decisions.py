@@ -16,6 +16,7 @@ from chalicelib.clock import iso, now
 from chalicelib.domain import accounts
 from chalicelib.domain import requests as rules
 from chalicelib.domain.accounts import AccountStatus
+from chalicelib.domain.lending import LoanStatus
 from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from chalicelib.logs import logger
 from chalicelib.services import audit, notices, notifications
@@ -286,8 +287,8 @@ def _commit_deletion(
             ],
         )
         for loan in loans:
-            if loan.status == "submitted":
-                tx.update(loan, actions=[LoanModel.status.set("rejected")])
+            if loan.status == LoanStatus.SUBMITTED:
+                tx.update(loan, actions=[LoanModel.status.set(LoanStatus.REJECTED)])
                 tx.delete(open_guard(account.account_id))
 
     _commit(body)
@@ -419,7 +420,7 @@ def decide_loan(
 
     _check_role(staff, SUPPORT)
     loan = lending.load(account_id, loan_id)
-    if loan.status != "submitted":
+    if loan.status != LoanStatus.SUBMITTED:
         raise Conflict("По этой заявке решение уже принято.")
     status, reason = read_decision(data, ("approved", "rejected"), "status")
     decision = {"approved": "approve", "rejected": "reject"}[status]

@@ -41,6 +41,7 @@ from chalicelib.domain import calculator
 from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.email import normalize_email
 from chalicelib.domain.iin import Iin, check_borrower_age, parse_iin
+from chalicelib.domain.lending import LoanStatus
 from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.domain.phone import mask_phone, normalize_kz_mobile
 from chalicelib.errors import (
@@ -373,7 +374,7 @@ def _confirm(
     loan = LoanModel(
         account_id=account.account_id,
         loan_id=sortable_id(created),
-        status="submitted",
+        status=LoanStatus.SUBMITTED,
         amount=offer.amount,
         term_days=offer.term_days,
         daily_rate=str(offer.daily_rate),

@@ -54,6 +54,7 @@ from chalicelib.clock import epoch, iso, now, today_kz
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
 from chalicelib.domain.accounts import AccountStatus
+from chalicelib.domain.lending import LoanStatus
 from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.errors import (
     BadRequest,
@@ -107,7 +108,15 @@ ROLE_FOR_TYPE = {
     rules.COMPROMISE: SECURITY,
 }
 #: Loan statuses staff can list (``by_status``) and set.
-LOAN_STATUSES = ("submitted", "approved", "signed", "rejected", "issued", "overdue", "repaid")
+LOAN_STATUSES = (
+    LoanStatus.SUBMITTED,
+    LoanStatus.APPROVED,
+    LoanStatus.SIGNED,
+    LoanStatus.REJECTED,
+    LoanStatus.ISSUED,
+    LoanStatus.OVERDUE,
+    LoanStatus.REPAID,
+)
 
 PAGE_SIZE = 20
 USERNAME = re.compile(r"[a-z0-9._-]{3,32}")
@@ -589,7 +598,7 @@ def loan_queue(status: str | None, cursor: str | None) -> dict[str, Any]:
     """One page of loans in ``status``, oldest first: one Query on ``by_status``."""
     from chalicelib.storage.loans import LoanModel
 
-    status = status or "submitted"
+    status = status or LoanStatus.SUBMITTED
     if status not in LOAN_STATUSES:
         raise ValidationFailed({"status": "Укажите статус: " + ", ".join(LOAN_STATUSES) + "."})
     start = decode_cursor(
