@@ -30,7 +30,9 @@ HEADINGS = {
 
 def on_view(page: Page, base: str, view: str, timeout: float = 15_000) -> None:
     """The view is shown, alone, under its own address inside the site."""
-    expect(page.get_by_role("heading", name=HEADINGS[view], exact=True)).to_be_visible(timeout=timeout)
+    expect(page.get_by_role("heading", name=HEADINGS[view], exact=True)).to_be_visible(
+        timeout=timeout
+    )
     expect(page).to_have_url(f"{base}/#{view}")
     assert page.locator(".view:not([hidden])").count() == 1
 
@@ -97,7 +99,9 @@ def test_back_forward_and_reload_on_every_registration_step(
     page.reload()
     on_view(page, base, "code")
     expect(page.locator("#code-message")).to_contain_text("+7 700")
-    expect(page.get_by_role("button", name=re.compile(r"^Отправить повторно через 0:\d\d$"))).to_be_disabled()
+    expect(
+        page.get_by_role("button", name=re.compile(r"^Отправить повторно через 0:\d\d$"))
+    ).to_be_disabled()
     page.go_back()
     on_view(page, base, "password")
     page.go_forward()
