@@ -9,6 +9,7 @@ from chalice.app import Request
 
 from chalicelib.config import get_settings
 from chalicelib.errors import BadRequest, PayloadTooLarge
+from chalicelib.i18n import N_
 
 
 def json_body(request: Request) -> dict[str, Any]:
@@ -19,11 +20,11 @@ def json_body(request: Request) -> dict[str, Any]:
     if len(raw) > get_settings().max_body_bytes:
         raise PayloadTooLarge()
     if not raw:
-        raise BadRequest("Пустой запрос: ожидается JSON-объект.")
+        raise BadRequest(N_("Пустой запрос: ожидается JSON-объект."))
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadRequest("Тело запроса — не корректный JSON в UTF-8.") from None
+        raise BadRequest(N_("Тело запроса — не корректный JSON в UTF-8.")) from None
     if not isinstance(data, dict):
-        raise BadRequest("Ожидается JSON-объект.")
+        raise BadRequest(N_("Ожидается JSON-объект."))
     return data

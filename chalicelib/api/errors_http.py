@@ -33,6 +33,7 @@ from chalicelib.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from chalicelib.i18n import N_
 from chalicelib.logs import logger
 
 STATUS: dict[type[HavaError], int] = {
@@ -101,7 +102,7 @@ def handles_errors(view: Callable[..., Response]) -> Callable[..., Response]:
                 logger.warning("dependency failed", extra={"error": type(exc).__name__})
                 return error_response(ServiceUnavailable())
             logger.exception("unhandled error", extra={"error": type(exc).__name__})
-            response = error_response(HavaError("Внутренняя ошибка. Мы уже разбираемся."))
+            response = error_response(HavaError(N_("Внутренняя ошибка. Мы уже разбираемся.")))
             response.status_code = 500
             return response
 
@@ -128,8 +129,8 @@ def chalice_error_to_ours(response: Response) -> Response:
     if isinstance(body, dict) and "Code" in body and "Message" in body:
         codes = {405: "method_not_allowed", 415: "unsupported_media_type", 400: "bad_request"}
         messages = {
-            405: "Метод не поддерживается для этого адреса.",
-            415: "Ожидается Content-Type: application/json.",
+            405: N_("Метод не поддерживается для этого адреса."),
+            415: N_("Ожидается Content-Type: application/json."),
         }
         status = response.status_code
         response.body = {

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from chalice import Chalice, Response
 from chalice.app import Request
 
-from chalicelib import maintenance
+from chalicelib import i18n, maintenance
 from chalicelib.api.errors_http import chalice_error_to_ours, error_response
 from chalicelib.api.web_session import ADMIN_PREFIX, resource_path, session_cookies
 from chalicelib.errors import HavaError, Maintenance
@@ -40,6 +40,9 @@ def install_middleware(app: Chalice) -> None:
             response = error_response(Maintenance()) if closed else get_response(event)
         if response.status_code >= 400:
             response = chalice_error_to_ours(response)
+            # The one place messages are translated: Kazakh for `Accept-Language: kk`.
+            language = i18n.negotiate(event.headers.get("accept-language"))
+            i18n.localise_error(response.body, language)
         cookies = session_cookies(event, response)
         if cookies:
             response.headers["Set-Cookie"] = cookies

@@ -23,6 +23,7 @@ from chalice.app import Request
 
 from chalicelib.config import get_settings
 from chalicelib.errors import Forbidden
+from chalicelib.i18n import N_
 
 #: The staff desk's routes; its cookies are the staff's, not the borrowers'.
 ADMIN_PREFIX = "/admin/"
@@ -85,7 +86,7 @@ def _check_csrf(request: Request, session_token: str, names: CookieNames) -> Non
     header_ok = hmac.compare_digest(sent.encode(), expected.encode())
     cookie_ok = hmac.compare_digest(echoed.encode(), expected.encode())
     if not (header_ok and cookie_ok):
-        raise Forbidden("Запрос отклонён: обновите страницу и повторите действие.")
+        raise Forbidden(N_("Запрос отклонён: обновите страницу и повторите действие."))
 
 
 def bearer_token(request: Request) -> str | None:
