@@ -46,6 +46,7 @@ from chalicelib.errors import (
     PasswordRecoveryRequired,
     ValidationFailed,
 )
+from chalicelib.i18n import N_, normalise
 from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services.backoff import record_failure as _record_failure
@@ -301,7 +302,10 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     audit.record(account.account_id, "password_changed", account.account_id)
     notices.sms(
         pii["phone"],
-        "Hava: пароль от личного кабинета изменён. Если это были не вы, срочно "
-        "сообщите нам через «Не получается зайти» на странице входа.",
+        N_(
+            "Hava: пароль от личного кабинета изменён. Если это были не вы, срочно "
+            "сообщите нам через «Не получается зайти» на странице входа."
+        ),
+        language=normalise(account.language),
     )
     return {"sessions_ended": ended}

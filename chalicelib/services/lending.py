@@ -23,6 +23,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
+from chalicelib import i18n
 from chalicelib.adapters import crypto
 from chalicelib.clock import KZ_TZ, iso, now, today_kz
 from chalicelib.config import Settings, get_settings
@@ -35,6 +36,8 @@ from chalicelib.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from chalicelib.formats import LongDate, Money
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import audit, notifications
 from chalicelib.services.forms import Form, string
@@ -160,15 +163,32 @@ def _phone(account: AccountModel) -> str:
     return str(pii["phone"])
 
 
+APPROVED_SMS = N_(
+    "Hava: заявка на займ {amount} одобрена. Укажите счёт для перечисления и подпишите "
+    "договор в личном кабинете."
+)
+REJECTED_SMS = N_("Hava: по заявке на займ {amount} принято отрицательное решение.")
+ISSUED_SMS = N_(
+    "Hava: займ {amount} перечислен на ваш счёт. Вернуть до {due}. "
+    "Сумма к возврату — в личном кабинете."
+)
+REPAID_SMS = N_("Hava: займ {amount} погашен полностью. Спасибо!")
+PAYMENT_SMS = N_("Hava: получен платёж {paid} по займу. Осталось к оплате {owed}.")
+
+
 def _tell(account_id: str, text: str) -> None:
-    """A notice of a staff action on the loan (decision, payout, payment).
+    """A notice of a staff action on the loan (decision, payout, payment), in the account's
+    language (``text``: a Russian msgid or ``i18n.Msg``).
 
     Queued directly, not through the anti-pumping notice budgets (``services.notices``):
     only staff actions send these, nobody outside can make them multiply, and a dropped
     payment confirmation would hurt the borrower. Reminders and codes are budgeted.
     """
     try:
-        notifications.enqueue("sms", _phone(_account(account_id)), text)
+        account = _account(account_id)
+        notifications.enqueue(
+            "sms", _phone(account), text, language=i18n.normalise(account.language)
+        )
     except NotFound:
         logger.warning("loan notice not sent", extra={"account_id": account_id})
 
@@ -402,16 +422,9 @@ def decide(
         actions.append(LoanModel.decision_reason.set(reason))
     _audited_update(loan, actions, entry, close=new == LoanStatus.REJECTED)
     if new == LoanStatus.APPROVED:
-        _tell(
-            account_id,
-            f"Hava: заявка на займ {int(loan.amount)} ₸ одобрена. Укажите счёт для "
-            "перечисления и подпишите договор в личном кабинете.",
-        )
+        _tell(account_id, Msg(APPROVED_SMS, amount=Money(int(loan.amount))))
     else:
-        _tell(
-            account_id,
-            f"Hava: по заявке на займ {int(loan.amount)} ₸ принято отрицательное решение.",
-        )
+        _tell(account_id, Msg(REJECTED_SMS, amount=Money(int(loan.amount))))
     return view(load(account_id, loan_id), [], today_kz())
 
 
@@ -454,8 +467,7 @@ def record_payout(
     _audited_update(loan, actions, entry)
     _tell(
         account_id,
-        f"Hava: займ {int(loan.amount)} ₸ перечислен на ваш счёт. Вернуть до "
-        f"{balance.due.strftime('%d.%m.%Y')}. Сумма к возврату — в личном кабинете.",
+        Msg(ISSUED_SMS, amount=Money(int(loan.amount)), due=LongDate(balance.due)),
     )
     return view(load(account_id, loan_id), [], issued)
 
@@ -635,15 +647,11 @@ def _extension_actions(
 
 def _payment_notice(loan: LoanModel, amount: Decimal, after: lending.Balance, closes: bool) -> None:
     if closes:
-        _tell(loan.account_id, f"Hava: займ {int(loan.amount)} ₸ погашен полностью. Спасибо!")
+        _tell(loan.account_id, Msg(REPAID_SMS, amount=Money(int(loan.amount))))
         return
     today = today_kz()
     owed = lending.accrue(after, today, rules_on(today)).owed
-    _tell(
-        loan.account_id,
-        f"Hava: получен платёж {regulation_tenge(amount)} по займу. "
-        f"Осталось к оплате {regulation_tenge(owed)}.",
-    )
+    _tell(loan.account_id, Msg(PAYMENT_SMS, paid=Money(amount), owed=Money(owed)))
 
 
 def _already_recorded(reference_index: str, account_id: str, loan_id: str) -> bool:
@@ -768,20 +776,19 @@ def mark_overdue(today: date | None = None) -> int:
     return moved
 
 
+#: Reminder texts by days before the due date (-1: the first overdue day); Russian msgids,
+#: the Kazakh ones are in ``locale/kk`` (``{due}``, ``{owed}`` formatted per language).
 REMINDERS_RU = {
-    3: "Hava: через 3 дня, {due}, срок возврата займа. К оплате сегодня {owed}. "
-    "Реквизиты и продление — в личном кабинете.",
-    1: "Hava: завтра, {due}, срок возврата займа. К оплате сегодня {owed}.",
-    0: "Hava: сегодня, {due}, срок возврата займа. К оплате {owed}.",
-    -1: "Hava: займ просрочен с {overdue_from}, начисляется неустойка. К оплате {owed}. "
-    "Погасите или продлите займ в личном кабинете.",
-}
-REMINDERS_KK = {
-    3: "Hava: 3 күннен кейін, {due}, қарызды қайтару мерзімі. Бүгін төлеуге {owed}.",
-    1: "Hava: ертең, {due}, қарызды қайтару мерзімі. Бүгін төлеуге {owed}.",
-    0: "Hava: бүгін, {due}, қарызды қайтару мерзімі. Төлеуге {owed}.",
-    -1: "Hava: қарыз {overdue_from} бастап мерзімі өтті, тұрақсыздық айыбы есептеледі. "
-    "Төлеуге {owed}.",
+    3: N_(
+        "Hava: через 3 дня, {due}, срок возврата займа. К оплате сегодня {owed}. "
+        "Реквизиты и продление — в личном кабинете."
+    ),
+    1: N_("Hava: завтра, {due}, срок возврата займа. К оплате сегодня {owed}."),
+    0: N_("Hava: сегодня, {due}, срок возврата займа. К оплате {owed}."),
+    -1: N_(
+        "Hava: займ просрочен с {overdue_from}, начисляется неустойка. К оплате {owed}. "
+        "Погасите или продлите займ в личном кабинете."
+    ),
 }
 
 
@@ -833,17 +840,17 @@ def _send_reminder(account_id: str, loan_id: str, today: date, offset: int) -> i
         return 0
     owed = lending.accrue(balance, today, rules_on(today)).owed
     account = _account(account_id)
-    language = getattr(account, "language", None) or "ru"
-    texts = REMINDERS_KK if language == "kk" else REMINDERS_RU
-    text = texts[offset].format(
-        due=balance.due.strftime("%d.%m.%Y"),
-        owed=regulation_tenge(owed),
-        overdue_from=(balance.due + timedelta(days=1)).strftime("%d.%m.%Y"),
+    text = Msg(
+        REMINDERS_RU[offset],
+        due=LongDate(balance.due),
+        owed=Money(owed),
+        overdue_from=LongDate(balance.due + timedelta(days=1)),
     )
     from chalicelib.services import notices
 
     # Within the notice budgets of the number and the service (a hit drops it, logged).
-    if notices.sms(_phone(account), text) != "queued":
+    language = i18n.normalise(account.language)
+    if notices.sms(_phone(account), text, language=language) != "queued":
         logger.warning("reminder not queued", extra={"loan_id": loan_id})
         return 0
     return 1

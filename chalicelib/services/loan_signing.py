@@ -13,12 +13,15 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
+from chalicelib import i18n
 from chalicelib.adapters import crypto
 from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import get_settings
 from chalicelib.domain import lending
 from chalicelib.domain.lending import LoanStatus
 from chalicelib.errors import Conflict, HavaError, NotFound, ServiceUnavailable
+from chalicelib.formats import LongDate, Money
+from chalicelib.i18n import N_, Msg
 from chalicelib.services import audit, notifications
 from chalicelib.services.forms import Form, string
 from chalicelib.services.lending import (
@@ -29,7 +32,6 @@ from chalicelib.services.lending import (
     balance_of,
     load,
     payment_reference,
-    regulation_tenge,
     repayment_details,
     rules_on,
     view,
@@ -45,6 +47,17 @@ from chalicelib.storage.loans import LoanModel
 SIGN = "loan_sign"
 EXTEND = "loan_extend"
 CHALLENGE_SECONDS = 1800
+SIGN_SMS = N_(
+    "Hava: код {code} — подпись договора займа {amount} на {days} дн. Вводя код, "
+    "вы подписываете договор. Никому не сообщайте код."
+)
+SIGNED_SMS = N_(
+    "Hava: договор займа {amount} подписан. Деньги поступят на ваш счёт после проверки."
+)
+EXTEND_SMS = N_(
+    "Hava: код {code} — продление займа на {days} дн. до {due}, к оплате {pay}. "
+    "Никому не сообщайте код."
+)
 
 
 def _own_loan(principal: Principal, loan_id: str) -> LoanModel:
@@ -137,7 +150,9 @@ def _send_code(
     text: str,
     client_ip: str | None,
     extra: Mapping[str, Any],
+    **params: Any,
 ) -> dict[str, Any]:
+    """Send ``text`` (a template with ``{code}`` and ``params``) in the account's language."""
     from chalicelib.domain.phone import mask_phone
     from chalicelib.services import codes
 
@@ -152,7 +167,9 @@ def _send_code(
     with storage_errors():
         challenge.save()
     phone = _phone(account)
-    notifications.enqueue("sms", phone, text.format(code=code))
+    notifications.enqueue(
+        "sms", phone, Msg(text, code=code, **params), language=i18n.normalise(account.language)
+    )
     settings = get_settings()
     return {
         "challenge_id": challenge.challenge_id,
@@ -176,11 +193,10 @@ def start_signing(principal: Principal, loan_id: str, client_ip: str | None) -> 
     if loan.payout_account is None:
         raise Conflict("Сначала укажите счёт для перечисления займа.")
     account = _account(principal.account_id)
-    text = (
-        f"Hava: код {{code}} — подпись договора займа {int(loan.amount)} ₸ на "
-        f"{int(loan.term_days)} дн. Вводя код, вы подписываете договор. Никому не сообщайте код."
+    params = {"amount": Money(int(loan.amount)), "days": int(loan.term_days)}
+    sent = _send_code(
+        account, purpose=SIGN, loan=loan, text=SIGN_SMS, client_ip=client_ip, extra={}, **params
     )
-    sent = _send_code(account, purpose=SIGN, loan=loan, text=text, client_ip=client_ip, extra={})
     return {**sent, "offer": offer(loan, account)}
 
 
@@ -284,8 +300,8 @@ def confirm_signing(
     notifications.enqueue(
         "sms",
         _phone(account),
-        f"Hava: договор займа {int(loan.amount)} ₸ подписан. "
-        "Деньги поступят на ваш счёт после проверки.",
+        Msg(SIGNED_SMS, amount=Money(int(loan.amount))),
+        language=i18n.normalise(account.language),
     )
     return view(load(principal.account_id, loan_id), [], today_kz())
 
@@ -375,13 +391,16 @@ def start_extension(
     loan = _own_loan(principal, loan_id)
     quote = _extension_quote(loan, days)
     account = _account(principal.account_id)
-    text = (
-        f"Hava: код {{code}} — продление займа на {days} дн. "
-        f"до {quote.new_due.strftime('%d.%m.%Y')}, к оплате {regulation_tenge(quote.pay_now)}. "
-        "Никому не сообщайте код."
-    )
     sent = _send_code(
-        account, purpose=EXTEND, loan=loan, text=text, client_ip=client_ip, extra={"days": days}
+        account,
+        purpose=EXTEND,
+        loan=loan,
+        text=EXTEND_SMS,
+        client_ip=client_ip,
+        extra={"days": days},
+        days=days,
+        due=LongDate(quote.new_due),
+        pay=Money(quote.pay_now),
     )
     return {**sent, "extension": _quote_view(quote)}
 

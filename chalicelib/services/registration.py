@@ -50,7 +50,7 @@ from chalicelib.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from chalicelib.i18n import N_
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import codes, notifications
 from chalicelib.services.forms import (
@@ -429,7 +429,25 @@ def _confirm(
 
 
 #: What the owner of record is told, by the kind of identifier found taken.
-_KIND_RU = {"iin": "ваш ИИН", "phone": "ваш номер телефона", "email": "ваш адрес электронной почты"}
+_KIND_RU = {
+    "iin": N_("ваш ИИН"),
+    "phone": N_("ваш номер телефона"),
+    "email": N_("ваш адрес электронной почты"),
+}
+_BOTH = N_("{first} и {second}")
+ATTEMPT_TEXT = N_(
+    "Кто-то пытался зарегистрировать новый личный кабинет Hava, указав {what}. "
+    "Новый кабинет не создан, ваш кабинет не изменён. Если это были вы — войдите "
+    "в свой кабинет или восстановите пароль. Если нет — сообщите нам через "
+    "«Не получается зайти» на странице входа."
+)
+ATTEMPT_SMS = N_(
+    "Hava: кто-то пытался зарегистрировать новый личный кабинет Hava, указав {what}. "
+    "Новый кабинет не создан, ваш кабинет не изменён. Если это были вы — войдите "
+    "в свой кабинет или восстановите пароль. Если нет — сообщите нам через "
+    "«Не получается зайти» на странице входа."
+)
+ATTEMPT_SUBJECT = N_("Hava: попытка регистрации с вашими данными")
 
 
 def _taken_identifiers(
@@ -480,15 +498,14 @@ def _tell_owner(account_id: str, kinds: list[str]) -> None:
     from chalicelib.services import notices
 
     with storage_errors():
-        sealed = AccountModel.get(account_id, attributes_to_get=["pii"]).pii
-    pii = crypto.unseal(sealed, {"purpose": "account", "account_id": account_id})
-    what = " и ".join(_KIND_RU.get(kind, "ваши данные") for kind in kinds)
-    text = (
-        f"Кто-то пытался зарегистрировать новый личный кабинет Hava, указав {what}. "
-        "Новый кабинет не создан, ваш кабинет не изменён. Если это были вы — войдите "
-        "в свой кабинет или восстановите пароль. Если нет — сообщите нам через "
-        "«Не получается зайти» на странице входа."
-    )
+        owner = AccountModel.get(account_id, attributes_to_get=["pii", "language"])
+    pii = crypto.unseal(owner.pii, {"purpose": "account", "account_id": account_id})
+    language = i18n.normalise(owner.language)
+    what: str = ""
+    for kind in kinds:
+        name = _KIND_RU.get(kind, _KIND_RU["iin"])
+        what = Msg(_BOTH, first=what, second=name) if what else name
     merge = crypto.blind_index("registration-attempt", account_id)
-    notices.sms(pii["phone"], f"Hava: {text}", merge_key=merge)
-    notices.email(pii["email"], "Hava: попытка регистрации с вашими данными", text, merge_key=merge)
+    sms, text = Msg(ATTEMPT_SMS, what=what), Msg(ATTEMPT_TEXT, what=what)
+    notices.sms(pii["phone"], sms, merge_key=merge, language=language)
+    notices.email(pii["email"], ATTEMPT_SUBJECT, text, merge_key=merge, language=language)

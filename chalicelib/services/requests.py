@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.models import Model
 
-from chalicelib import metrics
+from chalicelib import i18n, metrics
 from chalicelib.adapters import crypto
 from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import get_settings
@@ -24,6 +24,8 @@ from chalicelib.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from chalicelib.formats import LongDate
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services.forms import Form, secret, string
@@ -248,7 +250,11 @@ def start_phone_change(
         codes.refund(charged)
         raise
     notifications.enqueue(
-        "sms", new_phone, _phone_code_text(None if taken else code), kind="phone_change_code"
+        "sms",
+        new_phone,
+        _phone_code_text(None if taken else code),
+        kind="phone_change_code",
+        language=i18n.normalise(account.language),
     )
     return {**view(request), "uploads": documents.upload_forms(request.request_id, slots)}
 
@@ -289,18 +295,22 @@ def _open_conflict(request_type: str) -> Conflict:
     )
 
 
+PHONE_TAKEN_SMS = N_(
+    "Hava: этот номер уже указан в личном кабинете Hava, поэтому его нельзя "
+    "привязать к другому кабинету. Ваш кабинет не изменён. Если номер указывали "
+    "не вы, просто удалите это SMS."
+)
+PHONE_CODE_SMS = N_(
+    "Hava: код подтверждения нового номера {code}. {valid} Никому не сообщайте этот код."
+)
+
+
 def _phone_code_text(code: str | None) -> str:
+    """A msgid or template: ``notifications.enqueue`` renders it in the account's language."""
     if code is None:
-        return (
-            "Hava: этот номер уже указан в личном кабинете Hava, поэтому его нельзя "
-            "привязать к другому кабинету. Ваш кабинет не изменён. Если номер указывали "
-            "не вы, просто удалите это SMS."
-        )
-    minutes = get_settings().code_ttl_seconds // 60
-    return (
-        f"Hava: код подтверждения нового номера {code}. Действует {minutes} минут. "
-        "Никому не сообщайте этот код."
-    )
+        return PHONE_TAKEN_SMS
+    valid = i18n.valid_for_minutes(get_settings().code_ttl_seconds // 60)
+    return Msg(PHONE_CODE_SMS, code=code, valid=valid)
 
 
 def _kz_mobile(raw: Any) -> str:
@@ -362,7 +372,7 @@ def resend_phone_code(
     account_id: str, request_id: str, client_ip: str | None = None
 ) -> dict[str, Any]:
     """A new code to the new number (cooldown and hourly cap apply)."""
-    from chalicelib.services import codes, notifications
+    from chalicelib.services import codes, notices, notifications
 
     request = own_request(account_id, request_id)
     if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
@@ -375,7 +385,8 @@ def resend_phone_code(
     code = codes.reissue(challenge, client_ip)
     new_phone = crypto.unseal(request.details or "", request_context(request_id))["new_phone"]
     text = _phone_code_text(None if challenge.phone_taken else code)
-    notifications.enqueue("sms", new_phone, text, kind="phone_change_code")
+    language = notices.language_of(request.account_id)
+    notifications.enqueue("sms", new_phone, text, kind="phone_change_code", language=language)
     return {"resend_after": get_settings().code_resend_cooldown_seconds}
 
 
@@ -412,10 +423,20 @@ def request_deletion(account_id: str, data: Mapping[str, Any]) -> dict[str, Any]
     pii = _account_pii(account)
     notices.sms(
         pii["phone"],
-        "Hava: заявка на удаление учётной записи принята. Кабинет работает до решения "
-        f"службы поддержки (срок — до {request.due_on}).",
+        Msg(DELETION_FILED_SMS, due=LongDate(date.fromisoformat(request.due_on))),
+        language=i18n.normalise(account.language),
     )
     return view(request)
+
+
+DELETION_FILED_SMS = N_(
+    "Hava: заявка на удаление учётной записи принята. Кабинет работает до решения "
+    "службы поддержки (срок — до {due})."
+)
+COMPROMISE_SMS = N_(
+    "Hava: по вашему сообщению о взломе все сеансы кабинета завершены, прежний "
+    "пароль больше не действует. Задайте новый: «Забыли пароль?» на странице входа."
+)
 
 
 def check_no_unpaid_loans(account_id: str) -> None:
@@ -461,8 +482,8 @@ def report_compromise(principal_account_id: str, data: Mapping[str, Any]) -> dic
     pii = _account_pii(account)
     notices.sms(
         pii["phone"],
-        "Hava: по вашему сообщению о взломе все сеансы кабинета завершены, прежний "
-        "пароль больше не действует. Задайте новый: «Забыли пароль?» на странице входа.",
+        COMPROMISE_SMS,
+        language=i18n.normalise(account.language),
     )
     return view(request)
 
