@@ -168,9 +168,10 @@ APPROVED_SMS = N_(
     "договор в личном кабинете."
 )
 REJECTED_SMS = N_("Hava: по заявке на займ {amount} принято отрицательное решение.")
+# No full stop after {due}: the Russian date ends with «г.» itself.
 ISSUED_SMS = N_(
-    "Hava: займ {amount} перечислен на ваш счёт. Вернуть до {due}. "
-    "Сумма к возврату — в личном кабинете."
+    "Hava: займ {amount} перечислен на ваш счёт. Сумма к возврату — в личном кабинете, "
+    "вернуть до {due}"
 )
 REPAID_SMS = N_("Hava: займ {amount} погашен полностью. Спасибо!")
 PAYMENT_SMS = N_("Hava: получен платёж {paid} по займу. Осталось к оплате {owed}.")

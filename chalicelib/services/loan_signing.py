@@ -19,10 +19,17 @@ from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import get_settings
 from chalicelib.domain import lending
 from chalicelib.domain.lending import LoanStatus
-from chalicelib.errors import Conflict, HavaError, NotFound, ServiceUnavailable
+from chalicelib.errors import (
+    Conflict,
+    HavaError,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from chalicelib.formats import LongDate, Money
 from chalicelib.i18n import N_, Msg
 from chalicelib.services import audit, notifications
+from chalicelib.services.cabinet import LANGUAGE_CHOICE
 from chalicelib.services.forms import Form, string
 from chalicelib.services.lending import (
     _account,
@@ -293,6 +300,8 @@ def confirm_signing(
         LoanModel.signed_at.set(moment),
         LoanModel.agreement_key.set(keys["ru"]),
         LoanModel.agreement_sha256.set(hashes["ru"]),
+        LoanModel.agreement_key_kk.set(keys["kk"]),
+        LoanModel.agreement_sha256_kk.set(hashes["kk"]),
         LoanModel.agreement_version.set(agreement.version),
         LoanModel.payment_reference.set(reference),
     ]
@@ -358,23 +367,36 @@ def agreement_data(loan: LoanModel, account: AccountModel, reference: str) -> An
     )
 
 
-def agreement_link(principal: Principal, loan_id: str) -> dict[str, Any]:
-    """A short-lived link to the signed PDF."""
+def agreement_link(
+    principal: Principal, loan_id: str, language: str | None = None
+) -> dict[str, Any]:
+    """A short-lived link to the signed PDF, in ``language`` (``?language=ru|kk``) or else in
+    the account's language; a loan signed before the Kazakh copy was kept gets the Russian."""
     from chalicelib.adapters.aws import client
 
     loan = _own_loan(principal, loan_id)
     if not loan.agreement_key:
         raise NotFound("Договор ещё не подписан.")
+    if language is None:
+        language = i18n.normalise(_account(principal.account_id).language)
+    elif language not in i18n.LANGUAGES:
+        raise ValidationFailed({"language": LANGUAGE_CHOICE})
+    key, sha256 = loan.agreement_key, loan.agreement_sha256
+    if language == i18n.KK and loan.agreement_key_kk:
+        key, sha256 = loan.agreement_key_kk, loan.agreement_sha256_kk
+    else:
+        language = i18n.RU
     settings = get_settings()
     url = client("s3").generate_presigned_url(
         "get_object",
-        Params={"Bucket": settings.documents_bucket, "Key": loan.agreement_key},
+        Params={"Bucket": settings.documents_bucket, "Key": key},
         ExpiresIn=settings.agreement_link_seconds,
     )
     return {
         "url": url,
         "expires_in": settings.agreement_link_seconds,
-        "sha256": loan.agreement_sha256,
+        "sha256": sha256,
+        "language": language,
     }
 
 

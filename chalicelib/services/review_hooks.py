@@ -45,8 +45,9 @@ def on_phone_change_submitted(request: RequestModel) -> None:
     _sms(request, Msg(IN_REVIEW_SMS, due=_due(request.due_on)))
 
 
+# No full stop after {due}: the Russian date ends with «г.» itself.
 IN_REVIEW_SMS = N_(
-    "Hava: документы приняты, заявка на изменение номера передана на рассмотрение. Срок — до {due}."
+    "Hava: документы приняты, заявка на изменение номера передана на рассмотрение. Срок — до {due}"
 )
 DOCUMENT_REJECTED_SMS = N_(
     "Hava: документ «{title}» не принят. Причина указана в личном кабинете — загрузите его заново."
