@@ -176,7 +176,7 @@ def check_current_password(account: AccountModel, password: str, field: str) -> 
     _refuse_if_locked(subject)
     if not verify_password(account.password_hash, normalize_password(password))[0]:
         _record_failure(subject)
-        raise ValidationFailed({field: "Неверный пароль."})
+        raise ValidationFailed({field: N_("Неверный пароль.")})
 
 
 def login(
@@ -199,8 +199,10 @@ def login(
         raise InvalidCredentials()
     if account.status == "locked":
         raise Forbidden(
-            "Вход в кабинет временно заблокирован службой безопасности. "
-            "Обратитесь в службу поддержки."
+            N_(
+                "Вход в кабинет временно заблокирован службой безопасности. "
+                "Обратитесь в службу поддержки."
+            )
         )
     if account.must_change_password:
         # The password is suspect (compromise report, staff lock): no session, not even a
@@ -268,7 +270,7 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     try:
         check_current_password(account, current, "current_password")
     except ValidationFailed:
-        raise ValidationFailed({"current_password": "Неверный текущий пароль."}) from None
+        raise ValidationFailed({"current_password": N_("Неверный текущий пароль.")}) from None
     pii = crypto_adapter.unseal(
         account.pii, {"purpose": "account", "account_id": account.account_id}
     )
@@ -279,7 +281,7 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
         names = {"password": "new_password", "password_confirm": "new_password_confirm"}
         raise ValidationFailed({names.get(k, k): v for k, v in exc.fields.items()}) from None
     if verify_password(account.password_hash, normalize_password(new))[0]:
-        raise ValidationFailed({"new_password": "Новый пароль совпадает с текущим."})
+        raise ValidationFailed({"new_password": N_("Новый пароль совпадает с текущим.")})
     with storage_errors():
         try:
             account.update(

@@ -37,8 +37,8 @@ from chalicelib.storage.challenges import ChallengeModel
 
 PURPOSE = "email_change"
 CHALLENGE_LIFETIME_SECONDS = 3600
-TAKEN = "Этот адрес нельзя указать. Если он принадлежит вам, обратитесь в службу поддержки."
-NOT_FOUND = "Запрос на смену адреса не найден или устарел. Начните заново."
+TAKEN = N_("Этот адрес нельзя указать. Если он принадлежит вам, обратитесь в службу поддержки.")
+NOT_FOUND = N_("Запрос на смену адреса не найден или устарел. Начните заново.")
 
 
 def _challenge_id(account_id: str) -> str:
@@ -52,7 +52,7 @@ def _context(challenge_id: str) -> dict[str, str]:
 
 def _new_email(raw: Any) -> str:
     if not isinstance(raw, str):
-        raise InvalidValue("Укажите адрес электронной почты.")
+        raise InvalidValue(N_("Укажите адрес электронной почты."))
     return normalize_email(raw)
 
 
@@ -93,7 +93,7 @@ def start(
     check_current_password(account, password, "password")
     new_index = crypto.blind_index("email", new_email)
     if new_index == account.email_index:
-        raise ValidationFailed({"new_email": "Это ваш текущий адрес."})
+        raise ValidationFailed({"new_email": N_("Это ваш текущий адрес.")})
     # Charged before the lookup, so probing addresses spends the send budgets.
     codes.limit_sends(new_index, client_ip)
     with storage_errors():
@@ -141,7 +141,7 @@ def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     codes.verify(challenge, code)
     if challenge.phone_taken:
         # Nobody was ever sent this code; should one still be guessed, it counts as wrong.
-        raise CodeInvalid("Неверный код подтверждения.")
+        raise CodeInvalid(N_("Неверный код подтверждения."))
     account = get_account(principal.account_id)
     new_email: str = crypto.unseal(challenge.pii, _context(challenge.challenge_id))["email"]
     pii = _account_pii(account)
@@ -177,7 +177,7 @@ def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     except TransactWriteError as exc:
         failed = failed_conditions(exc)
         if 3 in failed:
-            raise CodeExpired("Этот код уже использован.") from exc
+            raise CodeExpired(N_("Этот код уже использован.")) from exc
         if 1 in failed:
             raise ValidationFailed({"new_email": TAKEN}) from exc
         raise Conflict() from exc
@@ -190,4 +190,4 @@ def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
         language=i18n.normalise(account.language),
     )
     logger.info("email changed", extra={"account_id": account.account_id})
-    return {"email": mask_email(new_email), "message": "Адрес электронной почты изменён."}
+    return {"email": mask_email(new_email), "message": N_("Адрес электронной почты изменён.")}

@@ -57,7 +57,7 @@ from chalicelib.storage.challenges import ChallengeModel
 PURPOSE = "password_recovery"
 #: Room for resends; each code itself lives ``code_ttl_seconds``.
 CHALLENGE_LIFETIME_SECONDS = 3600
-NOT_FOUND = "Запрос на восстановление пароля не найден или устарел. Начните заново."
+NOT_FOUND = N_("Запрос на восстановление пароля не найден или устарел. Начните заново.")
 # ``version`` too: an update of a projected item must ADD to the stored version, not reset it.
 ACCOUNT_ATTRIBUTES = [
     "account_id",
@@ -86,8 +86,10 @@ class Started:
             "code_expires_in": self.code_ttl_seconds,
             "resend_after": self.resend_after_seconds,
             "message": (
-                "Если такой кабинет существует, мы отправили SMS с кодом на номер телефона, "
-                "указанный в нём."
+                N_(
+                    "Если такой кабинет существует, мы отправили SMS с кодом на номер телефона, "
+                    "указанный в нём."
+                )
             ),
         }
 
@@ -230,7 +232,7 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     account = _challenge_account(challenge)
     if account is None:
         # Only reachable if the account vanished after the code was sent.
-        raise CodeExpired("Этот запрос уже завершён или устарел. Начните заново.")
+        raise CodeExpired(N_("Этот запрос уже завершён или устарел. Начните заново."))
     pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
     personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
     try:
@@ -257,8 +259,8 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
             )
     except TransactWriteError as exc:
         if 1 in failed_conditions(exc):
-            raise CodeExpired("Этот код уже использован. Начните заново.") from exc
-        raise Conflict("Восстановление уже выполняется. Повторите попытку.") from exc
+            raise CodeExpired(N_("Этот код уже использован. Начните заново.")) from exc
+        raise Conflict(N_("Восстановление уже выполняется. Повторите попытку.")) from exc
     ended = end_all_sessions(account.account_id)
     throttles.clear_failures(*account_subjects(account))
     audit.record(account.account_id, "password_recovered", account.account_id)
@@ -266,5 +268,5 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     logger.info("password recovered", extra={"account_id": account.account_id})
     return {
         "sessions_ended": ended,
-        "message": "Пароль изменён. Войдите в кабинет с новым паролем.",
+        "message": N_("Пароль изменён. Войдите в кабинет с новым паролем."),
     }
