@@ -48,12 +48,12 @@ TYPE_RU = {
     COMPROMISE: N_("Подозрение на взлом"),
 }
 STATUS_RU = {
-    AWAITING_DOCUMENTS: "Ожидает документы и подтверждение нового номера",
-    IN_REVIEW: "На рассмотрении",
-    APPROVED: "Одобрена",
-    REJECTED: "Отклонена",
-    RESOLVED: "Закрыта",
-    CANCELLED: "Отменена",
+    AWAITING_DOCUMENTS: N_("Ожидает документы и подтверждение нового номера"),
+    IN_REVIEW: N_("На рассмотрении"),
+    APPROVED: N_("Одобрена"),
+    REJECTED: N_("Отклонена"),
+    RESOLVED: N_("Закрыта"),
+    CANCELLED: N_("Отменена"),
 }
 DOCUMENT_RU = {
     "id_front": N_("Удостоверение личности, лицевая сторона"),

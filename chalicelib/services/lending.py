@@ -62,7 +62,7 @@ MONEY = Decimal("0.01")
 REPAYMENT = "repayment"
 EXTENSION = "extension"
 PAGE_SIZE = 25
-CONCURRENT = "Займ уже изменил другой сотрудник. Обновите страницу."
+CONCURRENT = N_("Займ уже изменил другой сотрудник. Обновите страницу.")
 
 
 #: ``domain.regulation``'s allocation buckets → ``domain.lending.Balance`` components.
@@ -136,11 +136,18 @@ def new_loan(account_id: str, offer: calculator.Quote, created: str, repeat: boo
     )
 
 
+OPEN_LOAN = N_(
+    "У вас уже есть {what} на {amount} от {created}. Новую заявку можно подать после её закрытия."
+)
+
+
 def _open_message(loan: LoanModel) -> str:
     status = LoanStatus(loan.status)
-    return (
-        f"У вас уже есть {lending.OPEN_RU[status]} на {regulation_tenge(loan.amount)} "
-        f"от {loan.created_at[:10]}. Новую заявку можно подать после её закрытия."
+    return Msg(
+        OPEN_LOAN,
+        what=lending.OPEN_RU[status],
+        amount=regulation_tenge(loan.amount),
+        created=loan.created_at[:10],
     )
 
 
@@ -155,7 +162,7 @@ def _account(account_id: str) -> AccountModel:
         try:
             return AccountModel.get(account_id, consistent_read=True)
         except DoesNotExist:
-            raise NotFound("Учётная запись не найдена.") from None
+            raise NotFound(N_("Учётная запись не найдена.")) from None
 
 
 def _phone(account: AccountModel) -> str:
@@ -206,7 +213,7 @@ def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     settings = get_settings()
     account = _account(principal.account_id)
     if account.status != "active":
-        raise Forbidden("Учётная запись ограничена: подать заявку сейчас нельзя.")
+        raise Forbidden(N_("Учётная запись ограничена: подать заявку сейчас нельзя."))
     with storage_errors():
         loans, _ = account_items(principal.account_id)
     repeat = any(loan.status == LoanStatus.REPAID for loan in loans)
@@ -239,7 +246,7 @@ def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
                     ]
             if open_loans:
                 raise Conflict(_open_message(open_loans[-1])) from exc
-            raise Conflict("У вас уже есть открытая заявка или займ.") from exc
+            raise Conflict(N_("У вас уже есть открытая заявка или займ.")) from exc
         raise ServiceUnavailable() from exc
     logger.info("loan applied", extra={"account_id": principal.account_id, "loan_id": loan.loan_id})
     return view(loan, [], today_kz())
@@ -361,19 +368,19 @@ def my_loans(account_id: str) -> list[dict[str, Any]]:
 
 def load(account_id: str, loan_id: str) -> LoanModel:
     if "#" in loan_id:
-        raise NotFound("Займ не найден.")
+        raise NotFound(N_("Займ не найден."))
     with storage_errors():
         try:
             return LoanModel.get(account_id, loan_id, consistent_read=True)
         except DoesNotExist:
-            raise NotFound("Займ не найден.") from None
+            raise NotFound(N_("Займ не найден.")) from None
 
 
 def _read_reason(data: Mapping[str, Any], required: bool) -> str | None:
     form = Form(data, ("reason",))
     reason = form.field("reason", string(500), required=required)
     if required and reason is not None and len(reason) < 5:
-        form.fail("reason", "Укажите причину (не короче 5 символов).")
+        form.fail("reason", N_("Укажите причину (не короче 5 символов)."))
     form.raise_if_invalid()
     return reason
 
@@ -405,9 +412,9 @@ def decide(
     decision = form.field("decision", string(16))
     reason = form.field("reason", string(500), required=False)
     if decision not in ("approve", "reject"):
-        form.fail("decision", "Допустимые значения: approve, reject.")
+        form.fail("decision", N_("Допустимые значения: approve, reject."))
     if decision == "reject" and (reason is None or len(reason) < 5):
-        form.fail("reason", "Укажите причину отказа (не короче 5 символов).")
+        form.fail("reason", N_("Укажите причину отказа (не короче 5 символов)."))
     form.raise_if_invalid()
     loan = load(account_id, loan_id)
     new = LoanStatus.APPROVED if decision == "approve" else LoanStatus.REJECTED
@@ -441,13 +448,13 @@ def record_payout(
     form = Form(data, ("transfer_reference",))
     reference = form.field("transfer_reference", string(64))
     if reference is not None and len(reference) < 3:
-        form.fail("transfer_reference", "Укажите номер платёжного поручения.")
+        form.fail("transfer_reference", N_("Укажите номер платёжного поручения."))
     form.raise_if_invalid()
     assert reference is not None
     loan = load(account_id, loan_id)
     lending.check_transition(loan.status, LoanStatus.ISSUED)
     if loan.payout_account is None:
-        raise Conflict("Заёмщик ещё не указал счёт для перечисления.")
+        raise Conflict(N_("Заёмщик ещё не указал счёт для перечисления."))
     issued = today_kz()
     balance = lending.open_balance(
         int(loan.amount), Decimal(loan.daily_rate), issued, int(loan.term_days)
@@ -502,17 +509,17 @@ def _read_payment(data: Mapping[str, Any]) -> tuple[Decimal, date, str]:
         except InvalidOperation:
             amount = Decimal(0)
         if not amount.is_finite() or amount <= 0 or amount != amount.quantize(MONEY):
-            form.fail("amount", "Укажите сумму в тенге, например 12500.00.")
+            form.fail("amount", N_("Укажите сумму в тенге, например 12500.00."))
     if raw_date is not None:
         try:
             paid_on = date.fromisoformat(raw_date)
         except ValueError:
-            form.fail("paid_on", "Укажите дату платежа в формате ГГГГ-ММ-ДД.")
+            form.fail("paid_on", N_("Укажите дату платежа в формате ГГГГ-ММ-ДД."))
         else:
             if paid_on > today_kz():
-                form.fail("paid_on", "Дата платежа не может быть в будущем.")
+                form.fail("paid_on", N_("Дата платежа не может быть в будущем."))
     if reference is not None and len(reference.strip()) < 3:
-        form.fail("bank_reference", "Укажите номер банковского документа.")
+        form.fail("bank_reference", N_("Укажите номер банковского документа."))
     form.raise_if_invalid()
     assert reference is not None
     return amount, paid_on, reference.strip()
@@ -540,10 +547,10 @@ def record_payment(
         if status not in lending.OUTSTANDING or balance is None:
             if _already_recorded(reference_index, account_id, loan_id):
                 return {"recorded": False, "loan": view(loan, [], today_kz())}
-            raise Conflict("Этот займ не ожидает платежей.")
+            raise Conflict(N_("Этот займ не ожидает платежей."))
         if paid_on < balance.through:
             raise ValidationFailed(
-                {"paid_on": "Дата платежа раньше уже учтённых платежей по этому займу."}
+                {"paid_on": N_("Дата платежа раньше уже учтённых платежей по этому займу.")}
             )
         rules = rules_on(paid_on)
         is_extension = kind == EXTENSION
@@ -609,7 +616,7 @@ def record_payment(
                         "loan": view(load(account_id, loan_id), [], today_kz()),
                     }
                 raise Conflict(
-                    "Платёж с этим банковским документом уже учтён по другому займу."
+                    N_("Платёж с этим банковским документом уже учтён по другому займу.")
                 ) from exc
             if failed or exc.cause_response_code == "TransactionCanceledException":
                 continue  # someone else changed the loan: recompute from the fresh one
@@ -687,7 +694,7 @@ def desk_page(queue: str, cursor: str | None, staff: Principal | None = None) ->
                 "created_at": {"S": created_at},
             }
         except (ValueError, TypeError):
-            raise ValidationFailed({"cursor": "Неверный курсор."}) from None
+            raise ValidationFailed({"cursor": N_("Неверный курсор.")}) from None
     with storage_errors():
         result = LoanModel.by_status.query(
             status.value, limit=PAGE_SIZE, last_evaluated_key=start, scan_index_forward=True

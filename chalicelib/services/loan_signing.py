@@ -92,12 +92,12 @@ def set_payout_account(
         except HavaError as exc:
             form.fail("iban", exc.message)
     if own is not True:
-        form.fail("own_account", "Подтвердите, что счёт открыт на ваше имя.")
+        form.fail("own_account", N_("Подтвердите, что счёт открыт на ваше имя."))
     form.raise_if_invalid()
     assert account is not None
     loan = _own_loan(principal, loan_id)
     if loan.status not in (LoanStatus.SUBMITTED, LoanStatus.APPROVED):
-        raise Conflict("Счёт для перечисления можно указать только до подписания договора.")
+        raise Conflict(N_("Счёт для перечисления можно указать только до подписания договора."))
     bank = account.bank.name_ru
     sealed = crypto.seal(
         {"iban": account.iban, "bank": bank, "bic": account.bank.bic, "confirmed_at": iso(now())},
@@ -196,9 +196,9 @@ def start_signing(principal: Principal, loan_id: str, client_ip: str | None) -> 
     """The offer, and a code to the phone of record to sign it."""
     loan = _own_loan(principal, loan_id)
     if loan.status != LoanStatus.APPROVED:
-        raise Conflict("Договор можно подписать только по одобренной заявке.")
+        raise Conflict(N_("Договор можно подписать только по одобренной заявке."))
     if loan.payout_account is None:
-        raise Conflict("Сначала укажите счёт для перечисления займа.")
+        raise Conflict(N_("Сначала укажите счёт для перечисления займа."))
     account = _account(principal.account_id)
     params = {"amount": Money(int(loan.amount)), "days": int(loan.term_days)}
     sent = _send_code(
@@ -218,10 +218,10 @@ def _open_code(
     form.raise_if_invalid()
     assert challenge_id is not None and code is not None
     challenge = codes.open_challenge(
-        challenge_id, purpose, "Код не найден или устарел. Запросите новый."
+        challenge_id, purpose, N_("Код не найден или устарел. Запросите новый.")
     )
     if challenge.account_id != principal.account_id or challenge.request_id != loan.loan_id:
-        raise NotFound("Код не найден или устарел. Запросите новый.")
+        raise NotFound(N_("Код не найден или устарел. Запросите новый."))
     codes.verify(challenge, code)
     return challenge, code
 
@@ -243,9 +243,9 @@ def _consume_with(challenge: Any, loan: LoanModel, actions: list[Any], entry: Au
     except TransactWriteError as exc:
         failed = failed_conditions(exc)
         if 1 in failed:
-            raise CodeExpired("Этот код уже использован.") from exc
+            raise CodeExpired(N_("Этот код уже использован.")) from exc
         if failed:
-            raise Conflict("Займ изменился. Обновите страницу.") from exc
+            raise Conflict(N_("Займ изменился. Обновите страницу.")) from exc
         raise ServiceUnavailable() from exc
 
 
@@ -275,7 +275,7 @@ def confirm_signing(
     """The code signs the agreement: PDF stored, loan signed, signature audited — at once."""
     loan = _own_loan(principal, loan_id)
     if loan.status != LoanStatus.APPROVED:
-        raise Conflict("Договор уже подписан или заявка закрыта.")
+        raise Conflict(N_("Договор уже подписан или заявка закрыта."))
     challenge, _ = _open_code(principal, loan, SIGN, data)
     account = _account(principal.account_id)
     from chalicelib.agreements import render_agreement_pdf
@@ -376,7 +376,7 @@ def agreement_link(
 
     loan = _own_loan(principal, loan_id)
     if not loan.agreement_key:
-        raise NotFound("Договор ещё не подписан.")
+        raise NotFound(N_("Договор ещё не подписан."))
     if language is None:
         language = i18n.normalise(_account(principal.account_id).language)
     elif language not in i18n.LANGUAGES:
@@ -429,7 +429,7 @@ def start_extension(
 
 def _extension_quote(loan: LoanModel, days: int) -> lending.ExtensionQuote:
     if LoanStatus(loan.status) not in lending.OUTSTANDING:
-        raise Conflict("Продлить можно только выданный и не погашенный займ.")
+        raise Conflict(N_("Продлить можно только выданный и не погашенный займ."))
     balance = balance_of(loan)
     assert balance is not None
     today = today_kz()

@@ -51,12 +51,12 @@ class UnpaidLoan(Conflict):
 def load(request_id: str) -> RequestModel:
     """A request by id (strongly consistent), or ``NotFound``."""
     if not isinstance(request_id, str) or not request_id or len(request_id) > 64:
-        raise NotFound("Заявка не найдена.")
+        raise NotFound(N_("Заявка не найдена."))
     with storage_errors():
         try:
             return RequestModel.get(request_id, consistent_read=True)
         except DoesNotExist:
-            raise NotFound("Заявка не найдена.") from None
+            raise NotFound(N_("Заявка не найдена.")) from None
 
 
 def submit_if_ready(request_id: str) -> bool:
@@ -221,7 +221,7 @@ def start_phone_change(
     check_current_password(account, password, "password")
     new_index = crypto.blind_index("phone", new_phone)
     if new_index == account.phone_index:
-        raise ValidationFailed({"new_phone": "Это ваш текущий номер."})
+        raise ValidationFailed({"new_phone": N_("Это ваш текущий номер.")})
     _charge_attempt(account_id, client_ip)
     _check_no_open_request(rules.PHONE_CHANGE, account_id)
     codes.limit_recipient(new_index)
@@ -323,7 +323,7 @@ def own_request(account_id: str, request_id: str) -> RequestModel:
     """The borrower's own request; any other id is ``NotFound`` (no hint that it exists)."""
     request = load(request_id)
     if request.account_id != account_id:
-        raise NotFound("Заявка не найдена.")
+        raise NotFound(N_("Заявка не найдена."))
     return request
 
 
@@ -335,14 +335,14 @@ def confirm_new_phone(account_id: str, request_id: str, data: Mapping[str, Any])
     code = read_code(data)
     request = own_request(account_id, request_id)
     if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
-        raise Conflict("Эта заявка уже не ждёт подтверждения номера.")
+        raise Conflict(N_("Эта заявка уже не ждёт подтверждения номера."))
     challenge = codes.open_challenge(
-        request.challenge_id or "", PHONE_CODE_PURPOSE, "Заявка не найдена."
+        request.challenge_id or "", PHONE_CODE_PURPOSE, N_("Заявка не найдена.")
     )
     codes.verify(challenge, code)
     if challenge.phone_taken:
         # Nobody was ever sent this code; should one still be guessed, it counts as wrong.
-        raise CodeInvalid("Неверный код подтверждения.")
+        raise CodeInvalid(N_("Неверный код подтверждения."))
     try:
         with transaction() as tx:
             tx.update(
@@ -361,7 +361,7 @@ def confirm_new_phone(account_id: str, request_id: str, data: Mapping[str, Any])
             )
     except TransactWriteError as exc:
         if failed_conditions(exc):
-            raise CodeExpired("Этот код уже использован.") from exc
+            raise CodeExpired(N_("Этот код уже использован.")) from exc
         raise ServiceUnavailable() from exc
     audit.record(account_id, "new_phone_confirmed", account_id, target=request_id)
     submit_if_ready(request_id)
@@ -376,11 +376,11 @@ def resend_phone_code(
 
     request = own_request(account_id, request_id)
     if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
-        raise Conflict("Эта заявка уже не ждёт подтверждения номера.")
+        raise Conflict(N_("Эта заявка уже не ждёт подтверждения номера."))
     if request.phone_confirmed:
-        raise Conflict("Новый номер уже подтверждён.")
+        raise Conflict(N_("Новый номер уже подтверждён."))
     challenge = codes.open_challenge(
-        request.challenge_id or "", PHONE_CODE_PURPOSE, "Заявка не найдена."
+        request.challenge_id or "", PHONE_CODE_PURPOSE, N_("Заявка не найдена.")
     )
     code = codes.reissue(challenge, client_ip)
     new_phone = crypto.unseal(request.details or "", request_context(request_id))["new_phone"]
@@ -396,7 +396,7 @@ def fresh_upload_forms(account_id: str, request_id: str) -> dict[str, Any]:
 
     request = own_request(account_id, request_id)
     if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
-        raise Conflict("По этой заявке документы больше не принимаются.")
+        raise Conflict(N_("По этой заявке документы больше не принимаются."))
     return {"uploads": documents.renew_forms(request)}
 
 
@@ -503,7 +503,7 @@ def report_compromise_anonymously(data: Mapping[str, Any], client_ip: str) -> di
     contact = form.field("contact", _contact)
     description = form.field("description", string(2000))
     if description is not None and len(description) < 10:
-        form.fail("description", "Опишите, что случилось (не меньше 10 символов).")
+        form.fail("description", N_("Опишите, что случилось (не меньше 10 символов)."))
     form.raise_if_invalid()
     assert login is not None and contact is not None
     index = identifier_index(login)
@@ -526,8 +526,10 @@ def report_compromise_anonymously(data: Mapping[str, Any], client_ip: str) -> di
         "anonymous", "compromise_reported", account_id or "none", target=request.request_id
     )
     return {
-        "message": "Сообщение получено. Специалист службы безопасности свяжется с вами "
-        "по указанному контакту. Если вы ещё можете войти — смените пароль."
+        "message": N_(
+            "Сообщение получено. Специалист службы безопасности свяжется с вами "
+            "по указанному контакту. Если вы ещё можете войти — смените пароль."
+        )
     }
 
 
@@ -541,7 +543,7 @@ def _contact(raw: Any) -> str:
         return normalize_email(text) if "@" in text else normalize_kz_mobile(text)
     except InvalidValue:
         raise InvalidValue(
-            "Укажите мобильный номер или e-mail, по которому с вами связаться."
+            N_("Укажите мобильный номер или e-mail, по которому с вами связаться.")
         ) from None
 
 
