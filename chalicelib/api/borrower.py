@@ -9,14 +9,9 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import i18n, metrics
-from chalicelib.api.http import (
-    client_ip,
-    json_body,
-    json_response,
-    route,
-    signed_in_borrower,
-    user_agent,
-)
+from chalicelib.api.body import json_body
+from chalicelib.api.caller import client_ip, signed_in_borrower, user_agent
+from chalicelib.api.errors_http import json_response, route
 from chalicelib.errors import HavaError, RateLimited
 
 if TYPE_CHECKING:

@@ -19,6 +19,7 @@ from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import audit, notices, notifications
+from chalicelib.services.desk import ROLE_FOR_TYPE
 from chalicelib.services.forms import Form, string
 from chalicelib.services.lending import open_guard
 from chalicelib.services.requests import (
@@ -27,7 +28,7 @@ from chalicelib.services.requests import (
     request_context,
 )
 from chalicelib.services.sessions import Principal, end_all_sessions
-from chalicelib.services.staff import ROLE_FOR_TYPE, SECURITY, SUPPORT
+from chalicelib.services.staff_accounts import SECURITY, SUPPORT
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.base import failed_conditions, storage_errors, transaction
