@@ -154,7 +154,7 @@ def test_a_kazakh_account_gets_loan_sms_reminders_and_agreement_in_kazakh(
     due = datetime.fromisoformat(reply.body["due_date"]).date()
     issued = api.sms_to(data["phone"])[-1]
     assert f"қайтару мерзімі: {formats.long_date(due, 'kk')}." in issued
-    assert " ж. " in formats.long_date(due, "kk")
+    assert "\xa0ж. " in formats.long_date(due, "kk")
 
     loan = LoanModel.get(account_id, loan_id)
     loan.due_date = (today_kz() + timedelta(days=3)).isoformat()
