@@ -17,14 +17,10 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import metrics
-from chalicelib.api.http import (
-    bearer_token,
-    client_ip,
-    json_body,
-    json_response,
-    route,
-    user_agent,
-)
+from chalicelib.api.body import json_body
+from chalicelib.api.caller import client_ip, user_agent
+from chalicelib.api.errors_http import json_response, route
+from chalicelib.api.web_session import bearer_token
 
 if TYPE_CHECKING:
     from chalicelib.services.sessions import Principal

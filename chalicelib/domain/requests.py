@@ -11,6 +11,7 @@ Only ``in_review`` requests are in the staff queue (see ``queue_key``).
 from __future__ import annotations
 
 from chalicelib.errors import Conflict
+from chalicelib.i18n import N_
 
 PHONE_CHANGE = "phone_change"
 DELETION = "deletion"
@@ -40,23 +41,24 @@ _TRANSITIONS: dict[str, dict[str, tuple[str, ...]]] = {
     COMPROMISE: {IN_REVIEW: (RESOLVED,)},
 }
 
+#: Request type names (Russian msgids: ``chalicelib.i18n`` renders them in Kazakh).
 TYPE_RU = {
-    PHONE_CHANGE: "Изменение номера телефона",
-    DELETION: "Удаление учётной записи",
-    COMPROMISE: "Подозрение на взлом",
+    PHONE_CHANGE: N_("Изменение номера телефона"),
+    DELETION: N_("Удаление учётной записи"),
+    COMPROMISE: N_("Подозрение на взлом"),
 }
 STATUS_RU = {
-    AWAITING_DOCUMENTS: "Ожидает документы и подтверждение нового номера",
-    IN_REVIEW: "На рассмотрении",
-    APPROVED: "Одобрена",
-    REJECTED: "Отклонена",
-    RESOLVED: "Закрыта",
-    CANCELLED: "Отменена",
+    AWAITING_DOCUMENTS: N_("Ожидает документы и подтверждение нового номера"),
+    IN_REVIEW: N_("На рассмотрении"),
+    APPROVED: N_("Одобрена"),
+    REJECTED: N_("Отклонена"),
+    RESOLVED: N_("Закрыта"),
+    CANCELLED: N_("Отменена"),
 }
 DOCUMENT_RU = {
-    "id_front": "Удостоверение личности, лицевая сторона",
-    "id_back": "Удостоверение личности, оборотная сторона",
-    "selfie": "Селфи с удостоверением в руке",
+    "id_front": N_("Удостоверение личности, лицевая сторона"),
+    "id_back": N_("Удостоверение личности, оборотная сторона"),
+    "selfie": N_("Селфи с удостоверением в руке"),
 }
 
 

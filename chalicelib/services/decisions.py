@@ -11,10 +11,12 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
+from chalicelib import i18n
 from chalicelib.adapters import crypto
 from chalicelib.clock import iso, now
 from chalicelib.domain import requests as rules
 from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import audit, notices, notifications
 from chalicelib.services.desk import ROLE_FOR_TYPE
@@ -200,13 +202,32 @@ def _commit_reject(
     _commit(body)
 
 
+REJECTED_SMS = N_("Hava: заявка «{type}» отклонена. Причина: {reason}")
+PHONE_CHANGED = N_(
+    "Номер телефона вашего личного кабинета изменён. Если вы этого не делали, "
+    "срочно свяжитесь со службой поддержки."
+)
+PHONE_CHANGED_SMS = N_(
+    "Hava: номер телефона вашего личного кабинета изменён. Если вы этого не делали, "
+    "срочно свяжитесь со службой поддержки."
+)
+PHONE_CHANGED_SUBJECT = N_("Изменён номер телефона")
+NEW_PHONE_SMS = N_("Hava: теперь это номер вашего личного кабинета.")
+DELETED = N_("Учётная запись Hava удалена по вашей заявке. Данные займов хранятся по закону.")
+DELETED_SMS = N_(
+    "Hava: учётная запись Hava удалена по вашей заявке. Данные займов хранятся по закону."
+)
+DELETED_SUBJECT = N_("Учётная запись удалена")
+
+
 def _after_reject(request: RequestModel) -> None:
     _tag_documents(request)
     account = _account(request.account_id)
     notices.sms(
         _pii(account)["phone"],
-        f"Hava: заявка «{rules.TYPE_RU[request.type]}» отклонена. "
-        f"Причина: {request.decision_reason}",
+        # The reason is the support desk's own words: sent as written.
+        Msg(REJECTED_SMS, type=rules.TYPE_RU[request.type], reason=request.decision_reason),
+        language=i18n.normalise(account.language),
     )
 
 
@@ -275,15 +296,12 @@ def _after_phone_change(request: RequestModel) -> None:
     details = crypto.unseal(request.details or "", request_context(request.request_id))
     end_all_sessions(request.account_id or "")
     _tag_documents(request)
-    notice = (
-        "Hava: номер телефона вашего личного кабинета изменён. Если вы этого не делали, "
-        "срочно свяжитесь со службой поддержки."
-    )
-    notices.sms(details["old_phone"], notice)
+    language = notices.language_of(request.account_id or "")
+    notices.sms(details["old_phone"], PHONE_CHANGED_SMS, language=language)
     notifications.enqueue(
-        "email", details["email"], notice.removeprefix("Hava: "), "Изменён номер телефона"
+        "email", details["email"], PHONE_CHANGED, PHONE_CHANGED_SUBJECT, language=language
     )
-    notices.sms(details["new_phone"], "Hava: теперь это номер вашего личного кабинета.")
+    notices.sms(details["new_phone"], NEW_PHONE_SMS, language=language)
 
 
 def _commit_deletion(
@@ -352,9 +370,9 @@ def _after_deletion(request: RequestModel) -> None:
     if request.details:
         # Only after the commit; a retried decision resends it only if it was not dropped.
         to = crypto.unseal(request.details, request_context(request.request_id))
-        text = "Учётная запись Hava удалена по вашей заявке. Данные займов хранятся по закону."
-        notices.sms(to["phone"], f"Hava: {text}")
-        notifications.enqueue("email", to["email"], text, "Учётная запись удалена")
+        language = notices.language_of(account_id)
+        notices.sms(to["phone"], DELETED_SMS, language=language)
+        notifications.enqueue("email", to["email"], DELETED, DELETED_SUBJECT, language=language)
         _erase_request(request)
 
 
