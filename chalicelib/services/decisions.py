@@ -225,7 +225,7 @@ def _after_reject(request: RequestModel) -> None:
     account = _account(request.account_id)
     notices.sms(
         _pii(account)["phone"],
-        # The reason is the support desk's own words: sent as written.
+        # The reason is the listed borrower text (domain/requests.py REJECTION_REASONS).
         Msg(REJECTED_SMS, type=rules.TYPE_RU[request.type], reason=request.decision_reason),
         language=i18n.normalise(account.language),
     )
