@@ -8,15 +8,10 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib import metrics
-from chalicelib.api.http import (
-    client_ip,
-    json_body,
-    json_response,
-    route,
-    signed_in_borrower,
-    user_agent,
-)
+from chalicelib import i18n, metrics
+from chalicelib.api.body import json_body
+from chalicelib.api.caller import client_ip, signed_in_borrower, user_agent
+from chalicelib.api.errors_http import json_response, route
 from chalicelib.errors import HavaError, RateLimited
 
 if TYPE_CHECKING:
@@ -60,7 +55,11 @@ def start_registration() -> Response:
     from chalicelib.services import auth, registration
 
     auth.limit_address("registration", client_ip(_request()))
-    started = registration.start(json_body(_request()), client_ip=client_ip(_request()))
+    started = registration.start(
+        json_body(_request()),
+        client_ip=client_ip(_request()),
+        language=i18n.negotiate(_request().headers.get("accept-language")),
+    )
     metrics.count("RegistrationStarted")
     return json_response(started.as_dict(), status=202)
 
@@ -123,6 +122,15 @@ def me() -> Response:
     from chalicelib.services import cabinet
 
     return json_response(cabinet.profile(_principal(allow_consent_pending=True).account_id))
+
+
+@route(borrower_api, "/v1/me/language", methods=["PUT"])
+def set_language() -> Response:
+    """The borrower's language, {"language": "kk"|"ru"}: SMS and e-mail follow it."""
+    from chalicelib.services import cabinet
+
+    principal = _principal(allow_consent_pending=True)
+    return json_response(cabinet.set_language(principal.account_id, json_body(_request())))
 
 
 @route(borrower_api, "/v1/me/password", methods=["POST"])
@@ -188,7 +196,9 @@ def agreement_link(loan_id: str) -> Response:
     """A short-lived link to the signed agreement (PDF)."""
     from chalicelib.services import loan_signing
 
-    return json_response(loan_signing.agreement_link(_principal(), loan_id))
+    params: Mapping[str, str] = _request().query_params or {}
+    language = params.get("language")
+    return json_response(loan_signing.agreement_link(_principal(), loan_id, language))
 
 
 @route(borrower_api, "/v1/me/loans/{loan_id}/extension", methods=["POST"])

@@ -30,6 +30,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.adapters import crypto
 from chalicelib.clock import KZ_TZ, epoch
 from chalicelib.config import get_settings
+from chalicelib.i18n import N_, Msg, normalise
 from chalicelib.logs import logger
 from chalicelib.storage.accounts import AccountModel
 from chalicelib.storage.base import storage_errors
@@ -107,20 +108,26 @@ def remember_device(account_id: str, fingerprint: str, known: list[str]) -> None
             return  # the account is gone
 
 
+NEW_DEVICE_SMS = N_(
+    "Hava: вход в личный кабинет с нового устройства ({device}, {moment}). "
+    "Если это были не вы — срочно смените пароль или сообщите нам через "
+    "«Не получается зайти» на странице входа."
+)
+
+
 def _send_new_device_notice(account_id: str, user_agent: str | None) -> NoticeOutcome:
     from chalicelib.domain.devices import device_family
     from chalicelib.services import notices
 
     family = device_family(user_agent)
     with storage_errors():
-        sealed = AccountModel.get(account_id, attributes_to_get=["pii"]).pii
-    pii = crypto.unseal(sealed, {"purpose": "account", "account_id": account_id})
+        account = AccountModel.get(account_id, attributes_to_get=["pii", "language"])
+    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
     moment = datetime.fromtimestamp(epoch(), UTC).astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M")
     return notices.sms(
         pii["phone"],
-        f"Hava: вход в личный кабинет с нового устройства ({family}, {moment}). "
-        "Если это были не вы — срочно смените пароль или сообщите нам через "
-        "«Не получается зайти» на странице входа.",
+        Msg(NEW_DEVICE_SMS, device=family, moment=moment),
+        language=normalise(account.language),
         # Keyed hash: the throttle table does not show which browsers a borrower uses.
         merge_key=crypto.blind_index("device-notice", f"{account_id}:{family}"),
     )

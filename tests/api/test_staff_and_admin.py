@@ -171,7 +171,7 @@ def test_wrong_replayed_totp_unknown_user_and_wrong_password_get_the_same_401(ap
 
 
 def test_disabled_staff_cannot_sign_in_and_loses_sessions(api: Api) -> None:
-    from chalicelib.services.staff import disable_staff
+    from chalicelib.services.staff_accounts import disable_staff
 
     secret = make_staff("sasha.support", "support")
     token = staff_login(api, "sasha.support", secret)
@@ -187,7 +187,7 @@ def test_disabled_staff_cannot_sign_in_and_loses_sessions(api: Api) -> None:
 
 def test_create_staff_refuses_a_taken_username_a_bad_name_and_bad_roles(aws: Aws) -> None:
     from chalicelib.errors import Conflict, ValidationFailed
-    from chalicelib.services.staff import invite_staff
+    from chalicelib.services.staff_accounts import invite_staff
 
     make_staff("sasha.support", "support")
     with pytest.raises(Conflict):
@@ -441,9 +441,12 @@ def test_decision_routes_reach_the_decision_service(api: Api, support: str) -> N
     request_id = file_request(rules.DELETION, datetime.now(UTC), account_id)
     path = f"/admin/v1/requests/{request_id}/decision"
 
-    short = api.post(path, {"decision": "rejected", "reason": "нет"}, token=support)
+    short = api.post(path, {"decision": "approved", "note": "нет"}, token=support)
     assert short.status == 400
-    body = {"decision": "rejected", "reason": "Не подтверждена личность заявителя"}
+    free_text = {"decision": "rejected", "reason": "Не подтверждена личность заявителя"}
+    unlisted = api.post(path, free_text, token=support)
+    assert unlisted.status == 400 and "reason_code" in unlisted.error["fields"]
+    body = {"decision": "rejected", "reason_code": "owner_unconfirmed"}
     decided = api.post(path, body, token=support)
     assert decided.status == 200, decided.body
     assert decided.body["status"] == "rejected"
@@ -451,7 +454,7 @@ def test_decision_routes_reach_the_decision_service(api: Api, support: str) -> N
     again = api.post(path, body, token=support)
     assert again.status == 200 and again.body["status"] == "rejected"
     # … changing it is not.
-    changed = api.post(path, {**body, "decision": "approved"}, token=support)
+    changed = api.post(path, {"decision": "approved", "note": "Передумали"}, token=support)
     assert changed.status == 409
 
 
@@ -540,7 +543,7 @@ def test_admin_cannot_choose_a_password_nor_combine_admin_with_review_roles(
 
 
 def test_listing_staff_is_a_query_on_an_index_never_a_scan(api: Api, admin: str) -> None:
-    from chalicelib.services.staff import list_staff
+    from chalicelib.services.staff_accounts import list_staff
     from chalicelib.storage.staff import StaffModel
 
     def no_scan(*_args: Any, **_kwargs: Any) -> Any:
