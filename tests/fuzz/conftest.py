@@ -383,6 +383,23 @@ def fuzz_config() -> Any:
             "seed": _LOG.seed,
             "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large"],
             "request-timeout": TIMEOUT,
+            # ST202 (positive data acceptance): 400 means "the document should have said so";
+            # 422 is a well-formed request the state refuses (a wrong code, an offer).
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": [
+                        "2xx",
+                        "3xx",
+                        "401",
+                        "403",
+                        "404",
+                        "409",
+                        "422",
+                        "429",
+                        "5xx",
+                    ]
+                }
+            },
             "generation": {
                 "mode": "all",  # valid and invalid input alike
                 "max-examples": _LOG.examples,
