@@ -41,7 +41,7 @@ from chalicelib.formats import LongDate, Money
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import audit, notifications
-from chalicelib.services.forms import Form, string
+from chalicelib.services.forms import Form, integer, string
 from chalicelib.services.sessions import Principal
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
 from chalicelib.storage.audit import AuditModel
@@ -208,8 +208,8 @@ def _tell(account_id: str, text: str) -> None:
 def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     """File an application for a signed-in borrower (``POST /v1/me/loans``)."""
     form = Form(data, ("amount", "term_days"))
-    amount = form.field("amount", lambda v: v)
-    term = form.field("term_days", lambda v: v)
+    amount = form.field("amount", integer)
+    term = form.field("term_days", integer)
     form.raise_if_invalid()
     settings = get_settings()
     account = _account(principal.account_id)
