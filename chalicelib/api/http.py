@@ -107,7 +107,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def handles_errors(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Wrap a view: domain errors → their status; AWS failures → 503; anything else → 500."""
+    """Wrap a view: domain errors → their status; storage/AWS failures → 503; else → 500."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
@@ -117,8 +117,10 @@ def handles_errors(view: Callable[..., Response]) -> Callable[..., Response]:
             return error_response(error)
         except Exception as exc:
             from botocore.exceptions import BotoCoreError, ClientError
+            from pynamodb.exceptions import PynamoDBException
 
-            if isinstance(exc, BotoCoreError | ClientError):
+            # Storage and AWS client failures, wherever they were raised: the one mapping.
+            if isinstance(exc, BotoCoreError | ClientError | PynamoDBException):
                 logger.warning("dependency failed", extra={"error": type(exc).__name__})
                 return error_response(ServiceUnavailable())
             logger.exception("unhandled error", extra={"error": type(exc).__name__})

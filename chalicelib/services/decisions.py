@@ -6,15 +6,16 @@ attribute makes exactly one write succeed; the other gets ``Conflict`` (409).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.adapters import crypto
 from chalicelib.clock import iso, now
 from chalicelib.domain import requests as rules
-from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
+from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.logs import logger
 from chalicelib.services import audit, notices, notifications
 from chalicelib.services.forms import Form, string
@@ -26,9 +27,10 @@ from chalicelib.services.requests import (
 )
 from chalicelib.services.sessions import Principal, end_all_sessions
 from chalicelib.services.staff import ROLE_FOR_TYPE, SECURITY, SUPPORT
+from chalicelib.storage import tx
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
 from chalicelib.storage.audit import AuditModel
-from chalicelib.storage.base import failed_conditions, storage_errors, transaction
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.loans import LoanModel, loans_of
 from chalicelib.storage.requests import RequestModel
 
@@ -129,27 +131,21 @@ def _done(request_id: str) -> dict[str, Any]:
     return view(load(request_id))
 
 
-def _commit(tx_body: Any) -> None:
+def _commit(tx_body: Callable[[tx.Write], None]) -> None:
     """Run a decision's transaction; a failed condition means someone else decided first."""
-    try:
-        with transaction() as tx:
-            tx_body(tx)
-    except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if not failed and exc.cause_response_code != "TransactionCanceledException":
-            raise ServiceUnavailable() from exc
-        raise Conflict(CONCURRENT) from exc
+    with tx.write(on_cancel=Conflict(CONCURRENT)) as t:
+        tx_body(t)
 
 
-def _save_entry(tx: Any, entry: AuditModel) -> None:
-    tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
+def _save_entry(t: tx.Write, entry: AuditModel) -> None:
+    t.put(entry, condition=AuditModel.entry_id.does_not_exist())
 
 
 def _commit_reject(request: RequestModel, reason: str, staff: Principal, entry: AuditModel) -> None:
-    def body(tx: Any) -> None:
-        tx.delete(_open_guard(request))
-        _save_entry(tx, entry)
-        tx.update(request, actions=_closing_actions(rules.REJECTED, reason, staff))
+    def body(t: tx.Write) -> None:
+        t.delete(_open_guard(request))
+        _save_entry(t, entry)
+        t.update(request, actions=_closing_actions(rules.REJECTED, reason, staff))
 
     _commit(body)
 
@@ -187,42 +183,33 @@ def _commit_phone_change(
     pii["phone"] = new_phone
     sealed = crypto.seal(pii, {"purpose": "account", "account_id": account.account_id})
 
-    def body(tx: Any) -> None:
-        # Positions for the error mapping: deletes 0–1, puts 2–3, updates 4–5.
-        tx.delete(
+    def body(t: tx.Write) -> None:
+        t.put(
+            IdentifierModel(lookup=new_index, account_id=account.account_id),
+            condition=IdentifierModel.lookup.does_not_exist(),
+            on_fail=Conflict(
+                "Новый номер за это время занял другой кабинет. Отклоните заявку с объяснением."
+            ),
+        )
+        t.delete(
             IdentifierModel(lookup=account.phone_index),
             condition=IdentifierModel.account_id == account.account_id,
         )
-        tx.delete(_open_guard(request))
-        tx.save(
-            IdentifierModel(lookup=new_index, account_id=account.account_id),
-            condition=IdentifierModel.lookup.does_not_exist(),
-        )
-        _save_entry(tx, entry)
-        tx.update(
+        t.delete(_open_guard(request))
+        _save_entry(t, entry)
+        t.update(
             request,
             actions=[
                 *_closing_actions(rules.APPROVED, reason, staff),
                 RequestModel.details.set(details),
             ],
         )
-        tx.update(
+        t.update(
             account,
             actions=[AccountModel.pii.set(sealed), AccountModel.phone_index.set(new_index)],
         )
 
-    try:
-        with transaction() as tx:
-            body(tx)
-    except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if 2 in failed:
-            raise Conflict(
-                "Новый номер за это время занял другой кабинет. Отклоните заявку с объяснением."
-            ) from exc
-        if failed or exc.cause_response_code == "TransactionCanceledException":
-            raise Conflict(CONCURRENT) from exc
-        raise ServiceUnavailable() from exc
+    _commit(body)
 
 
 def _after_phone_change(request: RequestModel) -> None:
@@ -255,15 +242,15 @@ def _commit_deletion(
         {"phone": pii["phone"], "email": pii["email"]}, request_context(request.request_id)
     )
 
-    def body(tx: Any) -> None:
+    def body(t: tx.Write) -> None:
         for index in (account.iin_index, account.phone_index, account.email_index):
-            tx.delete(
+            t.delete(
                 IdentifierModel(lookup=index),
                 condition=IdentifierModel.account_id == account.account_id,
             )
-        tx.delete(_open_guard(request))
-        _save_entry(tx, entry)
-        tx.update(
+        t.delete(_open_guard(request))
+        _save_entry(t, entry)
+        t.update(
             request,
             actions=[
                 *_closing_actions(rules.APPROVED, reason, staff),
@@ -272,7 +259,7 @@ def _commit_deletion(
         )
         # Personal data erased: the sealed blob, the blind indexes and the password go;
         # the account id stays only as the key that loan records (kept by law) point to.
-        tx.update(
+        t.update(
             account,
             actions=[
                 AccountModel.status.set("deleted"),
@@ -285,8 +272,8 @@ def _commit_deletion(
         )
         for loan in loans:
             if loan.status == "submitted":
-                tx.update(loan, actions=[LoanModel.status.set("rejected")])
-                tx.delete(open_guard(account.account_id))
+                t.update(loan, actions=[LoanModel.status.set("rejected")])
+                t.delete(open_guard(account.account_id))
 
     _commit(body)
 
@@ -326,9 +313,9 @@ def _erase_request(request: RequestModel) -> None:
 def _commit_compromise(
     request: RequestModel, reason: str, staff: Principal, entry: AuditModel
 ) -> None:
-    def body(tx: Any) -> None:
-        _save_entry(tx, entry)
-        tx.update(request, actions=_closing_actions(rules.RESOLVED, reason, staff))
+    def body(t: tx.Write) -> None:
+        _save_entry(t, entry)
+        t.update(request, actions=_closing_actions(rules.RESOLVED, reason, staff))
 
     _commit(body)
 

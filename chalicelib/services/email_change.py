@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-
 from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
 from chalicelib.domain.email import mask_email, normalize_email
@@ -29,8 +27,9 @@ from chalicelib.services.auth import check_current_password
 from chalicelib.services.cabinet import get_account
 from chalicelib.services.forms import Form, secret, string
 from chalicelib.services.sessions import Principal
+from chalicelib.storage import tx
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
-from chalicelib.storage.base import failed_conditions, storage_errors, transaction
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 
 PURPOSE = "email_change"
@@ -131,38 +130,31 @@ def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     sealed = crypto.seal(
         {**pii, "email": new_email}, {"purpose": "account", "account_id": account.account_id}
     )
-    try:
-        with transaction() as tx:
-            # Order of the reasons: deletes (0), puts (1), updates (2, 3).
-            tx.delete(
-                IdentifierModel(lookup=old_index),
-                condition=IdentifierModel.account_id == account.account_id,
-            )
-            tx.save(
-                IdentifierModel(lookup=challenge.email_index, account_id=account.account_id),
-                condition=IdentifierModel.lookup.does_not_exist(),
-            )
-            tx.update(
-                account,
-                actions=[
-                    AccountModel.pii.set(sealed),
-                    AccountModel.email_index.set(challenge.email_index),
-                ],
-                condition=AccountModel.email_index == old_index,
-                add_version_condition=False,
-            )
-            tx.update(
-                challenge,
-                actions=[ChallengeModel.consumed.set(True)],
-                condition=codes.consume_condition(challenge),
-            )
-    except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if 3 in failed:
-            raise CodeExpired("Этот код уже использован.") from exc
-        if 1 in failed:
-            raise ValidationFailed({"new_email": TAKEN}) from exc
-        raise Conflict() from exc
+    with tx.write(on_cancel=Conflict()) as t:
+        t.update(
+            challenge,
+            actions=[ChallengeModel.consumed.set(True)],
+            condition=codes.consume_condition(challenge),
+            on_fail=CodeExpired("Этот код уже использован."),
+        )
+        t.put(
+            IdentifierModel(lookup=challenge.email_index, account_id=account.account_id),
+            IdentifierModel.lookup.does_not_exist(),
+            on_fail=ValidationFailed({"new_email": TAKEN}),
+        )
+        t.delete(
+            IdentifierModel(lookup=old_index),
+            condition=IdentifierModel.account_id == account.account_id,
+        )
+        t.update(
+            account,
+            actions=[
+                AccountModel.pii.set(sealed),
+                AccountModel.email_index.set(challenge.email_index),
+            ],
+            condition=AccountModel.email_index == old_index,
+            add_version_condition=False,
+        )
     audit.record(account.account_id, "email_changed", account.account_id)
     notifications.enqueue(
         "email",

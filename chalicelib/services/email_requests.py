@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters import crypto
 from chalicelib.clock import epoch, iso, now
@@ -27,14 +27,14 @@ from chalicelib.errors import (
     CodeExpired,
     Conflict,
     NotFound,
-    ServiceUnavailable,
     ValidationFailed,
 )
 from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services import requests as request_service
+from chalicelib.storage import tx
 from chalicelib.storage.accounts import IdentifierModel
-from chalicelib.storage.base import failed_conditions, storage_errors, transaction
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.requests import RequestModel
 
@@ -274,26 +274,24 @@ def confirm_phone_link(token: str) -> dict[str, Any]:
     request = request_service.load(request_id)
     if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
         raise Conflict("Эта заявка уже не ждёт подтверждения номера.")
-    try:
-        with transaction() as tx:
-            tx.update(
-                challenge,
-                actions=[ChallengeModel.consumed.set(True)],
-                condition=ChallengeModel.consumed == False,  # noqa: E712 (pynamodb condition)
-            )
-            tx.update(
-                request,
-                actions=[
-                    RequestModel.phone_confirmed.set(True),
-                    RequestModel.updated_at.set(iso(now())),
-                ],
-                condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
-                add_version_condition=False,
-            )
-    except TransactWriteError as exc:
-        if failed_conditions(exc):
-            raise CodeExpired("Ссылка уже использована или устарела.") from exc
-        raise ServiceUnavailable() from exc
+    used = CodeExpired("Ссылка уже использована или устарела.")
+    with tx.write() as t:
+        t.update(
+            challenge,
+            actions=[ChallengeModel.consumed.set(True)],
+            condition=ChallengeModel.consumed == False,  # noqa: E712 (pynamodb condition)
+            on_fail=used,
+        )
+        t.update(
+            request,
+            actions=[
+                RequestModel.phone_confirmed.set(True),
+                RequestModel.updated_at.set(iso(now())),
+            ],
+            condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
+            add_version_condition=False,
+            on_fail=used,
+        )
     account_id = str(request.account_id)
     audit.record(account_id, "new_phone_confirmed", account_id, target=request_id)
     request_service.submit_if_ready(request_id)

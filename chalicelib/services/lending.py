@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters import crypto
 from chalicelib.clock import KZ_TZ, iso, now, today_kz
@@ -32,21 +32,16 @@ from chalicelib.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    ServiceUnavailable,
     ValidationFailed,
 )
 from chalicelib.logs import logger
 from chalicelib.services import audit, notifications
 from chalicelib.services.forms import Form, string
 from chalicelib.services.sessions import Principal
+from chalicelib.storage import tx
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
 from chalicelib.storage.audit import AuditModel
-from chalicelib.storage.base import (
-    failed_conditions,
-    sortable_id,
-    storage_errors,
-    transaction,
-)
+from chalicelib.storage.base import sortable_id, storage_errors
 from chalicelib.storage.loans import (
     LoanModel,
     PaymentModel,
@@ -60,6 +55,18 @@ REPAYMENT = "repayment"
 EXTENSION = "extension"
 PAGE_SIZE = 25
 CONCURRENT = "Займ уже изменил другой сотрудник. Обновите страницу."
+
+
+class _AlreadyOpen(Exception):
+    """The account's one-open-loan guard is taken."""
+
+
+class _ReferenceUsed(Exception):
+    """The bank document's reference guard is taken (recorded before, on some loan)."""
+
+
+class _ChangedMeanwhile(Exception):
+    """The loan changed since it was read: recompute from the fresh one."""
 
 
 #: ``domain.regulation``'s allocation buckets → ``domain.lending.Balance`` components.
@@ -200,26 +207,24 @@ def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     entry = audit.new_entry(principal.account_id, "loan_applied", principal.account_id)
     entry.target = loan.loan_id
     try:
-        with transaction() as tx:
-            tx.save(
-                open_guard(principal.account_id), condition=IdentifierModel.lookup.does_not_exist()
+        with tx.write() as t:
+            t.put(
+                open_guard(principal.account_id),
+                condition=IdentifierModel.lookup.does_not_exist(),
+                on_fail=_AlreadyOpen,
             )
-            tx.save(loan, condition=LoanModel.loan_id.does_not_exist())
-            tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
-    except TransactWriteError as exc:
-        if 0 in failed_conditions(exc):
-            open_loans = [ln for ln in loans if ln.status in lending.OPEN]
-            if not open_loans:
-                with storage_errors():
-                    open_loans = [
-                        ln
-                        for ln in account_items(principal.account_id)[0]
-                        if ln.status in lending.OPEN
-                    ]
-            if open_loans:
-                raise Conflict(_open_message(open_loans[-1])) from exc
-            raise Conflict("У вас уже есть открытая заявка или займ.") from exc
-        raise ServiceUnavailable() from exc
+            t.put(loan, condition=LoanModel.loan_id.does_not_exist())
+            t.put(entry, condition=AuditModel.entry_id.does_not_exist())
+    except _AlreadyOpen as exc:
+        open_loans = [ln for ln in loans if ln.status in lending.OPEN]
+        if not open_loans:
+            with storage_errors():
+                open_loans = [
+                    ln for ln in account_items(principal.account_id)[0] if ln.status in lending.OPEN
+                ]
+        if open_loans:
+            raise Conflict(_open_message(open_loans[-1])) from exc
+        raise Conflict("У вас уже есть открытая заявка или займ.") from exc
     logger.info("loan applied", extra={"account_id": principal.account_id, "loan_id": loan.loan_id})
     return view(loan, [], today_kz())
 
@@ -364,16 +369,12 @@ def _audited_update(
     *,
     close: bool = False,
 ) -> None:
-    try:
-        with transaction() as tx:
-            if close:
-                tx.delete(open_guard(loan.account_id))
-            tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
-            tx.update(loan, actions=actions)
-    except TransactWriteError as exc:
-        if failed_conditions(exc):
-            raise Conflict(CONCURRENT) from exc
-        raise ServiceUnavailable() from exc
+    concurrent = Conflict(CONCURRENT)
+    with tx.write() as t:
+        if close:
+            t.delete(open_guard(loan.account_id))
+        t.put(entry, condition=AuditModel.entry_id.does_not_exist(), on_fail=concurrent)
+        t.update(loan, actions=actions, on_fail=concurrent)
 
 
 def decide(
@@ -575,32 +576,28 @@ def record_payment(
         )
         entry.target = loan_id
         try:
-            with transaction() as tx:
-                if closes:
-                    tx.delete(open_guard(account_id))
-                tx.save(
+            with tx.write(on_cancel=_ChangedMeanwhile) as t:
+                t.put(
                     _reference_guard(reference_index, account_id),
                     condition=IdentifierModel.lookup.does_not_exist(),
+                    on_fail=_ReferenceUsed,
                 )
-                tx.save(payment, condition=PaymentModel.loan_id.does_not_exist())
-                tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
-                tx.update(loan, actions=actions)
-        except TransactWriteError as exc:
-            failed = failed_conditions(exc)
-            # Positions: the guard delete (when closing) comes before the puts.
-            guard_position = 1 if closes else 0
-            if guard_position in failed:
-                if _already_recorded(reference_index, account_id, loan_id):
-                    return {
-                        "recorded": False,
-                        "loan": view(load(account_id, loan_id), [], today_kz()),
-                    }
-                raise Conflict(
-                    "Платёж с этим банковским документом уже учтён по другому займу."
-                ) from exc
-            if failed or exc.cause_response_code == "TransactionCanceledException":
-                continue  # someone else changed the loan: recompute from the fresh one
-            raise ServiceUnavailable() from exc
+                if closes:
+                    t.delete(open_guard(account_id))
+                t.put(payment, condition=PaymentModel.loan_id.does_not_exist())
+                t.put(entry, condition=AuditModel.entry_id.does_not_exist())
+                t.update(loan, actions=actions)
+        except _ReferenceUsed as exc:
+            if _already_recorded(reference_index, account_id, loan_id):
+                return {
+                    "recorded": False,
+                    "loan": view(load(account_id, loan_id), [], today_kz()),
+                }
+            raise Conflict(
+                "Платёж с этим банковским документом уже учтён по другому займу."
+            ) from exc
+        except _ChangedMeanwhile:
+            continue  # someone else changed the loan: recompute from the fresh one
         logger.info("loan payment recorded", extra={"account_id": account_id, "loan_id": loan_id})
         _payment_notice(loan, amount, after, closes)
         return {"recorded": True, "loan": view(load(account_id, loan_id), [], today_kz())}

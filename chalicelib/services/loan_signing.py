@@ -11,14 +11,12 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-
 from chalicelib.adapters import crypto
 from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import get_settings
 from chalicelib.domain import lending
 from chalicelib.domain.lending import LoanStatus
-from chalicelib.errors import Conflict, HavaError, NotFound, ServiceUnavailable
+from chalicelib.errors import Conflict, HavaError, NotFound
 from chalicelib.services import audit, notifications
 from chalicelib.services.forms import Form, string
 from chalicelib.services.lending import (
@@ -35,9 +33,10 @@ from chalicelib.services.lending import (
     view,
 )
 from chalicelib.services.sessions import Principal
+from chalicelib.storage import tx
 from chalicelib.storage.accounts import AccountModel
 from chalicelib.storage.audit import AuditModel
-from chalicelib.storage.base import failed_conditions, storage_errors, transaction
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.loans import LoanModel
 
 # --- Payout account, signing, extension (borrower) --------------------------------------------
@@ -208,22 +207,16 @@ def _consume_with(challenge: Any, loan: LoanModel, actions: list[Any], entry: Au
     from chalicelib.services import codes
     from chalicelib.storage.challenges import ChallengeModel
 
-    try:
-        with transaction() as tx:
-            tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
-            tx.update(
-                challenge,
-                actions=[ChallengeModel.consumed.set(True)],
-                condition=codes.consume_condition(challenge),
-            )
-            tx.update(loan, actions=actions)
-    except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if 1 in failed:
-            raise CodeExpired("Этот код уже использован.") from exc
-        if failed:
-            raise Conflict("Займ изменился. Обновите страницу.") from exc
-        raise ServiceUnavailable() from exc
+    changed = Conflict("Займ изменился. Обновите страницу.")
+    with tx.write() as t:
+        t.update(
+            challenge,
+            actions=[ChallengeModel.consumed.set(True)],
+            condition=codes.consume_condition(challenge),
+            on_fail=CodeExpired("Этот код уже использован."),
+        )
+        t.put(entry, condition=AuditModel.entry_id.does_not_exist(), on_fail=changed)
+        t.update(loan, actions=actions, on_fail=changed)
 
 
 def _signature_record(

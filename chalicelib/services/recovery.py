@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import hash_password
@@ -47,9 +47,9 @@ from chalicelib.services.auth import (
 )
 from chalicelib.services.forms import Form, secret, string
 from chalicelib.services.sessions import end_all_sessions
-from chalicelib.storage import throttles
+from chalicelib.storage import throttles, tx
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
-from chalicelib.storage.base import failed_conditions, new_id, storage_errors, transaction
+from chalicelib.storage.base import new_id, storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 
 PURPOSE = "password_recovery"
@@ -226,27 +226,23 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     except ValidationFailed as exc:
         names = {"password": "new_password", "password_confirm": "new_password_confirm"}
         raise ValidationFailed({names[k]: v for k, v in exc.fields.items()}) from None
-    try:
-        with transaction() as tx:
-            tx.update(
-                account,
-                actions=[
-                    AccountModel.password_hash.set(hash_password(normalize_password(new))),
-                    AccountModel.must_change_password.set(False),
-                    AccountModel.failed_logins.set(0),
-                ],
-                condition=AccountModel.status != "deleted",
-                add_version_condition=False,
-            )
-            tx.update(
-                challenge,
-                actions=[ChallengeModel.consumed.set(True)],
-                condition=codes.consume_condition(challenge),
-            )
-    except TransactWriteError as exc:
-        if 1 in failed_conditions(exc):
-            raise CodeExpired("Этот код уже использован. Начните заново.") from exc
-        raise Conflict("Восстановление уже выполняется. Повторите попытку.") from exc
+    with tx.write(on_cancel=Conflict("Восстановление уже выполняется. Повторите попытку.")) as t:
+        t.update(
+            challenge,
+            actions=[ChallengeModel.consumed.set(True)],
+            condition=codes.consume_condition(challenge),
+            on_fail=CodeExpired("Этот код уже использован. Начните заново."),
+        )
+        t.update(
+            account,
+            actions=[
+                AccountModel.password_hash.set(hash_password(normalize_password(new))),
+                AccountModel.must_change_password.set(False),
+                AccountModel.failed_logins.set(0),
+            ],
+            condition=AccountModel.status != "deleted",
+            add_version_condition=False,
+        )
     ended = end_all_sessions(account.account_id)
     throttles.clear_failures(*account_subjects(account))
     audit.record(account.account_id, "password_recovered", account.account_id)

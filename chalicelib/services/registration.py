@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import hash_password
@@ -46,7 +46,6 @@ from chalicelib.errors import (
     CodeExpired,
     Conflict,
     InvalidValue,
-    ServiceUnavailable,
     ValidationFailed,
 )
 from chalicelib.logs import logger
@@ -63,14 +62,9 @@ from chalicelib.services.forms import (
 from chalicelib.services.lending import open_guard
 from chalicelib.services.login_hooks import device_fingerprint
 from chalicelib.services.sessions import NewSession, build_session
+from chalicelib.storage import tx
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
-from chalicelib.storage.base import (
-    failed_conditions,
-    new_id,
-    sortable_id,
-    storage_errors,
-    transaction,
-)
+from chalicelib.storage.base import new_id, sortable_id, storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.loans import LoanModel
 
@@ -386,35 +380,39 @@ def _confirm(
         IdentifierModel(lookup=index, account_id=account.account_id)
         for index in (challenge.iin_index, challenge.phone_index, challenge.email_index)
     ]
+    used = CodeExpired("Этот код уже использован. Войдите в кабинет.")
     try:
-        with transaction() as tx:
-            # Puts first (positions 0..6), then the challenge update (position 7).
-            tx.save(account, condition=AccountModel.account_id.does_not_exist())
-            for guard in guards:
-                tx.save(guard, condition=IdentifierModel.lookup.does_not_exist())
-            tx.save(loan, condition=LoanModel.loan_id.does_not_exist())
-            tx.save(session.model, condition=type(session.model).token_hash.does_not_exist())
-            # One open loan per account (services.lending): the first one takes the guard.
-            tx.save(
-                open_guard(account.account_id), condition=IdentifierModel.lookup.does_not_exist()
-            )
-            tx.update(
+        with tx.write(on_cancel=Conflict("Подтверждение уже выполняется. Повторите попытку.")) as t:
+            t.update(
                 challenge,
                 actions=[ChallengeModel.consumed.set(True)],
                 condition=codes.consume_condition(challenge),
+                on_fail=used,
             )
-    except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if 7 in failed or 0 in failed:
-            raise CodeExpired("Этот код уже использован. Войдите в кабинет.") from exc
-        taken = [guards[i - 1].lookup for i in sorted(failed) if 1 <= i <= 3]
-        if taken:
-            return _taken_identifiers(challenge, taken, account, loan, session)
-        if exc.cause_response_code == "TransactionCanceledException":
-            raise Conflict("Подтверждение уже выполняется. Повторите попытку.") from exc
-        raise ServiceUnavailable() from exc
+            t.put(account, AccountModel.account_id.does_not_exist(), on_fail=used)
+            for guard in guards:
+                t.put(
+                    guard,
+                    IdentifierModel.lookup.does_not_exist(),
+                    on_fail=_IdentifierTaken(guard.lookup),
+                )
+            t.put(loan, LoanModel.loan_id.does_not_exist())
+            t.put(session.model, type(session.model).token_hash.does_not_exist())
+            # One open loan per account (services.lending): the first one takes the guard.
+            t.put(open_guard(account.account_id), IdentifierModel.lookup.does_not_exist())
+    except _IdentifierTaken:
+        taken = [e.index for e in t.failures if isinstance(e, _IdentifierTaken)]
+        return _taken_identifiers(challenge, taken, account, loan, session)
     logger.info("registration confirmed", extra={"account_id": account.account_id})
     return Registered(account_id=account.account_id, loan_id=loan.loan_id, session=session)
+
+
+class _IdentifierTaken(Exception):
+    """A guard of the new account already exists: that identifier is some account's."""
+
+    def __init__(self, index: str) -> None:
+        super().__init__(index)
+        self.index = index
 
 
 #: What the owner of record is told, by the kind of identifier found taken.

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
 from chalicelib import metrics
@@ -21,20 +21,14 @@ from chalicelib.errors import (
     InvalidValue,
     NotFound,
     RateLimited,
-    ServiceUnavailable,
     ValidationFailed,
 )
 from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services.forms import Form, secret, string
-from chalicelib.storage import throttles
+from chalicelib.storage import throttles, tx
 from chalicelib.storage.accounts import AccountModel, IdentifierModel
-from chalicelib.storage.base import (
-    failed_conditions,
-    new_id,
-    storage_errors,
-    transaction,
-)
+from chalicelib.storage.base import new_id, storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.loans import loans_of
 from chalicelib.storage.requests import RequestModel
@@ -174,16 +168,15 @@ def _file(request: RequestModel, *extra: Model) -> None:
     guard = IdentifierModel(
         lookup=_open_guard(request.type, request.account_id), account_id=request.request_id
     )
-    try:
-        with transaction() as tx:
-            tx.save(guard, condition=IdentifierModel.lookup.does_not_exist())
-            tx.save(request, condition=RequestModel.request_id.does_not_exist())
-            for item in extra:
-                tx.save(item)
-    except TransactWriteError as exc:
-        if 0 in failed_conditions(exc):
-            raise _open_conflict(request.type) from exc
-        raise ServiceUnavailable() from exc
+    with tx.write() as t:
+        t.put(
+            guard,
+            IdentifierModel.lookup.does_not_exist(),
+            on_fail=lambda: _open_conflict(request.type),
+        )
+        t.put(request, RequestModel.request_id.does_not_exist())
+        for item in extra:
+            t.put(item)
     metrics.count("RequestFiled", Type=request.type)
 
 
@@ -333,26 +326,24 @@ def confirm_new_phone(account_id: str, request_id: str, data: Mapping[str, Any])
     if challenge.phone_taken:
         # Nobody was ever sent this code; should one still be guessed, it counts as wrong.
         raise CodeInvalid("Неверный код подтверждения.")
-    try:
-        with transaction() as tx:
-            tx.update(
-                challenge,
-                actions=[ChallengeModel.consumed.set(True)],
-                condition=codes.consume_condition(challenge),
-            )
-            tx.update(
-                request,
-                actions=[
-                    RequestModel.phone_confirmed.set(True),
-                    RequestModel.updated_at.set(iso(now())),
-                ],
-                condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
-                add_version_condition=False,
-            )
-    except TransactWriteError as exc:
-        if failed_conditions(exc):
-            raise CodeExpired("Этот код уже использован.") from exc
-        raise ServiceUnavailable() from exc
+    used = CodeExpired("Этот код уже использован.")
+    with tx.write() as t:
+        t.update(
+            challenge,
+            actions=[ChallengeModel.consumed.set(True)],
+            condition=codes.consume_condition(challenge),
+            on_fail=used,
+        )
+        t.update(
+            request,
+            actions=[
+                RequestModel.phone_confirmed.set(True),
+                RequestModel.updated_at.set(iso(now())),
+            ],
+            condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
+            add_version_condition=False,
+            on_fail=used,
+        )
     audit.record(account_id, "new_phone_confirmed", account_id, target=request_id)
     submit_if_ready(request_id)
     return view(load(request_id))

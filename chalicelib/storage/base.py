@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import pynamodb.connection.base
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
@@ -53,14 +53,6 @@ def sortable_id(iso_time: str) -> str:
     """
     compact = iso_time.replace("-", "").replace(":", "")
     return f"{compact}-{time.time_ns() % 1_000_000_000:09d}{secrets.token_hex(4)}"
-
-
-def failed_conditions(exc: TransactWriteError) -> list[int]:
-    """Positions (condition checks, deletes, puts, updates order) whose condition failed."""
-    reasons = exc.cancellation_reasons or []
-    return [
-        i for i, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"
-    ]
 
 
 @contextmanager
