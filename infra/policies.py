@@ -345,8 +345,9 @@ def inbound_worker(t: Target) -> list[Statement]:
             "DynamoDB",
             {
                 # The account of the From address (blind index), the per-message guard,
-                # the one-open-request guard of a phone change.
-                "identifiers": ["GetItem", "PutItem"],
+                # the one-open-request guard of a phone change; a break-in report sets
+                # must_change_password in the guards' sign-in copy too (UpdateItem).
+                "identifiers": ["GetItem", "PutItem", "UpdateItem"],
                 # get_account; a break-in report sets must_change_password.
                 "accounts": ["GetItem", "UpdateItem"],
                 "requests": ["GetItem", "PutItem"],

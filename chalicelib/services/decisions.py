@@ -28,7 +28,15 @@ from chalicelib.services.requests import (
 from chalicelib.services.sessions import Principal, end_all_sessions
 from chalicelib.services.staff import ROLE_FOR_TYPE, SECURITY, SUPPORT
 from chalicelib.storage import tx
-from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.accounts import (
+    AccountModel,
+    IdentifierModel,
+    account_pii,
+    identifier_guard,
+    open_guard_key,
+    seal_pii,
+    update_with_login,
+)
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.base import storage_errors
 from chalicelib.storage.loans import LoanModel, loans_of
@@ -71,7 +79,7 @@ def _account(account_id: str | None) -> AccountModel:
 
 
 def _pii(account: AccountModel) -> dict[str, Any]:
-    return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    return account_pii(account)
 
 
 def _closing_actions(status: str, reason: str, staff: Principal) -> list[Action]:
@@ -87,7 +95,7 @@ def _closing_actions(status: str, reason: str, staff: Principal) -> list[Action]
 
 
 def _open_guard(request: RequestModel) -> IdentifierModel:
-    return IdentifierModel(lookup=f"open#{request.type}#{request.account_id}")
+    return IdentifierModel(lookup=open_guard_key(request.type, request.account_id or ""))
 
 
 def decide(request_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
@@ -181,11 +189,11 @@ def _commit_phone_change(
         {"new_phone": new_phone, "old_phone": pii["phone"], "email": pii["email"]}, context
     )
     pii["phone"] = new_phone
-    sealed = crypto.seal(pii, {"purpose": "account", "account_id": account.account_id})
+    sealed = seal_pii(account.account_id, pii)
 
     def body(t: tx.Write) -> None:
         t.put(
-            IdentifierModel(lookup=new_index, account_id=account.account_id),
+            identifier_guard(new_index, account),
             condition=IdentifierModel.lookup.does_not_exist(),
             on_fail=Conflict(
                 "Новый номер за это время занял другой кабинет. Отклоните заявку с объяснением."
@@ -350,12 +358,12 @@ def lock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dic
     account = _account(account_id)
     if account.status == "deleted":
         raise Conflict("Учётная запись удалена.")
-    with storage_errors():
-        account.update(
-            actions=[
-                AccountModel.status.set("locked"),
-                AccountModel.must_change_password.set(True),
-            ]
+    with tx.write() as t:
+        update_with_login(
+            t,
+            account,
+            lambda m: [m.status.set("locked"), m.must_change_password.set(True)],
+            add_version_condition=True,
         )
     end_all_sessions(account_id)
     audit.record(_staff_name(staff), "account_locked", account_id, reason=reason)
@@ -374,12 +382,12 @@ def unlock_account(account_id: str, data: dict[str, Any], staff: Principal) -> d
     account = _account(account_id)
     if account.status != "locked":
         raise Conflict("Учётная запись не заблокирована.")
-    with storage_errors():
-        account.update(
-            actions=[
-                AccountModel.status.set("active"),
-                AccountModel.must_change_password.set(True),
-            ]
+    with tx.write() as t:
+        update_with_login(
+            t,
+            account,
+            lambda m: [m.status.set("active"), m.must_change_password.set(True)],
+            add_version_condition=True,
         )
     end_all_sessions(account_id)
     audit.record(_staff_name(staff), "account_unlocked", account_id, reason=reason)

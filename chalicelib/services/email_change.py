@@ -28,7 +28,13 @@ from chalicelib.services.cabinet import get_account
 from chalicelib.services.forms import Form, secret, string
 from chalicelib.services.sessions import Principal
 from chalicelib.storage import tx
-from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.accounts import (
+    AccountModel,
+    IdentifierModel,
+    account_pii,
+    identifier_guard,
+    seal_pii,
+)
 from chalicelib.storage.base import storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 
@@ -54,7 +60,7 @@ def _new_email(raw: Any) -> str:
 
 
 def _account_pii(account: AccountModel) -> dict[str, Any]:
-    return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    return account_pii(account)
 
 
 def start(
@@ -127,9 +133,7 @@ def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     new_email: str = crypto.unseal(challenge.pii, _context(challenge.challenge_id))["email"]
     pii = _account_pii(account)
     old_email, old_index = pii["email"], account.email_index
-    sealed = crypto.seal(
-        {**pii, "email": new_email}, {"purpose": "account", "account_id": account.account_id}
-    )
+    sealed = seal_pii(account.account_id, {**pii, "email": new_email})
     with tx.write(on_cancel=Conflict()) as t:
         t.update(
             challenge,
@@ -138,7 +142,7 @@ def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
             on_fail=CodeExpired("Этот код уже использован."),
         )
         t.put(
-            IdentifierModel(lookup=challenge.email_index, account_id=account.account_id),
+            identifier_guard(challenge.email_index, account),
             IdentifierModel.lookup.does_not_exist(),
             on_fail=ValidationFailed({"new_email": TAKEN}),
         )
@@ -153,7 +157,8 @@ def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
                 AccountModel.email_index.set(challenge.email_index),
             ],
             condition=AccountModel.email_index == old_index,
-            add_version_condition=False,
+            # The new guard's sign-in copy is this account's as read: nothing changed since.
+            add_version_condition=True,
         )
     audit.record(account.account_id, "email_changed", account.account_id)
     notifications.enqueue(

@@ -39,7 +39,13 @@ from chalicelib.services import audit, notifications
 from chalicelib.services.forms import Form, string
 from chalicelib.services.sessions import Principal
 from chalicelib.storage import tx
-from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.accounts import (
+    AccountModel,
+    IdentifierModel,
+    account_pii,
+    open_guard_key,
+    payment_guard_key,
+)
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.base import sortable_id, storage_errors
 from chalicelib.storage.loans import (
@@ -105,11 +111,11 @@ def rules_on(on: date, settings: Settings | None = None) -> Rules:
 
 def open_guard(account_id: str) -> IdentifierModel:
     """The guard item that makes "one open loan per account" a DynamoDB condition."""
-    return IdentifierModel(lookup=f"open#loan#{account_id}", account_id=account_id)
+    return IdentifierModel(lookup=open_guard_key("loan", account_id), account_id=account_id)
 
 
 def _reference_guard(reference_index: str, account_id: str) -> IdentifierModel:
-    return IdentifierModel(lookup=f"payment#{reference_index}", account_id=account_id)
+    return IdentifierModel(lookup=payment_guard_key(reference_index), account_id=account_id)
 
 
 def product_for(settings: Settings, repeat: bool) -> calculator.Product:
@@ -163,7 +169,7 @@ def _account(account_id: str) -> AccountModel:
 
 
 def _phone(account: AccountModel) -> str:
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    pii = account_pii(account)
     return str(pii["phone"])
 
 
@@ -703,7 +709,7 @@ def _payout_view(loan: LoanModel) -> dict[str, Any]:
     from chalicelib.domain.iin import mask_iin
 
     account = _account(loan.account_id)
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    pii = account_pii(account)
     payout = (
         crypto.unseal(
             loan.payout_account,

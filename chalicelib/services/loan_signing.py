@@ -34,7 +34,7 @@ from chalicelib.services.lending import (
 )
 from chalicelib.services.sessions import Principal
 from chalicelib.storage import tx
-from chalicelib.storage.accounts import AccountModel
+from chalicelib.storage.accounts import AccountModel, account_pii
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.base import storage_errors
 from chalicelib.storage.loans import LoanModel
@@ -121,7 +121,7 @@ def offer(loan: LoanModel, account: AccountModel) -> dict[str, Any]:
 
 
 def _pii(account: AccountModel) -> dict[str, Any]:
-    return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    return account_pii(account)
 
 
 def _full_name(pii: Mapping[str, Any]) -> str:

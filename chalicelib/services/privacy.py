@@ -24,7 +24,8 @@ from chalicelib.domain.consent import LAW, consent_text
 from chalicelib.services import audit
 from chalicelib.services.forms import Form, string
 from chalicelib.services.sessions import Principal, active_sessions, clear_consent_pending
-from chalicelib.storage.accounts import AccountModel
+from chalicelib.storage import tx
+from chalicelib.storage.accounts import AccountModel, unseal_pii, update_with_login
 from chalicelib.storage.base import storage_errors
 
 EXPORT_FORMAT = "hava-export/1"
@@ -55,13 +56,12 @@ def accept_consent(principal: Principal, data: Mapping[str, Any]) -> dict[str, A
     account = get_account(principal.account_id)
     if account.consent_version != current:
         moment = iso(now())
-        with storage_errors():
-            account.update(
-                actions=[
-                    AccountModel.consent_version.set(current),
-                    AccountModel.consent_at.set(moment),
-                ],
-                add_version_condition=False,
+        with tx.write() as t:
+            update_with_login(
+                t,
+                account,
+                lambda m: [m.consent_version.set(current)],
+                other_actions=[AccountModel.consent_at.set(moment)],
             )
         audit.record(principal.account_id, "consent_accepted", principal.account_id, target=current)
     clear_consent_pending(principal.account_id)
@@ -112,7 +112,7 @@ def export(principal: Principal) -> dict[str, Any]:
     account = cabinet.get_account(account_id)
     throttles.consume(f"export:{account_id}", get_settings().exports_per_hour, 3600)
     audit.record(account_id, "data_exported", account_id)
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
+    pii = unseal_pii(account_id, account.pii)
     return {
         "format": EXPORT_FORMAT,
         "generated_at": iso(now()),

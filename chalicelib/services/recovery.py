@@ -31,7 +31,6 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import hash_password
 from chalicelib.config import get_settings
 from chalicelib.domain.password import check_password, normalize_password
@@ -48,7 +47,12 @@ from chalicelib.services.auth import (
 from chalicelib.services.forms import Form, secret, string
 from chalicelib.services.sessions import end_all_sessions
 from chalicelib.storage import throttles, tx
-from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.accounts import (
+    AccountModel,
+    IdentifierModel,
+    account_pii,
+    update_with_login,
+)
 from chalicelib.storage.base import new_id, storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 
@@ -111,7 +115,7 @@ def _account_of(login: str) -> AccountModel | None:
 
 
 def _phone_of(account: AccountModel) -> str:
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    pii = account_pii(account)
     phone: str = pii["phone"]
     return phone
 
@@ -219,7 +223,7 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     if account is None:
         # Only reachable if the account vanished after the code was sent.
         raise CodeExpired("Этот запрос уже завершён или устарел. Начните заново.")
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    pii = account_pii(account)
     personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
     try:
         check_password(new, again, personal)
@@ -233,15 +237,12 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
             condition=codes.consume_condition(challenge),
             on_fail=CodeExpired("Этот код уже использован. Начните заново."),
         )
-        t.update(
+        new_hash = hash_password(normalize_password(new))
+        update_with_login(
+            t,
             account,
-            actions=[
-                AccountModel.password_hash.set(hash_password(normalize_password(new))),
-                AccountModel.must_change_password.set(False),
-                AccountModel.failed_logins.set(0),
-            ],
+            lambda m: [m.password_hash.set(new_hash), m.must_change_password.set(False)],
             condition=AccountModel.status != "deleted",
-            add_version_condition=False,
         )
     ended = end_all_sessions(account.account_id)
     throttles.clear_failures(*account_subjects(account))

@@ -63,7 +63,13 @@ from chalicelib.services.lending import open_guard
 from chalicelib.services.login_hooks import device_fingerprint
 from chalicelib.services.sessions import NewSession, build_session
 from chalicelib.storage import tx
-from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.accounts import (
+    AccountModel,
+    IdentifierModel,
+    identifier_guard,
+    seal_pii,
+    unseal_pii,
+)
 from chalicelib.storage.base import new_id, sortable_id, storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.loans import LoanModel
@@ -256,7 +262,7 @@ def start(data: Mapping[str, Any], *, client_ip: str | None = None) -> Started:
     )
     # A taken phone gets a notice, not the code: nobody ever learns that code.
     challenge.account_id = account_id
-    challenge.pii = crypto.seal(pii, {"purpose": "account", "account_id": account_id})
+    challenge.pii = seal_pii(account_id, pii)
     challenge.iin_index = crypto.blind_index("iin", pii["iin"])
     challenge.email_index = crypto.blind_index("email", pii["email"])
     challenge.password_hash = hash_password(password)
@@ -293,7 +299,7 @@ def resend(registration_id: str, *, client_ip: str | None = None) -> Started:
     settings = get_settings()
     challenge = _open_challenge(registration_id)
     code = codes.reissue(challenge, client_ip)
-    pii = crypto.unseal(challenge.pii, {"purpose": "account", "account_id": challenge.account_id})
+    pii = unseal_pii(challenge.account_id, challenge.pii)
     text = _sms_text(None if challenge.phone_taken else code, settings)
     notifications.enqueue("sms", pii["phone"], text, kind="registration_code")
     return Started(
@@ -358,7 +364,6 @@ def _confirm(
         created_at=created,
         # The device that registers is the borrower's: no "new device" notice for it.
         known_devices=[device_fingerprint(user_agent)],
-        failed_logins=0,
     )
     offer = calculator.quote(
         int(challenge.amount), int(challenge.term_days), product(settings), today_kz()
@@ -376,8 +381,9 @@ def _confirm(
         created_at=created,
     )
     session = build_session(account.account_id, user_agent, client_ip=client_ip)
+    # Each guard carries the sign-in copy of the account (``storage.accounts``).
     guards = [
-        IdentifierModel(lookup=index, account_id=account.account_id)
+        identifier_guard(index, account)
         for index in (challenge.iin_index, challenge.phone_index, challenge.email_index)
     ]
     used = CodeExpired("Этот код уже использован. Войдите в кабинет.")
@@ -468,7 +474,7 @@ def _tell_owner(account_id: str, kinds: list[str]) -> None:
 
     with storage_errors():
         sealed = AccountModel.get(account_id, attributes_to_get=["pii"]).pii
-    pii = crypto.unseal(sealed, {"purpose": "account", "account_id": account_id})
+    pii = unseal_pii(account_id, sealed)
     what = " и ".join(_KIND_RU.get(kind, "ваши данные") for kind in kinds)
     text = (
         f"Кто-то пытался зарегистрировать новый личный кабинет Hava, указав {what}. "

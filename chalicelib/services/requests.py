@@ -27,7 +27,13 @@ from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services.forms import Form, secret, string
 from chalicelib.storage import throttles, tx
-from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage.accounts import (
+    AccountModel,
+    IdentifierModel,
+    account_pii,
+    open_guard_key,
+    update_with_login,
+)
 from chalicelib.storage.base import new_id, storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.loans import loans_of
@@ -135,7 +141,7 @@ PHONE_CHANGE_LIFETIME_SECONDS = 7 * 24 * 3600
 
 def _open_guard(request_type: str, account_id: str) -> str:
     """Key of the guard item that allows one open request of a type per account."""
-    return f"open#{request_type}#{account_id}"
+    return open_guard_key(request_type, account_id)
 
 
 def _new_request(
@@ -181,7 +187,7 @@ def _file(request: RequestModel, *extra: Model) -> None:
 
 
 def _account_pii(account: AccountModel) -> dict[str, Any]:
-    return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    return account_pii(account)
 
 
 def start_phone_change(
@@ -433,10 +439,8 @@ def report_compromise(principal_account_id: str, data: Mapping[str, Any]) -> dic
     description = form.field("description", string(2000), required=False)
     form.raise_if_invalid()
     account = get_account(principal_account_id)
-    with storage_errors():
-        account.update(
-            actions=[AccountModel.must_change_password.set(True)], add_version_condition=False
-        )
+    with tx.write() as t:
+        update_with_login(t, account, lambda m: [m.must_change_password.set(True)])
     end_all_sessions(principal_account_id)
     request = _new_request(
         rules.COMPROMISE,

@@ -12,14 +12,14 @@ from datetime import date
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.adapters import crypto, facematch
+from chalicelib.adapters import facematch
 from chalicelib.clock import iso, now
 from chalicelib.domain import requests as rules
 from chalicelib.errors import NotFound
 from chalicelib.logs import logger
 from chalicelib.services import notices
 from chalicelib.services import requests as request_service
-from chalicelib.storage.accounts import AccountModel
+from chalicelib.storage.accounts import AccountModel, unseal_pii
 from chalicelib.storage.base import storage_errors
 from chalicelib.storage.requests import RequestModel
 
@@ -119,7 +119,7 @@ def _current_phone(account_id: str) -> str:
             account = AccountModel.get(account_id)
         except DoesNotExist:
             raise NotFound() from None
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
+    pii = unseal_pii(account_id, account.pii)
     phone: str = pii["phone"]
     return phone
 

@@ -77,6 +77,7 @@ from chalicelib.services.sessions import (
     end_session,
     start_session,
 )
+from chalicelib.storage.accounts import unseal_pii
 from chalicelib.storage.base import storage_errors
 from chalicelib.storage.staff import MEMBER, StaffModel, member_and_failures
 
@@ -633,7 +634,7 @@ def _account_pii(account_id: str) -> tuple[AccountModel, dict[str, Any]] | None:
             return None
     if account.status == "deleted":
         return None
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
+    pii = unseal_pii(account_id, account.pii)
     return account, pii
 
 

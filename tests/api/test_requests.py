@@ -505,12 +505,14 @@ def test_a_restricted_session_reads_and_changes_nothing(api: Api) -> None:
     # GIVEN a session opened with a password security declared suspect (legacy or a race)
     from chalicelib.services.sessions import start_session
     from chalicelib.storage.accounts import AccountModel
+    from devstack.reindex_logins import reindex_account
 
     _, token = signed_in(api)
     account_id = api.get("/v1/me", token=token).body["account_id"]
     AccountModel(account_id=account_id).update(
         actions=[AccountModel.must_change_password.set(True)], add_version_condition=False
     )
+    reindex_account(account_id)  # the guards' sign-in copy follows the account
     restricted = start_session(account_id, None, restricted=True).token
     change = {
         "current_password": PASSWORD,
@@ -537,12 +539,14 @@ def test_a_restricted_session_reads_and_changes_nothing(api: Api) -> None:
 def test_the_old_password_changes_nothing_even_in_a_full_session(api: Api) -> None:
     # GIVEN a full session that outlived the report (a sign-in racing it)
     from chalicelib.storage.accounts import AccountModel
+    from devstack.reindex_logins import reindex_account
 
     data, token = signed_in(api)
     account_id = api.get("/v1/me", token=token).body["account_id"]
     AccountModel(account_id=account_id).update(
         actions=[AccountModel.must_change_password.set(True)], add_version_condition=False
     )
+    reindex_account(account_id)  # the guards' sign-in copy follows the account
     new = "новый-длинный-пароль-2026"
     # WHEN it proves itself with the old password THEN nothing changes
     changed = api.post(
