@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 export AWS_DEFAULT_REGION ?= eu-central-1
 
-.PHONY: venv run test lint bench package package-strip fuzz clean policies
+.PHONY: venv run test lint bench package package-strip fuzz clean policies locale
 
 venv: $(STAMP)
 
@@ -112,11 +112,13 @@ package: $(PKG_STAMP)
 	$(PKG_VENV)/bin/python devstack/lambda_package.py runtime $(PACKAGE_DIR)/sam.yaml $(LAMBDA_RUNTIME)
 	$(PKG_VENV)/bin/python devstack/lambda_package.py wheels $(PACKAGE_DIR)/deployment.zip
 
-# Strip the runtime-provided packages and unused codecs; zip exits 12 when nothing matches (already lean).
+# Strip the runtime-provided packages, unused codecs and Babel's locales other than ru/kk; zip exits 12 when nothing matches (already lean).
 package-strip:
 	@out=$(PACKAGE_DIR)/deployment.zip; \
 	cached=$$(for f in .chalice/deployments/*.zip; do cmp -s "$$f" "$$out" && echo "$$f"; done | head -n 1); \
 	zip -q -d "$$out" $(RUNTIME_PROVIDED) $(UNUSED_CODECS) $(UNUSED_DATA) || [ $$? -eq 12 ]; \
+	unused_locales=$$(unzip -Z1 "$$out" 'babel/locale-data/*' 2>/dev/null | grep -Ev '/(root|ru|kk)(_[A-Za-z]+)*[.]dat$$'); \
+	if [ -n "$$unused_locales" ]; then zip -q -d "$$out" $$unused_locales; fi; \
 	if [ -n "$$cached" ]; then cp "$$out" "$$cached"; fi; \
 	echo "deployment.zip: $$(wc -c < "$$out") bytes ($${cached:-no chalice cache found})"
 
@@ -142,6 +144,19 @@ lambda-check: package $(LAMBDA_STAMP)
 ## infra/policies.py (one IAM policy per Lambda function and stage); commit them.
 policies: venv
 	$(PY) -m infra.policies write
+
+## make locale: extract the server's Russian texts (N_, plural) into build/messages.pot,
+## merge them into chalicelib/locale/{kk,ru}/LC_MESSAGES/messages.po (translate the new
+## entries), and compile the .mo files; commit .po and .mo (tests/unit/test_i18n.py checks
+## that they agree and that every text has its Kazakh translation).
+LOCALE_DIR := chalicelib/locale
+locale: venv
+	mkdir -p build
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k plural:1,2 --no-default-keywords \
+	  --no-location --sort-output -o build/messages.pot .
+	$(VENV)/bin/pybabel update -i build/messages.pot -d $(LOCALE_DIR) -D messages \
+	  --no-fuzzy-matching --no-location --width 100 --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d $(LOCALE_DIR) -D messages --statistics
 
 bench: venv
 	$(PY) -m bench

@@ -8,15 +8,22 @@ them into HTTP responses. Messages are Russian and meant for the borrower;
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.i18n import N_, Msg, plural
 
 
 class HavaError(Exception):
     """Base of every error the application raises on purpose."""
 
     code = "error"
-    message = "Что-то пошло не так. Попробуйте ещё раз."
+    message = N_("Что-то пошло не так. Попробуйте ещё раз.")
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, **params: Any) -> None:
+        """``message``: a Russian text, or a template (``N_``-marked) filled with ``params``
+        (then kept as an ``i18n.Msg``, so the API can render it again in Kazakh)."""
+        if message and params:
+            message = Msg(message, **params)
         super().__init__(message or self.message)
         if message:
             self.message = message
@@ -26,7 +33,7 @@ class ValidationFailed(HavaError):
     """One or more fields are invalid; ``fields`` maps field name to message."""
 
     code = "validation_failed"
-    message = "Проверьте правильность заполнения полей."
+    message = N_("Проверьте правильность заполнения полей.")
 
     def __init__(self, fields: Mapping[str, str], message: str | None = None) -> None:
         super().__init__(message)
@@ -37,49 +44,49 @@ class InvalidValue(HavaError):
     """One value is invalid; services collect these into ``ValidationFailed``."""
 
     code = "invalid_value"
-    message = "Неверное значение."
+    message = N_("Неверное значение.")
 
 
 class BadRequest(HavaError):
     """The request itself is malformed (not JSON, wrong shape)."""
 
     code = "bad_request"
-    message = "Некорректный запрос."
+    message = N_("Некорректный запрос.")
 
 
 class PayloadTooLarge(HavaError):
     """The request body is larger than allowed."""
 
     code = "payload_too_large"
-    message = "Слишком большой запрос."
+    message = N_("Слишком большой запрос.")
 
 
 class InvalidCredentials(HavaError):
     """Unknown login or wrong password: always the same answer."""
 
     code = "invalid_credentials"
-    message = "Неверный логин или пароль"
+    message = N_("Неверный логин или пароль")
 
 
 class Unauthenticated(HavaError):
     """No valid session."""
 
     code = "unauthenticated"
-    message = "Сессия истекла или недействительна. Войдите снова."
+    message = N_("Сессия истекла или недействительна. Войдите снова.")
 
 
 class Forbidden(HavaError):
     """Signed in, but not allowed to do this."""
 
     code = "forbidden"
-    message = "Недостаточно прав для этого действия."
+    message = N_("Недостаточно прав для этого действия.")
 
 
 class PasswordRecoveryRequired(Forbidden):
     """The password is suspect: only recovery by SMS code opens the account again."""
 
     code = "password_recovery_required"
-    message = (
+    message = N_(
         "Прежний пароль больше не действует: служба безопасности требует задать новый. "
         "Восстановите пароль по коду из SMS на номер телефона кабинета («Забыли пароль?»)."
     )
@@ -89,14 +96,14 @@ class NotFound(HavaError):
     """The object does not exist or is not the caller's."""
 
     code = "not_found"
-    message = "Не найдено."
+    message = N_("Не найдено.")
 
 
 class EnrolmentLinkInvalid(NotFound):
     """A staff enrolment token that is unknown, already used or expired (one answer)."""
 
     code = "enrolment_link_invalid"
-    message = (
+    message = N_(
         "Ссылка для регистрации недействительна: она уже использована или устарела. "
         "Попросите администратора выдать новую."
     )
@@ -106,42 +113,51 @@ class Conflict(HavaError):
     """The state changed meanwhile or the action clashes with existing data."""
 
     code = "conflict"
-    message = "Действие уже выполнено или данные изменились. Обновите страницу."
+    message = N_("Действие уже выполнено или данные изменились. Обновите страницу.")
 
 
 class CodeInvalid(HavaError):
     """Wrong, expired, used or exhausted confirmation code."""
 
     code = "code_invalid"
-    message = "Неверный код подтверждения."
+    message = N_("Неверный код подтверждения.")
 
 
 class CodeExpired(CodeInvalid):
     """The code is older than its lifetime or was already used."""
 
     code = "code_expired"
-    message = "Срок действия кода истёк. Запросите новый код."
+    message = N_("Срок действия кода истёк. Запросите новый код.")
 
 
 class CodeAttemptsExhausted(CodeInvalid):
     """Too many wrong tries for this code."""
 
     code = "code_attempts_exhausted"
-    message = "Превышено число попыток ввода кода. Запросите новый код."
+    message = N_("Превышено число попыток ввода кода. Запросите новый код.")
+
+
+RATE_LIMITED = N_("Слишком много попыток. Повторите через {wait}.")
+
+
+def wait_text(seconds: int) -> Msg:
+    """«5 секунд» under a minute, else whole minutes rounded up: «2 минуты»."""
+    seconds = max(1, int(seconds))
+    if seconds < 60:
+        return plural("{n} секунду", "{n} секунд", seconds)
+    return plural("{n} минуту", "{n} минут", -(-seconds // 60))
 
 
 class RateLimited(HavaError):
     """Too many attempts; ``retry_after`` is in seconds."""
 
     code = "rate_limited"
-    message = "Слишком много попыток. Повторите позже."
+    message = N_("Слишком много попыток. Повторите позже.")
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         self.retry_after = max(1, int(retry_after))
         if message is None:
-            minutes = -(-self.retry_after // 60)
-            wait = f"{self.retry_after} с" if self.retry_after < 60 else f"{minutes} мин"
-            message = f"Слишком много попыток. Повторите через {wait}."
+            message = Msg(RATE_LIMITED, wait=wait_text(self.retry_after))
         super().__init__(message)
 
 
@@ -149,21 +165,21 @@ class OfferNotAllowed(HavaError):
     """The loan offer would break the regulator's rate caps."""
 
     code = "offer_not_allowed"
-    message = "Такие условия займа недоступны."
+    message = N_("Такие условия займа недоступны.")
 
 
 class ExtensionNotAllowed(OfferNotAllowed):
     """The extension (продление) would break the regulator's limits."""
 
     code = "extension_not_allowed"
-    message = "Продление займа на таких условиях недоступно."
+    message = N_("Продление займа на таких условиях недоступно.")
 
 
 class InvalidIban(InvalidValue):
     """The payout account is not a valid Kazakh IBAN."""
 
     code = "invalid_iban"
-    message = (
+    message = N_(
         "Проверьте номер счёта (IBAN): казахстанский IBAN начинается с KZ и содержит 20 знаков."
     )
 
@@ -172,21 +188,21 @@ class Maintenance(HavaError):
     """Technical work is on."""
 
     code = "maintenance"
-    message = "Ведутся технические работы. Попробуйте войти через 20–30 минут."
+    message = N_("Ведутся технические работы. Попробуйте войти через 20–30 минут.")
 
 
 class ServiceUnavailable(HavaError):
     """A dependency failed; the client may retry."""
 
     code = "service_unavailable"
-    message = "Сервис временно недоступен. Повторите попытку через минуту."
+    message = N_("Сервис временно недоступен. Повторите попытку через минуту.")
 
 
 class Misconfigured(ServiceUnavailable):
     """A deployed stage still holds a placeholder setting (operators: see the log line)."""
 
     code = "misconfigured"
-    message = "Сервис временно недоступен. Мы уже разбираемся."
+    message = N_("Сервис временно недоступен. Мы уже разбираемся.")
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__()

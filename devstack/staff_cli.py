@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if local:
         print("Локальный стенд: " + os.environ["AWS_ENDPOINT_URL"], file=sys.stderr)
 
-    from chalicelib.services import staff
+    from chalicelib.services import staff_accounts as staff
 
     try:
         if args.command in ("create", "reissue"):

@@ -32,7 +32,7 @@ def enrol_staff(
     username: str, *roles: str, password: str = STAFF_PASSWORD, created_by: str = "tests"
 ) -> str:
     """Create and enrol a member in-process; returns the TOTP secret."""
-    from chalicelib.services.staff import enrol, invite_staff
+    from chalicelib.services.staff_accounts import enrol, invite_staff
 
     invitation = invite_staff(username, roles, created_by)
     enrolled = enrol(

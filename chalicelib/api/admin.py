@@ -2,7 +2,8 @@
 
 Roles: ``support`` reviews phone changes, deletions and loans; ``security``
 compromise reports and account locks; ``admin`` manages staff and reads the
-trail per staff member. Rules and audit entries live in ``services.staff``
+trail per staff member. Rules and audit entries live in ``services.staff_accounts``
+(sign-in, staff), ``services.desk`` (queue, review view), ``services.audit_trail``
 and ``services.decisions`` (which checks roles again). These routes answer
 during maintenance.
 """
@@ -44,7 +45,7 @@ def _params() -> Mapping[str, str]:
 
 def _staff(*roles: str) -> Principal:
     """The signed-in staff member holding one of ``roles`` (any staff when none), or 401/403."""
-    from chalicelib.services.staff import require_staff
+    from chalicelib.services.staff_accounts import require_staff
 
     return require_staff(bearer_token(_request()), *roles)
 
@@ -52,10 +53,10 @@ def _staff(*roles: str) -> Principal:
 @route(admin_api, f"{PREFIX}/sessions", methods=["POST"])
 def staff_sign_in() -> Response:
     """Sign in with username, password and a TOTP code."""
-    from chalicelib.services import staff
+    from chalicelib.services import staff_accounts
 
     request = _request()
-    session = staff.staff_login(
+    session = staff_accounts.staff_login(
         json_body(request), user_agent(request), client_ip=client_ip(request)
     )
     return json_response(session.as_dict(), status=201)
@@ -64,37 +65,37 @@ def staff_sign_in() -> Response:
 @route(admin_api, f"{PREFIX}/sessions/current", methods=["DELETE"])
 def staff_sign_out() -> Response:
     """End this staff session at once."""
-    from chalicelib.services import staff
+    from chalicelib.services import staff_accounts
 
-    staff.staff_logout(_staff())
+    staff_accounts.staff_logout(_staff())
     return Response(body="", status_code=204)
 
 
 @route(admin_api, f"{PREFIX}/queue", methods=["GET"])
 def review_queue() -> Response:
     """Requests waiting for review, oldest first: ?type=…&cursor=…"""
-    from chalicelib.services import staff
+    from chalicelib.services import desk, staff_accounts
 
-    principal = _staff(staff.SUPPORT, staff.SECURITY)
+    principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY)
     params = _params()
-    return json_response(staff.queue_page(principal, params.get("type"), params.get("cursor")))
+    return json_response(desk.queue_page(principal, params.get("type"), params.get("cursor")))
 
 
 @route(admin_api, f"{PREFIX}/requests/{{request_id}}", methods=["GET"])
 def review_request(request_id: str) -> Response:
     """One request with what its decision needs (audited)."""
-    from chalicelib.services import staff
+    from chalicelib.services import desk, staff_accounts
 
-    principal = _staff(staff.SUPPORT, staff.SECURITY)
-    return json_response(staff.review_view(principal, request_id))
+    principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY)
+    return json_response(desk.review_view(principal, request_id))
 
 
 @route(admin_api, f"{PREFIX}/requests/{{request_id}}/decision", methods=["POST"])
 def decide_request(request_id: str) -> Response:
     """Approve, reject or resolve a request: {decision, reason}."""
-    from chalicelib.services import decisions, staff
+    from chalicelib.services import decisions, staff_accounts
 
-    principal = _staff(staff.SUPPORT, staff.SECURITY)
+    principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY)
     decided = decisions.decide(request_id, json_body(_request()), principal)
     metrics.count(
         "RequestDecided", Type=str(decided.get("type", "")), Decision=str(decided.get("status", ""))
@@ -105,9 +106,9 @@ def decide_request(request_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/requests/{{request_id}}/documents", methods=["POST"])
 def relabel_documents(request_id: str) -> Response:
     """Say which photo is which: {"documents": {"id_front": "selfie", ...}} (audited)."""
-    from chalicelib.services import email_requests, staff
+    from chalicelib.services import email_requests, staff_accounts
 
-    principal = _staff(staff.SUPPORT)
+    principal = _staff(staff_accounts.SUPPORT)
     body = json_body(_request())
     return json_response(email_requests.relabel_documents(principal.account_id, request_id, body))
 
@@ -115,19 +116,19 @@ def relabel_documents(request_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/loans", methods=["GET"])
 def loan_queue() -> Response:
     """Loans by status, oldest first: ?status=submitted&cursor=…"""
-    from chalicelib.services import staff
+    from chalicelib.services import desk, staff_accounts
 
-    _staff(staff.SUPPORT)
+    _staff(staff_accounts.SUPPORT)
     params = _params()
-    return json_response(staff.loan_queue(params.get("status"), params.get("cursor")))
+    return json_response(desk.loan_queue(params.get("status"), params.get("cursor")))
 
 
 @route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}", methods=["POST"])
 def decide_loan(account_id: str, loan_id: str) -> Response:
     """Move a loan on: {status, reason}."""
-    from chalicelib.services import decisions, staff
+    from chalicelib.services import decisions, staff_accounts
 
-    principal = _staff(staff.SUPPORT)
+    principal = _staff(staff_accounts.SUPPORT)
     body = json_body(_request())
     return json_response(decisions.decide_loan(account_id, loan_id, body, principal))
 
@@ -135,9 +136,9 @@ def decide_loan(account_id: str, loan_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/loan-desk", methods=["GET"])
 def loan_desk() -> Response:
     """A loan desk list, oldest first: ?queue=…&cursor=… (one Query on ``by_status``)."""
-    from chalicelib.services import lending, staff
+    from chalicelib.services import lending, staff_accounts
 
-    principal = _staff(staff.SUPPORT)
+    principal = _staff(staff_accounts.SUPPORT)
     params = _params()
     page = lending.desk_page(params.get("queue") or "", params.get("cursor"), principal)
     return json_response(page)
@@ -146,9 +147,9 @@ def loan_desk() -> Response:
 @route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}/decision", methods=["POST"])
 def loan_decision(account_id: str, loan_id: str) -> Response:
     """Approve (the offer goes to the borrower) or reject an application: {decision, reason}."""
-    from chalicelib.services import lending, staff
+    from chalicelib.services import lending, staff_accounts
 
-    principal = _staff(staff.SUPPORT)
+    principal = _staff(staff_accounts.SUPPORT)
     body = json_body(_request())
     return json_response(lending.decide(account_id, loan_id, body, principal))
 
@@ -156,9 +157,9 @@ def loan_decision(account_id: str, loan_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}/payout", methods=["POST"])
 def loan_payout(account_id: str, loan_id: str) -> Response:
     """The money was sent: {transfer_reference}; the loan is issued."""
-    from chalicelib.services import lending, staff
+    from chalicelib.services import lending, staff_accounts
 
-    principal = _staff(staff.SUPPORT)
+    principal = _staff(staff_accounts.SUPPORT)
     body = json_body(_request())
     return json_response(lending.record_payout(account_id, loan_id, body, principal))
 
@@ -166,9 +167,9 @@ def loan_payout(account_id: str, loan_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}/payments", methods=["POST"])
 def loan_payment(account_id: str, loan_id: str) -> Response:
     """A payment from the bank statement: {amount, paid_on, bank_reference, kind}."""
-    from chalicelib.services import lending, staff
+    from chalicelib.services import lending, staff_accounts
 
-    principal = _staff(staff.SUPPORT)
+    principal = _staff(staff_accounts.SUPPORT)
     body = json_body(_request())
     kind = body.get("kind", lending.REPAYMENT) if isinstance(body, dict) else lending.REPAYMENT
     if kind not in (lending.REPAYMENT, lending.EXTENSION):
@@ -183,61 +184,65 @@ def loan_payment(account_id: str, loan_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/accounts/{{account_id}}/lock", methods=["POST"])
 def lock_account(account_id: str) -> Response:
     """Lock a borrower's account: {reason}."""
-    from chalicelib.services import decisions, staff
+    from chalicelib.services import decisions, staff_accounts
 
-    principal = _staff(staff.SECURITY)
+    principal = _staff(staff_accounts.SECURITY)
     return json_response(decisions.lock_account(account_id, json_body(_request()), principal))
 
 
 @route(admin_api, f"{PREFIX}/accounts/{{account_id}}/unlock", methods=["POST"])
 def unlock_account(account_id: str) -> Response:
     """Unlock a borrower's account: {reason}."""
-    from chalicelib.services import decisions, staff
+    from chalicelib.services import decisions, staff_accounts
 
-    principal = _staff(staff.SECURITY)
+    principal = _staff(staff_accounts.SECURITY)
     return json_response(decisions.unlock_account(account_id, json_body(_request()), principal))
 
 
 @route(admin_api, f"{PREFIX}/audit", methods=["GET"])
 def audit_trail() -> Response:
     """The trail: ?account_id=… (support, security) or ?actor=… (admin); the read is audited."""
-    from chalicelib.services import staff
+    from chalicelib.services import audit_trail, staff_accounts
 
-    principal = _staff(staff.SUPPORT, staff.SECURITY, staff.ADMIN)
-    return json_response(staff.audit_trail(principal, _params()))
+    principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY, staff_accounts.ADMIN)
+    return json_response(audit_trail.audit_trail(principal, _params()))
 
 
 @route(admin_api, f"{PREFIX}/staff", methods=["POST"])
 def create_staff() -> Response:
     """Create a pending staff member: {username, roles}; answers a one-time enrolment link."""
-    from chalicelib.services import staff
+    from chalicelib.services import staff_accounts
 
-    principal = _staff(staff.ADMIN)
-    return json_response(staff.create_staff_from(principal, json_body(_request())), status=201)
+    principal = _staff(staff_accounts.ADMIN)
+    return json_response(
+        staff_accounts.create_staff_from(principal, json_body(_request())), status=201
+    )
 
 
 @route(admin_api, f"{PREFIX}/staff", methods=["GET"])
 def list_staff() -> Response:
     """Every staff member (no secrets)."""
-    from chalicelib.services import staff
+    from chalicelib.services import staff_accounts
 
-    _staff(staff.ADMIN)
-    return json_response({"items": staff.list_staff()})
+    _staff(staff_accounts.ADMIN)
+    return json_response({"items": staff_accounts.list_staff()})
 
 
 @route(admin_api, f"{PREFIX}/staff/{{username}}/enrolment", methods=["POST"])
 def reissue_enrolment(username: str) -> Response:
     """A new enrolment link for a member who has not finished enrolling (the old one dies)."""
-    from chalicelib.services import staff
+    from chalicelib.services import staff_accounts
 
-    principal = _staff(staff.ADMIN)
-    return json_response(staff.reissue_enrolment(username, principal.account_id), status=201)
+    principal = _staff(staff_accounts.ADMIN)
+    return json_response(
+        staff_accounts.reissue_enrolment(username, principal.account_id), status=201
+    )
 
 
 @route(admin_api, f"{PREFIX}/enrolment", methods=["POST"])
 def enrol() -> Response:
     """The member's own step: {token, password, password_confirm}; answers the TOTP URI once."""
-    from chalicelib.services import staff
+    from chalicelib.services import staff_accounts
 
     request = _request()
-    return json_response(staff.enrol(json_body(request), client_ip(request)))
+    return json_response(staff_accounts.enrol(json_body(request), client_ip(request)))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib import metrics
+from chalicelib import i18n, metrics
 from chalicelib.api.http import (
     client_ip,
     json_body,
@@ -60,7 +60,11 @@ def start_registration() -> Response:
     from chalicelib.services import auth, registration
 
     auth.limit_address("registration", client_ip(_request()))
-    started = registration.start(json_body(_request()), client_ip=client_ip(_request()))
+    started = registration.start(
+        json_body(_request()),
+        client_ip=client_ip(_request()),
+        language=i18n.negotiate(_request().headers.get("accept-language")),
+    )
     metrics.count("RegistrationStarted")
     return json_response(started.as_dict(), status=202)
 
@@ -123,6 +127,15 @@ def me() -> Response:
     from chalicelib.services import cabinet
 
     return json_response(cabinet.profile(_principal(allow_consent_pending=True).account_id))
+
+
+@route(borrower_api, "/v1/me/language", methods=["PUT"])
+def set_language() -> Response:
+    """The borrower's language, {"language": "kk"|"ru"}: SMS and e-mail follow it."""
+    from chalicelib.services import cabinet
+
+    principal = _principal(allow_consent_pending=True)
+    return json_response(cabinet.set_language(principal.account_id, json_body(_request())))
 
 
 @route(borrower_api, "/v1/me/password", methods=["POST"])

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Chalice, Response
 from chalice.app import Request
 
-from chalicelib import maintenance
+from chalicelib import i18n, maintenance
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     BadRequest,
@@ -40,6 +40,7 @@ from chalicelib.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from chalicelib.i18n import N_
 from chalicelib.logs import logger
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ def handles_errors(view: Callable[..., Response]) -> Callable[..., Response]:
                 logger.warning("dependency failed", extra={"error": type(exc).__name__})
                 return error_response(ServiceUnavailable())
             logger.exception("unhandled error", extra={"error": type(exc).__name__})
-            response = error_response(HavaError("Внутренняя ошибка. Мы уже разбираемся."))
+            response = error_response(HavaError(N_("Внутренняя ошибка. Мы уже разбираемся.")))
             response.status_code = 500
             return response
 
@@ -148,13 +149,13 @@ def json_body(request: Request) -> dict[str, Any]:
     if len(raw) > get_settings().max_body_bytes:
         raise PayloadTooLarge()
     if not raw:
-        raise BadRequest("Пустой запрос: ожидается JSON-объект.")
+        raise BadRequest(N_("Пустой запрос: ожидается JSON-объект."))
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadRequest("Тело запроса — не корректный JSON в UTF-8.") from None
+        raise BadRequest(N_("Тело запроса — не корректный JSON в UTF-8.")) from None
     if not isinstance(data, dict):
-        raise BadRequest("Ожидается JSON-объект.")
+        raise BadRequest(N_("Ожидается JSON-объект."))
     return data
 
 
@@ -228,7 +229,7 @@ def _check_csrf(request: Request, session_token: str, names: CookieNames) -> Non
     header_ok = hmac.compare_digest(sent.encode(), expected.encode())
     cookie_ok = hmac.compare_digest(echoed.encode(), expected.encode())
     if not (header_ok and cookie_ok):
-        raise Forbidden("Запрос отклонён: обновите страницу и повторите действие.")
+        raise Forbidden(N_("Запрос отклонён: обновите страницу и повторите действие."))
 
 
 def bearer_token(request: Request) -> str | None:
@@ -349,8 +350,8 @@ def _chalice_error_to_ours(response: Response) -> Response:
     if isinstance(body, dict) and "Code" in body and "Message" in body:
         codes = {405: "method_not_allowed", 415: "unsupported_media_type", 400: "bad_request"}
         messages = {
-            405: "Метод не поддерживается для этого адреса.",
-            415: "Ожидается Content-Type: application/json.",
+            405: N_("Метод не поддерживается для этого адреса."),
+            415: N_("Ожидается Content-Type: application/json."),
         }
         status = response.status_code
         response.body = {
@@ -378,6 +379,9 @@ def install_middleware(app: Chalice) -> None:
             response = error_response(Maintenance()) if closed else get_response(event)
         if response.status_code >= 400:
             response = _chalice_error_to_ours(response)
+            # The one place messages are translated: Kazakh for `Accept-Language: kk`.
+            language = i18n.negotiate(event.headers.get("accept-language"))
+            i18n.localise_error(response.body, language)
         cookies = _session_cookies(event, response)
         if cookies:
             response.headers["Set-Cookie"] = cookies

@@ -13,16 +13,14 @@ refused with 429 *before* any password check; a success resets the count
 from __future__ import annotations
 
 from chalicelib.config import get_settings
+from chalicelib.errors import wait_text
+from chalicelib.i18n import N_
 from chalicelib.logs import logger
 
-LOCKED_MESSAGE = (
+#: A template: ``{wait}`` is filled (and translated) when refused.
+LOCKED_MESSAGE = N_(
     "Слишком много неудачных попыток входа. Повторите через {wait} или восстановите пароль."
 )
-
-
-def wait_text(seconds: int) -> str:
-    """«N с» under a minute, else whole minutes rounded up."""
-    return f"{seconds} с" if seconds < 60 else f"{-(-seconds // 60)} мин"
 
 
 def refuse_if_locked(
@@ -30,11 +28,12 @@ def refuse_if_locked(
 ) -> int:
     """The failure count of ``subject`` (or of its already read ``state``); 429 while locked."""
     from chalicelib.errors import RateLimited
+    from chalicelib.i18n import Msg
     from chalicelib.storage import throttles
 
     failures, locked_for = state or throttles.failure_state(subject)
     if locked_for > 0:
-        raise RateLimited(locked_for, message.format(wait=wait_text(locked_for)))
+        raise RateLimited(locked_for, Msg(message, wait=wait_text(locked_for)))
     return failures
 
 

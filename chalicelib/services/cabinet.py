@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib import i18n
 from chalicelib.domain.email import mask_email
 from chalicelib.domain.iin import mask_iin
 from chalicelib.domain.lending import STATUS_RU
 from chalicelib.domain.phone import mask_phone
-from chalicelib.errors import Unauthenticated
+from chalicelib.errors import Unauthenticated, ValidationFailed
+from chalicelib.i18n import N_
 from chalicelib.storage.accounts import AccountModel, unseal_pii
 from chalicelib.storage.base import storage_errors
 
@@ -46,7 +49,32 @@ def profile(account_id: str) -> dict[str, Any]:
         "must_change_password": account.must_change_password,
         "consent_version": account.consent_version,
         "created_at": account.created_at,
+        "language": i18n.normalise(account.language),
     }
+
+
+LANGUAGE_CHOICE = N_("Выберите язык: «kk» (қазақша) или «ru» (русский).")
+
+
+def set_language(account_id: str, data: Mapping[str, Any]) -> dict[str, str]:
+    """Store the borrower's language (``{"language": "ru"|"kk"}``): SMS and e-mail follow it."""
+    value = data.get("language")
+    if value not in i18n.LANGUAGES:
+        raise ValidationFailed({"language": LANGUAGE_CHOICE})
+    account = get_account(account_id)
+    with storage_errors():
+        try:
+            account.update(
+                actions=[AccountModel.language.set(value)],
+                # Never recreate a vanished account as a bare item.
+                condition=AccountModel.account_id.exists() & (AccountModel.status != "deleted"),
+                add_version_condition=False,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise Unauthenticated() from None
+            raise
+    return {"language": value}
 
 
 def loans(account_id: str) -> list[dict[str, Any]]:

@@ -33,7 +33,9 @@ from chalicelib.errors import (
     CodeInvalid,
     NotFound,
     RateLimited,
+    wait_text,
 )
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.storage import throttles
 from chalicelib.storage.base import storage_errors
@@ -43,7 +45,7 @@ HOUR = 3600
 DAY = 24 * HOUR
 #: What became of a notice: sent, merged into one sent today, or dropped over a budget.
 NoticeOutcome = Literal["queued", "merged", "over_budget"]
-BUDGET_MESSAGE = "Превышен лимит отправки кодов подтверждения. Повторите через {wait}."
+BUDGET_MESSAGE = N_("Превышен лимит отправки кодов подтверждения. Повторите через {wait}.")
 
 
 def address_key(client_ip: str) -> str:
@@ -174,9 +176,8 @@ def _charge(budgets: list[tuple[str, str, int, int]]) -> list[str]:
     return charged
 
 
-def _budget_message(seconds: int) -> str:
-    wait = f"{seconds} с" if seconds < 60 else f"{-(-seconds // 60)} мин"
-    return BUDGET_MESSAGE.format(wait=wait)
+def _budget_message(seconds: int) -> Msg:
+    return Msg(BUDGET_MESSAGE, wait=wait_text(seconds))
 
 
 def new_challenge(
@@ -268,7 +269,7 @@ def verify(challenge: ChallengeModel, code: str) -> None:
     left = max(0, limit - int(challenge.attempts))
     if left == 0:
         raise CodeAttemptsExhausted()
-    raise CodeInvalid(f"Неверный код подтверждения. Осталось попыток: {left}.")
+    raise CodeInvalid(N_("Неверный код подтверждения. Осталось попыток: {left}."), left=left)
 
 
 def consume_condition(challenge: ChallengeModel) -> Condition:

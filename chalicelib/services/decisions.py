@@ -18,6 +18,7 @@ from chalicelib.domain import requests as rules
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.logs import logger
 from chalicelib.services import audit, notices, notifications
+from chalicelib.services.desk import ROLE_FOR_TYPE
 from chalicelib.services.forms import Form, string
 from chalicelib.services.lending import open_guard
 from chalicelib.services.requests import (
@@ -26,7 +27,7 @@ from chalicelib.services.requests import (
     request_context,
 )
 from chalicelib.services.sessions import Principal, end_all_sessions
-from chalicelib.services.staff import ROLE_FOR_TYPE, SECURITY, SUPPORT
+from chalicelib.services.staff_accounts import SECURITY, SUPPORT
 from chalicelib.storage import tx
 from chalicelib.storage.accounts import (
     AccountModel,

@@ -105,7 +105,7 @@ def _requests(account_id: str) -> list[dict[str, Any]]:
 def export(principal: Principal) -> dict[str, Any]:
     """Everything held about the borrower, as one JSON-able document."""
     from chalicelib.services import cabinet
-    from chalicelib.services.staff import for_borrowers
+    from chalicelib.services.staff_accounts import for_borrowers
     from chalicelib.storage import throttles
 
     account_id = principal.account_id

@@ -33,6 +33,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib import i18n
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import hash_password
 from chalicelib.clock import iso, now, today_kz
@@ -48,6 +49,7 @@ from chalicelib.errors import (
     InvalidValue,
     ValidationFailed,
 )
+from chalicelib.i18n import N_
 from chalicelib.logs import logger
 from chalicelib.services import codes, notifications
 from chalicelib.services.forms import (
@@ -227,21 +229,27 @@ def product(settings: Settings) -> calculator.Product:
     )
 
 
-def _sms_text(code: str | None, settings: Settings) -> str:
+#: SMS to a number that already has a cabinet (nobody ever learns that code).
+PHONE_TAKEN_SMS = N_(
+    "Hava: на этот номер уже зарегистрирован личный кабинет. Войдите или "
+    "восстановите пароль. Если регистрацию начинали не вы, просто удалите это SMS."
+)
+CODE_SMS = N_("Hava: код подтверждения регистрации {code}. {valid} Никому не сообщайте этот код.")
+
+
+def _sms_text(code: str | None, settings: Settings, language: str = i18n.DEFAULT) -> str:
+    """The registration SMS in the language of the registering request."""
     if code is None:
-        return (
-            "Hava: на этот номер уже зарегистрирован личный кабинет. Войдите или "
-            "восстановите пароль. Если регистрацию начинали не вы, просто удалите это SMS."
-        )
-    minutes = settings.code_ttl_seconds // 60
-    return (
-        f"Hava: код подтверждения регистрации {code}. Действует {minutes} минут. "
-        "Никому не сообщайте этот код."
-    )
+        return i18n.gettext(language, PHONE_TAKEN_SMS)
+    valid = i18n.valid_for_minutes(settings.code_ttl_seconds // 60)
+    return i18n.render(language, CODE_SMS, code=code, valid=valid)
 
 
-def start(data: Mapping[str, Any], *, client_ip: str | None = None) -> Started:
-    """Step 1: check the questionnaire and send the code."""
+def start(
+    data: Mapping[str, Any], *, client_ip: str | None = None, language: str = i18n.DEFAULT
+) -> Started:
+    """Step 1: check the questionnaire and send the code (SMS in ``language``, the
+    request's ``Accept-Language``, which also becomes the new account's language)."""
     settings = get_settings()
     pii, offer = _read_form(data, settings)
     password = normalize_password(pii.pop("password"))
@@ -271,12 +279,13 @@ def start(data: Mapping[str, Any], *, client_ip: str | None = None) -> Started:
     challenge.consent_version = settings.consent_version
     challenge.consent_at = iso(now())
     challenge.phone_taken = phone_taken
+    challenge.language = i18n.normalise(language)
     with storage_errors():
         challenge.save(condition=ChallengeModel.challenge_id.does_not_exist())
     notifications.enqueue(
         "sms",
         pii["phone"],
-        _sms_text(None if phone_taken else code, settings),
+        _sms_text(None if phone_taken else code, settings, challenge.language),
         kind="registration_code",
     )
     logger.info("registration started", extra={"registration_id": challenge_id})
@@ -300,7 +309,8 @@ def resend(registration_id: str, *, client_ip: str | None = None) -> Started:
     challenge = _open_challenge(registration_id)
     code = codes.reissue(challenge, client_ip)
     pii = unseal_pii(challenge.account_id, challenge.pii)
-    text = _sms_text(None if challenge.phone_taken else code, settings)
+    language = i18n.normalise(challenge.language)
+    text = _sms_text(None if challenge.phone_taken else code, settings, language)
     notifications.enqueue("sms", pii["phone"], text, kind="registration_code")
     return Started(
         registration_id=registration_id,
@@ -364,6 +374,7 @@ def _confirm(
         created_at=created,
         # The device that registers is the borrower's: no "new device" notice for it.
         known_devices=[device_fingerprint(user_agent)],
+        language=i18n.normalise(challenge.language),
     )
     offer = calculator.quote(
         int(challenge.amount), int(challenge.term_days), product(settings), today_kz()

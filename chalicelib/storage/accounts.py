@@ -57,6 +57,9 @@ class AccountModel(Model):
     #: Keyed fingerprints of the browsers signed in from, oldest first (capped):
     #: a sign-in from any other one notifies the borrower.
     known_devices = ListAttribute[str](null=True)
+    #: The borrower's language, "ru" or "kk" (``chalicelib.i18n``): SMS and e-mail use it.
+    #: Absent on accounts from before it existed: read it through ``i18n.normalise`` (→ "ru").
+    language = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
 

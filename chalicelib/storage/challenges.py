@@ -48,6 +48,9 @@ class ChallengeModel(Model):
     term_days = NumberAttribute(null=True)
     consent_version = UnicodeAttribute(null=True)
     consent_at = UnicodeAttribute(null=True)
+    #: Registration: the language of the registering request ("ru"/"kk", ``chalicelib.i18n``)
+    #: - its code SMS are written in it and the account is created with it.
+    language = UnicodeAttribute(null=True)
     #: The phone (for an e-mail change: the address) is already some account's: its
     #: owner got a notice, not a code, so the challenge can never be confirmed.
     phone_taken = BooleanAttribute(default=False)

@@ -171,7 +171,7 @@ def test_wrong_replayed_totp_unknown_user_and_wrong_password_get_the_same_401(ap
 
 
 def test_disabled_staff_cannot_sign_in_and_loses_sessions(api: Api) -> None:
-    from chalicelib.services.staff import disable_staff
+    from chalicelib.services.staff_accounts import disable_staff
 
     secret = make_staff("sasha.support", "support")
     token = staff_login(api, "sasha.support", secret)
@@ -187,7 +187,7 @@ def test_disabled_staff_cannot_sign_in_and_loses_sessions(api: Api) -> None:
 
 def test_create_staff_refuses_a_taken_username_a_bad_name_and_bad_roles(aws: Aws) -> None:
     from chalicelib.errors import Conflict, ValidationFailed
-    from chalicelib.services.staff import invite_staff
+    from chalicelib.services.staff_accounts import invite_staff
 
     make_staff("sasha.support", "support")
     with pytest.raises(Conflict):
@@ -540,7 +540,7 @@ def test_admin_cannot_choose_a_password_nor_combine_admin_with_review_roles(
 
 
 def test_listing_staff_is_a_query_on_an_index_never_a_scan(api: Api, admin: str) -> None:
-    from chalicelib.services.staff import list_staff
+    from chalicelib.services.staff_accounts import list_staff
     from chalicelib.storage.staff import StaffModel
 
     def no_scan(*_args: Any, **_kwargs: Any) -> Any:

@@ -45,7 +45,7 @@ def test_wrong_passwords_and_codes_back_off_like_borrowers_and_hold_the_right_cr
         trace.append(sign_in(api, "sasha.support", STAFF_PASSWORD, wrong_code(secret)).status)
     assert trace == [401] * 5
     # WHEN the right credentials come during the wait
-    import chalicelib.services.staff as staff
+    import chalicelib.services.staff_accounts as staff
 
     checks: list[str] = []
     real_verify = staff.verify_password
@@ -60,7 +60,7 @@ def test_wrong_passwords_and_codes_back_off_like_borrowers_and_hold_the_right_cr
     # AND after the wait, the right credentials work and reset the count
     at(monkeypatch, 1)
     assert sign_in(api, "sasha.support", STAFF_PASSWORD, pyotp.TOTP(secret).now()).status == 201
-    from chalicelib.services.staff import login_subject
+    from chalicelib.services.staff_accounts import login_subject
     from chalicelib.storage import throttles
 
     assert throttles.failure_state(login_subject("sasha.support")) == (0, 0)
@@ -100,7 +100,7 @@ def _restart_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_every_spelling_of_a_username_shares_one_counter(api: Api) -> None:
-    from chalicelib.services.staff import login_subject
+    from chalicelib.services.staff_accounts import login_subject
 
     assert login_subject("Sasha.Support") == login_subject(" sasha.support ")
     assert login_subject("sasha.support") != login_subject("sasha.support2")
@@ -138,7 +138,7 @@ def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
 def test_unknown_usernames_cost_the_same_round_trips_and_one_verify(
     api: Api, monkeypatch: pytest.MonkeyPatch, dynamodb_calls: Counter[str]
 ) -> None:
-    import chalicelib.services.staff as staff
+    import chalicelib.services.staff_accounts as staff
     from chalicelib.adapters import passwords
 
     settings(monkeypatch, login_free_failures=10_000, login_per_ip_per_minute=10_000)
@@ -204,7 +204,7 @@ class Events:
 def test_repeated_wrong_codes_after_the_right_password_raise_a_security_event(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import chalicelib.services.staff as staff
+    import chalicelib.services.staff_accounts as staff
 
     settings(monkeypatch, login_free_failures=10_000)
     events = Events()
@@ -229,7 +229,7 @@ def test_repeated_wrong_codes_after_the_right_password_raise_a_security_event(
 
 
 def test_a_borrowers_export_shows_a_role_and_a_staff_number_not_the_login(api: Api) -> None:
-    from chalicelib.services.staff import staff_number
+    from chalicelib.services.staff_accounts import staff_number
 
     registered = api.register()
     account_id, borrower = registered["account_id"], registered["token"]
@@ -297,7 +297,7 @@ def test_the_enrolment_link_works_once(api: Api, admin: str) -> None:
 def test_the_enrolment_link_expires_and_a_forged_one_is_refused(
     api: Api, admin: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import chalicelib.services.staff as staff
+    import chalicelib.services.staff_accounts as staff
 
     token = invite(api, admin)
     real_epoch = staff.epoch

@@ -1,4 +1,4 @@
-"""The support desk: staff accounts, staff sign-in, the review queue, the review view, audit reads.
+"""Staff accounts: roles, enrolment, TOTP sign-in, sign-out, listing and disabling members.
 
 Staff are separate from borrowers (table ``hava-staff``): argon2id passwords,
 mandatory TOTP (RFC 6238 through pyotp; the secret sealed under KMS with the
@@ -29,33 +29,28 @@ step``, so of two sign-ins with the same code exactly one succeeds.
 Borrowers never see staff login names: ``for_borrowers`` shows a role and a
 stable pseudonymous staff number instead.
 
-Every view of personal data or photos, and every read of the audit trail, is
-audited *before* the data is returned (Law 94-V: who accessed what, and when).
+The desk itself (queue, review view) is ``services.desk``; the audit trail as
+staff read it is ``services.audit_trail``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import json
 import re
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import burn_verify, hash_password, verify_password
-from chalicelib.clock import epoch, iso, now, today_kz
+from chalicelib.clock import epoch, iso, now
 from chalicelib.config import get_settings
-from chalicelib.domain import requests as rules
 from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.errors import (
-    BadRequest,
     Conflict,
     EnrolmentLinkInvalid,
     Forbidden,
@@ -77,13 +72,8 @@ from chalicelib.services.sessions import (
     end_session,
     start_session,
 )
-from chalicelib.storage.accounts import unseal_pii
 from chalicelib.storage.base import storage_errors
 from chalicelib.storage.staff import MEMBER, StaffModel, member_and_failures
-
-if TYPE_CHECKING:
-    from chalicelib.storage.accounts import AccountModel
-    from chalicelib.storage.requests import RequestModel
 
 SUPPORT = "support"
 SECURITY = "security"
@@ -100,16 +90,6 @@ UNKNOWN_STAFF = "staff#?"
 #: Wrong codes in a row after a right password from which each is a security event.
 TOTP_ALERT_AFTER = 3
 
-#: Which role reviews which request type.
-ROLE_FOR_TYPE = {
-    rules.PHONE_CHANGE: SUPPORT,
-    rules.DELETION: SUPPORT,
-    rules.COMPROMISE: SECURITY,
-}
-#: Loan statuses staff can list (``by_status``) and set.
-LOAN_STATUSES = ("submitted", "approved", "signed", "rejected", "issued", "overdue", "repaid")
-
-PAGE_SIZE = 20
 USERNAME = re.compile(r"[a-z0-9._-]{3,32}")
 TOTP_CODE = re.compile(r"\d{6}")
 #: pyotp: accept the previous, the current and the next 30-second step (clock drift).
@@ -124,10 +104,6 @@ MSG_ADMIN_ALONE = (
 )
 MSG_SET_BY_MEMBER = "Пароль сотрудник задаёт сам по ссылке для регистрации."
 MSG_LOCKED = "Слишком много неудачных попыток входа. Повторите через {wait}."
-MSG_CURSOR = "Некорректный курсор страницы: начните с первой страницы."
-
-
-# --- staff accounts -----------------------------------------------------------
 
 
 def _totp_context(username: str) -> dict[str, str]:
@@ -433,7 +409,8 @@ def require_staff(token: str | None, *roles: str) -> Principal:
     return principal
 
 
-def _require_role(staff: Principal, role: str) -> None:
+def require_role(staff: Principal, role: str) -> None:
+    """``Forbidden`` unless ``staff`` holds ``role``."""
     if role not in staff.roles:
         raise Forbidden()
 
@@ -507,351 +484,9 @@ def disable_staff(username: str, by: str) -> None:
     audit.record(by, "staff_disabled", audit.staff_subject(username))
 
 
-# --- pagination -----------------------------------------------------------------
-
-
-def encode_cursor(last_evaluated_key: Mapping[str, Any] | None) -> str | None:
-    """An opaque cursor: base64url of DynamoDB's LastEvaluatedKey JSON."""
-    if not last_evaluated_key:
-        return None
-    raw = json.dumps(last_evaluated_key, separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def decode_cursor(
-    cursor: str | None, keys: Iterable[str], pinned: Mapping[str, str]
-) -> dict[str, Any] | None:
-    """The LastEvaluatedKey of ``cursor``, or ``BadRequest``.
-
-    Only string keys named ``keys`` are accepted, and those in ``pinned`` must
-    hold the given values (a cursor of another queue is no cursor of this one).
-    """
-    if not cursor:
-        return None
-    try:
-        if len(cursor) > 1024:
-            raise ValueError(cursor)
-        padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, UnicodeError, binascii.Error):
-        raise BadRequest(MSG_CURSOR) from None
-    if not isinstance(key, dict) or set(key) != set(keys):
-        raise BadRequest(MSG_CURSOR)
-    for name, value in key.items():
-        if not isinstance(value, dict) or set(value) != {"S"} or not isinstance(value["S"], str):
-            raise BadRequest(MSG_CURSOR)
-        if name in pinned and value["S"] != pinned[name]:
-            raise BadRequest(MSG_CURSOR)
-    return key
-
-
-# --- the review queue -----------------------------------------------------------
-
-
-def _overdue(request: RequestModel) -> bool:
-    return request.status == rules.IN_REVIEW and request.due_on < today_kz().isoformat()
-
-
-def queue_page(staff: Principal, request_type: str | None, cursor: str | None) -> dict[str, Any]:
-    """One page of requests waiting for review, oldest first: exactly one Query on ``by_queue``."""
-    from chalicelib.storage.requests import RequestModel
-
-    if request_type not in ROLE_FOR_TYPE:
-        raise ValidationFailed({"type": "Укажите тип: " + ", ".join(rules.TYPES) + "."})
-    _require_role(staff, ROLE_FOR_TYPE[request_type])
-    queue = rules.queue_key(request_type, rules.IN_REVIEW)
-    assert queue is not None
-    start = decode_cursor(cursor, ("request_id", "queue", "created_at"), {"queue": queue})
-    with storage_errors():
-        result = RequestModel.by_queue.query(
-            queue,
-            scan_index_forward=True,
-            limit=PAGE_SIZE,
-            page_size=PAGE_SIZE,
-            last_evaluated_key=start,
-        )
-        items = [
-            {
-                "request_id": r.request_id,
-                "type": r.type,
-                "type_text": rules.TYPE_RU.get(r.type, r.type),
-                "status": r.status,
-                "created_at": r.created_at,
-                "due_on": r.due_on,
-                "overdue": _overdue(r),
-            }
-            for r in result
-        ]
-    return {"items": items, "next_cursor": encode_cursor(result.last_evaluated_key)}
-
-
-def loan_queue(status: str | None, cursor: str | None) -> dict[str, Any]:
-    """One page of loans in ``status``, oldest first: one Query on ``by_status``."""
-    from chalicelib.storage.loans import LoanModel
-
-    status = status or "submitted"
-    if status not in LOAN_STATUSES:
-        raise ValidationFailed({"status": "Укажите статус: " + ", ".join(LOAN_STATUSES) + "."})
-    start = decode_cursor(
-        cursor, ("account_id", "loan_id", "status", "created_at"), {"status": status}
-    )
-    with storage_errors():
-        result = LoanModel.by_status.query(
-            status,
-            scan_index_forward=True,
-            limit=PAGE_SIZE,
-            page_size=PAGE_SIZE,
-            last_evaluated_key=start,
-        )
-        items = [
-            {
-                "account_id": loan.account_id,
-                "loan_id": loan.loan_id,
-                "status": loan.status,
-                "amount": int(loan.amount),
-                "term_days": int(loan.term_days),
-                "total_to_repay": loan.total,
-                "created_at": loan.created_at,
-                "due_date": loan.due_date,
-            }
-            for loan in result
-        ]
-    return {"items": items, "next_cursor": encode_cursor(result.last_evaluated_key)}
-
-
-# --- the review view ------------------------------------------------------------
-
-
-def _account_pii(account_id: str) -> tuple[AccountModel, dict[str, Any]] | None:
-    from chalicelib.storage.accounts import AccountModel
-
-    if not account_id:
-        return None
-    with storage_errors():
-        try:
-            account = AccountModel.get(account_id)
-        except DoesNotExist:
-            return None
-    if account.status == "deleted":
-        return None
-    pii = unseal_pii(account_id, account.pii)
-    return account, pii
-
-
-def _iin_birth_part(iin: str) -> str:
-    """An IIN with only its birth-date part (digits 1–6, YYMMDD) shown."""
-    return f"{iin[:6]}{'•' * 6}"
-
-
-def _masked_identifiers(account: AccountModel, pii: Mapping[str, Any]) -> dict[str, Any]:
-    from chalicelib.domain.email import mask_email
-    from chalicelib.domain.iin import mask_iin
-    from chalicelib.domain.phone import mask_phone
-
-    return {
-        "account_id": account.account_id,
-        "account_status": account.status,
-        "iin": mask_iin(pii["iin"]),
-        "phone": mask_phone(pii["phone"]),
-        "email": mask_email(pii["email"]),
-    }
-
-
-def _full_name(pii: Mapping[str, Any]) -> dict[str, Any]:
-    return {"surname": pii["surname"], "name": pii["name"], "patronymic": pii.get("patronymic")}
-
-
-def _phone_change_part(
-    staff: Principal, request: RequestModel, details: Mapping[str, Any]
-) -> dict[str, Any]:
-    """What a phone-change decision needs: identity against the ID card, the new number, photos.
-
-    The current number stays masked: recognising it is enough to decide.
-    """
-    from chalicelib.domain.phone import mask_phone
-
-    found = _account_pii(request.account_id)
-    borrower = None
-    if found is not None:
-        account, pii = found
-        card = pii.get("id_card") or {}
-        borrower = {
-            "account_id": account.account_id,
-            "account_status": account.status,
-            **_full_name(pii),
-            "iin": _iin_birth_part(pii["iin"]),
-            "birth_date": pii.get("birth_date"),
-            "current_phone": mask_phone(pii["phone"]),
-            "id_card": {
-                "number": card.get("number"),
-                "issued_on": card.get("issued_on"),
-                "expires_on": card.get("expires_on"),
-            },
-        }
-    documents = request.documents.as_dict() if request.documents else {}
-    keys = {
-        doc: str(documents[doc]["key"])
-        for doc in rules.DOCUMENTS
-        if doc in documents
-        and documents[doc].get("key")
-        and documents[doc].get("status") == rules.DOC_ACCEPTED
-    }
-    links: dict[str, str] = {}
-    if keys:
-        from chalicelib.services import documents as document_links
-
-        # Recorded before a single link exists.
-        audit.record(
-            staff.account_id, "documents_viewed", request.account_id, target=request.request_id
-        )
-        # Checked copies only, served as an attachment of the checked image type.
-        links = {
-            doc: document_links.download_url(key, str(documents[doc].get("content_type") or ""))
-            for doc, key in keys.items()
-        }
-    return {
-        "new_phone": details.get("new_phone"),
-        "phone_confirmed": request.phone_confirmed,
-        "borrower": borrower,
-        "documents": [
-            {
-                "document": doc,
-                "title": rules.DOCUMENT_RU[doc],
-                "status": documents[doc].get("status"),
-                "reason": documents[doc].get("reason"),
-                "download_url": links.get(doc),
-            }
-            for doc in rules.DOCUMENTS
-            if doc in documents
-        ],
-        "face_match": request.face_match.as_dict() if request.face_match else None,
-    }
-
-
-def _deletion_part(request: RequestModel) -> dict[str, Any]:
-    """What a deletion decision needs: who, and every loan with its status."""
-    from chalicelib.services.cabinet import LOAN_STATUS_RU
-    from chalicelib.services.requests import UNPAID_LOAN_STATUSES
-    from chalicelib.storage.loans import loans_of
-
-    found = _account_pii(request.account_id)
-    borrower = None
-    if found is not None:
-        account, pii = found
-        borrower = {**_masked_identifiers(account, pii), **_full_name(pii)}
-    with storage_errors():
-        loans = loans_of(request.account_id) if request.account_id else []
-    return {
-        "borrower": borrower,
-        "loans": [
-            {
-                "loan_id": loan.loan_id,
-                "status": loan.status,
-                "status_text": LOAN_STATUS_RU.get(loan.status, loan.status),
-                "amount": int(loan.amount),
-                "total_to_repay": loan.total,
-                "created_at": loan.created_at,
-                "due_date": loan.due_date,
-            }
-            for loan in loans
-        ],
-        "unpaid_loans": sum(loan.status in UNPAID_LOAN_STATUSES for loan in loans),
-    }
-
-
-def _compromise_part(request: RequestModel, details: Mapping[str, Any]) -> dict[str, Any]:
-    """What security needs: the report and, when it names an account, that account masked.
-
-    A signed-in report names its account; a report made without signing in names
-    the account its login matched, if any (``account_id`` is then set too). The
-    login as typed is not shown: the account it matched is what a decision needs.
-    """
-    found = _account_pii(request.account_id)
-    return {
-        "signed_in": bool(details.get("signed_in")),
-        "description": details.get("description"),
-        "contact": details.get("contact"),
-        "borrower": _masked_identifiers(*found) if found is not None else None,
-    }
-
-
-def review_view(staff: Principal, request_id: str) -> dict[str, Any]:
-    """A request as its reviewer sees it; the view is audited before any data is read."""
-    from chalicelib.services.requests import load, request_context
-
-    request = load(request_id)
-    _require_role(staff, ROLE_FOR_TYPE[request.type])
-    audit.record(staff.account_id, "request_viewed", request.account_id, target=request_id)
-    details = crypto.unseal(request.details, request_context(request_id)) if request.details else {}
-    view: dict[str, Any] = {
-        "request_id": request.request_id,
-        "type": request.type,
-        "type_text": rules.TYPE_RU.get(request.type, request.type),
-        "channel": request.channel or "cabinet",
-        "status": request.status,
-        "status_text": rules.STATUS_RU.get(request.status, request.status),
-        "account_id": request.account_id or None,
-        "created_at": request.created_at,
-        "updated_at": request.updated_at,
-        "due_on": request.due_on,
-        "overdue": _overdue(request),
-        "decisions": list(rules.decisions_for(request.type))
-        if request.status == rules.IN_REVIEW
-        else [],
-        "decided_at": request.decided_at,
-        "decided_by": request.decided_by,
-        "decision_reason": request.decision_reason,
-    }
-    if request.type == rules.PHONE_CHANGE:
-        view |= _phone_change_part(staff, request, details)
-    elif request.type == rules.DELETION:
-        view |= _deletion_part(request)
-    elif request.type == rules.COMPROMISE:
-        view |= _compromise_part(request, details)
-    return view
-
-
-# --- audit reads ----------------------------------------------------------------
-
-
-def audit_trail(staff: Principal, params: Mapping[str, str]) -> dict[str, Any]:
-    """Entries about one account (support, security), about or by a staff member (admin).
-
-    Audited before anything is read.
-    """
-    account_id, actor, cursor = params.get("account_id"), params.get("actor"), params.get("cursor")
-    if bool(account_id) == bool(actor):
-        raise ValidationFailed({"account_id": "Укажите либо account_id, либо actor."})
-    if cursor is not None and (len(cursor) > 64 or not cursor.isascii()):
-        raise BadRequest(MSG_CURSOR)
-    if account_id:
-        if account_id.startswith("staff#"):
-            # A staff member's own trail (sign-ins, enrolment): admin only.
-            _require_role(staff, ADMIN)
-        elif not staff.roles & {SUPPORT, SECURITY}:
-            raise Forbidden()
-        if len(account_id) > 64:
-            raise NotFound()
-        audit.record(staff.account_id, "audit_viewed", account_id)
-        page = audit.for_subject(account_id, cursor)
-    else:
-        assert actor is not None
-        _require_role(staff, ADMIN)
-        username = actor.removeprefix("staff#")
-        if username == audit.SYSTEM:
-            who = audit.SYSTEM
-        elif USERNAME.fullmatch(username):
-            who = audit.staff_subject(username)
-        else:
-            raise ValidationFailed({"actor": MSG_USERNAME})
-        audit.record(staff.account_id, "audit_viewed", who)
-        page = audit.for_actor(who, cursor)
-    return {"items": page.items, "next_cursor": page.next_cursor}
-
-
 def create_staff_from(staff: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     """``POST /admin/v1/staff``: an admin creates a member, who then enrols through the link."""
-    _require_role(staff, ADMIN)
+    require_role(staff, ADMIN)
     form = Form(data, ("username", "roles", "password"))
     username = form.field("username", string(64))
     roles = form.field("roles", _role_list)

@@ -1,0 +1,299 @@
+"""The support desk: the review queue, the loan queue and the review view of one request.
+
+Which role reviews which request type is decided here (``ROLE_FOR_TYPE``);
+staff accounts and sign-in are ``services.staff_accounts``. Every view of
+personal data or photos is audited *before* the data is returned (Law 94-V:
+who accessed what, and when).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.adapters import crypto
+from chalicelib.clock import today_kz
+from chalicelib.domain import requests as rules
+from chalicelib.errors import ValidationFailed
+from chalicelib.services import audit
+from chalicelib.services.pagination import decode_cursor, encode_cursor
+from chalicelib.services.sessions import Principal
+from chalicelib.services.staff_accounts import SECURITY, SUPPORT, require_role
+from chalicelib.storage.base import storage_errors
+
+if TYPE_CHECKING:
+    from chalicelib.storage.accounts import AccountModel
+    from chalicelib.storage.requests import RequestModel
+
+#: Which role reviews which request type.
+ROLE_FOR_TYPE = {
+    rules.PHONE_CHANGE: SUPPORT,
+    rules.DELETION: SUPPORT,
+    rules.COMPROMISE: SECURITY,
+}
+#: Loan statuses staff can list (``by_status``) and set.
+LOAN_STATUSES = ("submitted", "approved", "signed", "rejected", "issued", "overdue", "repaid")
+
+PAGE_SIZE = 20
+
+
+def _overdue(request: RequestModel) -> bool:
+    return request.status == rules.IN_REVIEW and request.due_on < today_kz().isoformat()
+
+
+def queue_page(staff: Principal, request_type: str | None, cursor: str | None) -> dict[str, Any]:
+    """One page of requests waiting for review, oldest first: exactly one Query on ``by_queue``."""
+    from chalicelib.storage.requests import RequestModel
+
+    if request_type not in ROLE_FOR_TYPE:
+        raise ValidationFailed({"type": "Укажите тип: " + ", ".join(rules.TYPES) + "."})
+    require_role(staff, ROLE_FOR_TYPE[request_type])
+    queue = rules.queue_key(request_type, rules.IN_REVIEW)
+    assert queue is not None
+    start = decode_cursor(cursor, ("request_id", "queue", "created_at"), {"queue": queue})
+    with storage_errors():
+        result = RequestModel.by_queue.query(
+            queue,
+            scan_index_forward=True,
+            limit=PAGE_SIZE,
+            page_size=PAGE_SIZE,
+            last_evaluated_key=start,
+        )
+        items = [
+            {
+                "request_id": r.request_id,
+                "type": r.type,
+                "type_text": rules.TYPE_RU.get(r.type, r.type),
+                "status": r.status,
+                "created_at": r.created_at,
+                "due_on": r.due_on,
+                "overdue": _overdue(r),
+            }
+            for r in result
+        ]
+    return {"items": items, "next_cursor": encode_cursor(result.last_evaluated_key)}
+
+
+def loan_queue(status: str | None, cursor: str | None) -> dict[str, Any]:
+    """One page of loans in ``status``, oldest first: one Query on ``by_status``."""
+    from chalicelib.storage.loans import LoanModel
+
+    status = status or "submitted"
+    if status not in LOAN_STATUSES:
+        raise ValidationFailed({"status": "Укажите статус: " + ", ".join(LOAN_STATUSES) + "."})
+    start = decode_cursor(
+        cursor, ("account_id", "loan_id", "status", "created_at"), {"status": status}
+    )
+    with storage_errors():
+        result = LoanModel.by_status.query(
+            status,
+            scan_index_forward=True,
+            limit=PAGE_SIZE,
+            page_size=PAGE_SIZE,
+            last_evaluated_key=start,
+        )
+        items = [
+            {
+                "account_id": loan.account_id,
+                "loan_id": loan.loan_id,
+                "status": loan.status,
+                "amount": int(loan.amount),
+                "term_days": int(loan.term_days),
+                "total_to_repay": loan.total,
+                "created_at": loan.created_at,
+                "due_date": loan.due_date,
+            }
+            for loan in result
+        ]
+    return {"items": items, "next_cursor": encode_cursor(result.last_evaluated_key)}
+
+
+def _account_pii(account_id: str) -> tuple[AccountModel, dict[str, Any]] | None:
+    from chalicelib.storage.accounts import AccountModel, unseal_pii
+
+    if not account_id:
+        return None
+    with storage_errors():
+        try:
+            account = AccountModel.get(account_id)
+        except DoesNotExist:
+            return None
+    if account.status == "deleted":
+        return None
+    pii = unseal_pii(account_id, account.pii)
+    return account, pii
+
+
+def _iin_birth_part(iin: str) -> str:
+    """An IIN with only its birth-date part (digits 1–6, YYMMDD) shown."""
+    return f"{iin[:6]}{'•' * 6}"
+
+
+def _masked_identifiers(account: AccountModel, pii: Mapping[str, Any]) -> dict[str, Any]:
+    from chalicelib.domain.email import mask_email
+    from chalicelib.domain.iin import mask_iin
+    from chalicelib.domain.phone import mask_phone
+
+    return {
+        "account_id": account.account_id,
+        "account_status": account.status,
+        "iin": mask_iin(pii["iin"]),
+        "phone": mask_phone(pii["phone"]),
+        "email": mask_email(pii["email"]),
+    }
+
+
+def _full_name(pii: Mapping[str, Any]) -> dict[str, Any]:
+    return {"surname": pii["surname"], "name": pii["name"], "patronymic": pii.get("patronymic")}
+
+
+def _phone_change_part(
+    staff: Principal, request: RequestModel, details: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What a phone-change decision needs: identity against the ID card, the new number, photos.
+
+    The current number stays masked: recognising it is enough to decide.
+    """
+    from chalicelib.domain.phone import mask_phone
+
+    found = _account_pii(request.account_id)
+    borrower = None
+    if found is not None:
+        account, pii = found
+        card = pii.get("id_card") or {}
+        borrower = {
+            "account_id": account.account_id,
+            "account_status": account.status,
+            **_full_name(pii),
+            "iin": _iin_birth_part(pii["iin"]),
+            "birth_date": pii.get("birth_date"),
+            "current_phone": mask_phone(pii["phone"]),
+            "id_card": {
+                "number": card.get("number"),
+                "issued_on": card.get("issued_on"),
+                "expires_on": card.get("expires_on"),
+            },
+        }
+    documents = request.documents.as_dict() if request.documents else {}
+    keys = {
+        doc: str(documents[doc]["key"])
+        for doc in rules.DOCUMENTS
+        if doc in documents
+        and documents[doc].get("key")
+        and documents[doc].get("status") == rules.DOC_ACCEPTED
+    }
+    links: dict[str, str] = {}
+    if keys:
+        from chalicelib.services import documents as document_links
+
+        # Recorded before a single link exists.
+        audit.record(
+            staff.account_id, "documents_viewed", request.account_id, target=request.request_id
+        )
+        # Checked copies only, served as an attachment of the checked image type.
+        links = {
+            doc: document_links.download_url(key, str(documents[doc].get("content_type") or ""))
+            for doc, key in keys.items()
+        }
+    return {
+        "new_phone": details.get("new_phone"),
+        "phone_confirmed": request.phone_confirmed,
+        "borrower": borrower,
+        "documents": [
+            {
+                "document": doc,
+                "title": rules.DOCUMENT_RU[doc],
+                "status": documents[doc].get("status"),
+                "reason": documents[doc].get("reason"),
+                "download_url": links.get(doc),
+            }
+            for doc in rules.DOCUMENTS
+            if doc in documents
+        ],
+        "face_match": request.face_match.as_dict() if request.face_match else None,
+    }
+
+
+def _deletion_part(request: RequestModel) -> dict[str, Any]:
+    """What a deletion decision needs: who, and every loan with its status."""
+    from chalicelib.services.cabinet import LOAN_STATUS_RU
+    from chalicelib.services.requests import UNPAID_LOAN_STATUSES
+    from chalicelib.storage.loans import loans_of
+
+    found = _account_pii(request.account_id)
+    borrower = None
+    if found is not None:
+        account, pii = found
+        borrower = {**_masked_identifiers(account, pii), **_full_name(pii)}
+    with storage_errors():
+        loans = loans_of(request.account_id) if request.account_id else []
+    return {
+        "borrower": borrower,
+        "loans": [
+            {
+                "loan_id": loan.loan_id,
+                "status": loan.status,
+                "status_text": LOAN_STATUS_RU.get(loan.status, loan.status),
+                "amount": int(loan.amount),
+                "total_to_repay": loan.total,
+                "created_at": loan.created_at,
+                "due_date": loan.due_date,
+            }
+            for loan in loans
+        ],
+        "unpaid_loans": sum(loan.status in UNPAID_LOAN_STATUSES for loan in loans),
+    }
+
+
+def _compromise_part(request: RequestModel, details: Mapping[str, Any]) -> dict[str, Any]:
+    """What security needs: the report and, when it names an account, that account masked.
+
+    A signed-in report names its account; a report made without signing in names
+    the account its login matched, if any (``account_id`` is then set too). The
+    login as typed is not shown: the account it matched is what a decision needs.
+    """
+    found = _account_pii(request.account_id)
+    return {
+        "signed_in": bool(details.get("signed_in")),
+        "description": details.get("description"),
+        "contact": details.get("contact"),
+        "borrower": _masked_identifiers(*found) if found is not None else None,
+    }
+
+
+def review_view(staff: Principal, request_id: str) -> dict[str, Any]:
+    """A request as its reviewer sees it; the view is audited before any data is read."""
+    from chalicelib.services.requests import load, request_context
+
+    request = load(request_id)
+    require_role(staff, ROLE_FOR_TYPE[request.type])
+    audit.record(staff.account_id, "request_viewed", request.account_id, target=request_id)
+    details = crypto.unseal(request.details, request_context(request_id)) if request.details else {}
+    view: dict[str, Any] = {
+        "request_id": request.request_id,
+        "type": request.type,
+        "type_text": rules.TYPE_RU.get(request.type, request.type),
+        "channel": request.channel or "cabinet",
+        "status": request.status,
+        "status_text": rules.STATUS_RU.get(request.status, request.status),
+        "account_id": request.account_id or None,
+        "created_at": request.created_at,
+        "updated_at": request.updated_at,
+        "due_on": request.due_on,
+        "overdue": _overdue(request),
+        "decisions": list(rules.decisions_for(request.type))
+        if request.status == rules.IN_REVIEW
+        else [],
+        "decided_at": request.decided_at,
+        "decided_by": request.decided_by,
+        "decision_reason": request.decision_reason,
+    }
+    if request.type == rules.PHONE_CHANGE:
+        view |= _phone_change_part(staff, request, details)
+    elif request.type == rules.DELETION:
+        view |= _deletion_part(request)
+    elif request.type == rules.COMPROMISE:
+        view |= _compromise_part(request, details)
+    return view
