@@ -35,7 +35,6 @@ from chalicelib.storage.accounts import (
     identifier_guard,
     seal_pii,
 )
-from chalicelib.storage.base import storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 
 PURPOSE = "email_change"
@@ -79,8 +78,7 @@ def start(
         raise ValidationFailed({"new_email": "Это ваш текущий адрес."})
     # Charged before the lookup, so probing addresses spends the send budgets.
     codes.limit_sends(new_index, client_ip)
-    with storage_errors():
-        taken = IdentifierModel.count(new_index, limit=1) > 0
+    taken = IdentifierModel.count(new_index, limit=1) > 0
     challenge_id = _challenge_id(account.account_id)
     challenge, code = codes.new_challenge(
         challenge_id, PURPOSE, new_index, CHALLENGE_LIFETIME_SECONDS
@@ -89,8 +87,7 @@ def start(
     challenge.email_index = new_index
     challenge.pii = crypto.seal({"email": new_email}, _context(challenge_id))
     challenge.phone_taken = taken  # here: the address is taken (the code is never sent)
-    with storage_errors():
-        challenge.save()
+    challenge.save()
     if taken:
         notifications.enqueue(
             "email",
