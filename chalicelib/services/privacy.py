@@ -62,6 +62,7 @@ def accept_consent(principal: Principal, data: Mapping[str, Any]) -> dict[str, A
                 lambda m: [m.consent_version.set(current)],
                 other_actions=[AccountModel.consent_at.set(moment)],
             )
+        account.consent_version, account.consent_at = current, moment
         audit.record(principal.account_id, "consent_accepted", principal.account_id, target=current)
     clear_consent_pending(principal.account_id)
     return {"version": account.consent_version, "accepted_at": account.consent_at}
