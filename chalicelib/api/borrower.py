@@ -10,7 +10,6 @@ from chalice.app import Request
 
 from chalicelib import i18n, metrics
 from chalicelib.api.http import (
-    as_error,
     client_ip,
     json_body,
     json_response,
@@ -18,7 +17,7 @@ from chalicelib.api.http import (
     signed_in_borrower,
     user_agent,
 )
-from chalicelib.errors import RateLimited
+from chalicelib.errors import HavaError, RateLimited
 
 if TYPE_CHECKING:
     from chalicelib.services.sessions import Principal
@@ -106,9 +105,8 @@ def sign_in() -> Response:
     except RateLimited:
         metrics.count("SignInThrottled")
         raise
-    except Exception as exc:
-        if as_error(exc) is not None:
-            metrics.count("SignInFailed")
+    except HavaError:
+        metrics.count("SignInFailed")
         raise
     metrics.count("SignInOk")
     return json_response(session.as_dict(), status=201)

@@ -6,7 +6,6 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib.api.http import (
-    as_error,
     client_ip,
     json_body,
     json_response,
@@ -143,14 +142,14 @@ def _link_page(message: str, with_form: bool, status: int = 200) -> Response:
 @route(requests_api, "/v1/phone-links/{token}", methods=["GET"])
 def phone_link_page(token: str) -> Response:
     """The page the SMS link opens: confirming is a POST (link previews only GET)."""
+    from chalicelib.errors import HavaError
     from chalicelib.services import email_requests
 
     try:
         answer = email_requests.phone_link_status(token)
-    except Exception as exc:
-        error = as_error(exc)
-        if error is not None and _wants_html():
-            return _link_page(str(error), with_form=False, status=status_of(error))
+    except HavaError as exc:
+        if _wants_html():
+            return _link_page(str(exc), with_form=False, status=status_of(exc))
         raise
     if _wants_html():
         return _link_page(answer["message"], with_form=True)
@@ -165,14 +164,14 @@ def phone_link_page(token: str) -> Response:
 )
 def confirm_phone_link(token: str) -> Response:
     """Confirm the new number of a phone change filed by e-mail (single use)."""
+    from chalicelib.errors import HavaError
     from chalicelib.services import email_requests
 
     try:
         answer = email_requests.confirm_phone_link(token)
-    except Exception as exc:
-        error = as_error(exc)
-        if error is not None and _wants_html():
-            return _link_page(str(error), with_form=False, status=status_of(error))
+    except HavaError as exc:
+        if _wants_html():
+            return _link_page(str(exc), with_form=False, status=status_of(exc))
         raise
     if _wants_html():
         return _link_page(answer["message"], with_form=False)

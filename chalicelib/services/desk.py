@@ -21,6 +21,7 @@ from chalicelib.services import audit
 from chalicelib.services.pagination import decode_cursor, encode_cursor
 from chalicelib.services.sessions import Principal
 from chalicelib.services.staff_accounts import SECURITY, SUPPORT, require_role
+from chalicelib.storage.base import storage_errors
 
 if TYPE_CHECKING:
     from chalicelib.storage.accounts import AccountModel
@@ -52,25 +53,26 @@ def queue_page(staff: Principal, request_type: str | None, cursor: str | None) -
     queue = rules.queue_key(request_type, rules.IN_REVIEW)
     assert queue is not None
     start = decode_cursor(cursor, ("request_id", "queue", "created_at"), {"queue": queue})
-    result = RequestModel.by_queue.query(
-        queue,
-        scan_index_forward=True,
-        limit=PAGE_SIZE,
-        page_size=PAGE_SIZE,
-        last_evaluated_key=start,
-    )
-    items = [
-        {
-            "request_id": r.request_id,
-            "type": r.type,
-            "type_text": rules.TYPE_RU.get(r.type, r.type),
-            "status": r.status,
-            "created_at": r.created_at,
-            "due_on": r.due_on,
-            "overdue": _overdue(r),
-        }
-        for r in result
-    ]
+    with storage_errors():
+        result = RequestModel.by_queue.query(
+            queue,
+            scan_index_forward=True,
+            limit=PAGE_SIZE,
+            page_size=PAGE_SIZE,
+            last_evaluated_key=start,
+        )
+        items = [
+            {
+                "request_id": r.request_id,
+                "type": r.type,
+                "type_text": rules.TYPE_RU.get(r.type, r.type),
+                "status": r.status,
+                "created_at": r.created_at,
+                "due_on": r.due_on,
+                "overdue": _overdue(r),
+            }
+            for r in result
+        ]
     return {"items": items, "next_cursor": encode_cursor(result.last_evaluated_key)}
 
 
@@ -84,26 +86,27 @@ def loan_queue(status: str | None, cursor: str | None) -> dict[str, Any]:
     start = decode_cursor(
         cursor, ("account_id", "loan_id", "status", "created_at"), {"status": status}
     )
-    result = LoanModel.by_status.query(
-        status,
-        scan_index_forward=True,
-        limit=PAGE_SIZE,
-        page_size=PAGE_SIZE,
-        last_evaluated_key=start,
-    )
-    items = [
-        {
-            "account_id": loan.account_id,
-            "loan_id": loan.loan_id,
-            "status": loan.status,
-            "amount": int(loan.amount),
-            "term_days": int(loan.term_days),
-            "total_to_repay": loan.total,
-            "created_at": loan.created_at,
-            "due_date": loan.due_date,
-        }
-        for loan in result
-    ]
+    with storage_errors():
+        result = LoanModel.by_status.query(
+            status,
+            scan_index_forward=True,
+            limit=PAGE_SIZE,
+            page_size=PAGE_SIZE,
+            last_evaluated_key=start,
+        )
+        items = [
+            {
+                "account_id": loan.account_id,
+                "loan_id": loan.loan_id,
+                "status": loan.status,
+                "amount": int(loan.amount),
+                "term_days": int(loan.term_days),
+                "total_to_repay": loan.total,
+                "created_at": loan.created_at,
+                "due_date": loan.due_date,
+            }
+            for loan in result
+        ]
     return {"items": items, "next_cursor": encode_cursor(result.last_evaluated_key)}
 
 
@@ -112,10 +115,11 @@ def _account_pii(account_id: str) -> tuple[AccountModel, dict[str, Any]] | None:
 
     if not account_id:
         return None
-    try:
-        account = AccountModel.get(account_id)
-    except DoesNotExist:
-        return None
+    with storage_errors():
+        try:
+            account = AccountModel.get(account_id)
+        except DoesNotExist:
+            return None
     if account.status == "deleted":
         return None
     pii = unseal_pii(account_id, account.pii)
@@ -223,7 +227,8 @@ def _deletion_part(request: RequestModel) -> dict[str, Any]:
     if found is not None:
         account, pii = found
         borrower = {**_masked_identifiers(account, pii), **_full_name(pii)}
-    loans = loans_of(request.account_id) if request.account_id else []
+    with storage_errors():
+        loans = loans_of(request.account_id) if request.account_id else []
     return {
         "borrower": borrower,
         "loans": [

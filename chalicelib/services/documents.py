@@ -159,6 +159,7 @@ def renew_forms(request: Any) -> dict[str, dict[str, Any]]:
     from pynamodb.exceptions import UpdateError
 
     from chalicelib.services.requests import load
+    from chalicelib.storage.base import storage_errors
     from chalicelib.storage.requests import RequestModel
 
     for _ in range(_UPDATE_ATTEMPTS):
@@ -175,19 +176,20 @@ def renew_forms(request: Any) -> dict[str, dict[str, Any]]:
             slots[doc] = slot
         if not changed:
             return upload_forms(request.request_id, slots)
-        try:
-            request.update(
-                actions=[
-                    RequestModel.documents.set(slots),
-                    RequestModel.updated_at.set(iso(now())),
-                ],
-                condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
-            request = load(request.request_id)
-            continue
+        with storage_errors():
+            try:
+                request.update(
+                    actions=[
+                        RequestModel.documents.set(slots),
+                        RequestModel.updated_at.set(iso(now())),
+                    ],
+                    condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                request = load(request.request_id)
+                continue
         return upload_forms(request.request_id, slots)
     raise ServiceUnavailable()
 

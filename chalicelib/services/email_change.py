@@ -35,6 +35,7 @@ from chalicelib.storage.accounts import (
     identifier_guard,
     seal_pii,
 )
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 
 PURPOSE = "email_change"
@@ -78,7 +79,8 @@ def start(
         raise ValidationFailed({"new_email": "Это ваш текущий адрес."})
     # Charged before the lookup, so probing addresses spends the send budgets.
     codes.limit_sends(new_index, client_ip)
-    taken = IdentifierModel.count(new_index, limit=1) > 0
+    with storage_errors():
+        taken = IdentifierModel.count(new_index, limit=1) > 0
     challenge_id = _challenge_id(account.account_id)
     challenge, code = codes.new_challenge(
         challenge_id, PURPOSE, new_index, CHALLENGE_LIFETIME_SECONDS
@@ -87,7 +89,8 @@ def start(
     challenge.email_index = new_index
     challenge.pii = crypto.seal({"email": new_email}, _context(challenge_id))
     challenge.phone_taken = taken  # here: the address is taken (the code is never sent)
-    challenge.save()
+    with storage_errors():
+        challenge.save()
     if taken:
         notifications.enqueue(
             "email",

@@ -34,6 +34,7 @@ from chalicelib.services import audit
 from chalicelib.services import requests as request_service
 from chalicelib.storage import tx
 from chalicelib.storage.accounts import IdentifierModel
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.requests import RequestModel
 
@@ -58,10 +59,11 @@ def account_for_address(address: str) -> str | None:
     index = identifier_index(address)
     if index is None or not index.startswith("email#"):
         return None
-    try:
-        account_id = str(IdentifierModel.get(index).account_id)
-    except DoesNotExist:
-        return None
+    with storage_errors():
+        try:
+            account_id = str(IdentifierModel.get(index).account_id)
+        except DoesNotExist:
+            return None
     try:
         get_account(account_id)
     except Exception:  # a deleted account is no account
@@ -105,7 +107,8 @@ def file_phone_change(
         return PhoneChangeOutcome(missing=missing)
     assert new_phone is not None
     new_index = crypto.blind_index("phone", new_phone)
-    taken = IdentifierModel.count(new_index, limit=1) > 0
+    with storage_errors():
+        taken = IdentifierModel.count(new_index, limit=1) > 0
     if taken:
         return PhoneChangeOutcome(
             problem="Этот номер нельзя указать. Если он принадлежит вам, обратитесь в службу "
@@ -246,10 +249,11 @@ def link_text(token: str) -> str:
 def _open_link(token: str) -> ChallengeModel:
     if not isinstance(token, str) or not 20 <= len(token) <= 128:
         raise NotFound("Ссылка не найдена.")
-    try:
-        challenge = ChallengeModel.get(_link_id(token), consistent_read=True)
-    except DoesNotExist:
-        raise NotFound("Ссылка не найдена.") from None
+    with storage_errors():
+        try:
+            challenge = ChallengeModel.get(_link_id(token), consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("Ссылка не найдена.") from None
     if challenge.purpose != LINK_PURPOSE:
         raise NotFound("Ссылка не найдена.")
     if challenge.consumed or challenge.code_expires_at <= epoch():
@@ -324,7 +328,8 @@ def report_compromise_by_email(account_id: str | None, address: str, text: str) 
         {"login": address, "contact": address, "description": description, "signed_in": False},
     )
     request.channel = CHANNEL_EMAIL
-    request.save(condition=RequestModel.request_id.does_not_exist())
+    with storage_errors():
+        request.save(condition=RequestModel.request_id.does_not_exist())
     audit.record("anonymous", "compromise_reported", "none", target=request.request_id)
 
 
@@ -356,14 +361,15 @@ def relabel_documents(
             {"documents": "Каждый документ должен получить ровно одно из фото заявки."}
         )
     relabelled = {doc: current[source] for doc, source in full.items()}
-    try:
-        request.update(
-            actions=[
-                RequestModel.documents.set(relabelled),
-                RequestModel.updated_at.set(iso(now())),
-            ]
-        )
-    except Exception as exc:
-        raise Conflict("Заявку только что изменили. Обновите страницу.") from exc
+    with storage_errors():
+        try:
+            request.update(
+                actions=[
+                    RequestModel.documents.set(relabelled),
+                    RequestModel.updated_at.set(iso(now())),
+                ]
+            )
+        except Exception as exc:
+            raise Conflict("Заявку только что изменили. Обновите страницу.") from exc
     audit.record(staff_account, "documents_relabelled", str(request.account_id), target=request_id)
     return {"request_id": request_id, "documents": full}

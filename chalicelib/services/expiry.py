@@ -27,6 +27,7 @@ from chalicelib.domain import requests as rules
 from chalicelib.errors import NotFound
 from chalicelib.logs import logger
 from chalicelib.storage import tx
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.requests import RequestModel
 
 ACTOR = "system:expire_requests"
@@ -46,12 +47,13 @@ def expire_requests(moment: datetime | None = None) -> dict[str, int]:
     """Cancel every phone change still awaiting documents past its age; returns counts."""
     limit = cutoff(moment)
     found = cancelled = 0
-    candidates = [
-        item.request_id
-        for item in RequestModel.by_status.query(
-            rules.AWAITING_DOCUMENTS, RequestModel.created_at < limit
-        )
-    ]
+    with storage_errors():
+        candidates = [
+            item.request_id
+            for item in RequestModel.by_status.query(
+                rules.AWAITING_DOCUMENTS, RequestModel.created_at < limit
+            )
+        ]
     for request_id in candidates:
         found += 1
         if cancel_abandoned(request_id, limit):
@@ -80,10 +82,11 @@ def cancel_abandoned(request_id: str, limit: str) -> bool:
     rules.check_transition(request.type, request.status, rules.CANCELLED)
     account_id = request.account_id or ""
     lookup = _open_guard(request.type, account_id)
-    try:
-        guard: Any = IdentifierModel.get(lookup, consistent_read=True)
-    except DoesNotExist:
-        guard = None
+    with storage_errors():
+        try:
+            guard: Any = IdentifierModel.get(lookup, consistent_read=True)
+        except DoesNotExist:
+            guard = None
     try:
         with tx.write() as t:
             t.update(

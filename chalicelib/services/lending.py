@@ -47,7 +47,7 @@ from chalicelib.storage.accounts import (
     payment_guard_key,
 )
 from chalicelib.storage.audit import AuditModel
-from chalicelib.storage.base import sortable_id
+from chalicelib.storage.base import sortable_id, storage_errors
 from chalicelib.storage.loans import (
     LoanModel,
     PaymentModel,
@@ -161,10 +161,11 @@ def regulation_tenge(amount: Any) -> str:
 
 
 def _account(account_id: str) -> AccountModel:
-    try:
-        return AccountModel.get(account_id, consistent_read=True)
-    except DoesNotExist:
-        raise NotFound("Учётная запись не найдена.") from None
+    with storage_errors():
+        try:
+            return AccountModel.get(account_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("Учётная запись не найдена.") from None
 
 
 def _phone(account: AccountModel) -> str:
@@ -198,7 +199,8 @@ def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     account = _account(principal.account_id)
     if account.status != "active":
         raise Forbidden("Учётная запись ограничена: подать заявку сейчас нельзя.")
-    loans, _ = account_items(principal.account_id)
+    with storage_errors():
+        loans, _ = account_items(principal.account_id)
     repeat = any(loan.status == LoanStatus.REPAID for loan in loans)
     offer = calculator.quote(amount, term, product_for(settings, repeat), today_kz())
     from chalicelib.domain import regulation
@@ -222,9 +224,10 @@ def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     except _AlreadyOpen as exc:
         open_loans = [ln for ln in loans if ln.status in lending.OPEN]
         if not open_loans:
-            open_loans = [
-                ln for ln in account_items(principal.account_id)[0] if ln.status in lending.OPEN
-            ]
+            with storage_errors():
+                open_loans = [
+                    ln for ln in account_items(principal.account_id)[0] if ln.status in lending.OPEN
+                ]
         if open_loans:
             raise Conflict(_open_message(open_loans[-1])) from exc
         raise Conflict("У вас уже есть открытая заявка или займ.") from exc
@@ -334,7 +337,8 @@ def repayment_details(loan: LoanModel) -> dict[str, Any]:
 
 def my_loans(account_id: str) -> list[dict[str, Any]]:
     """The borrower's loans, newest first, each with its payments: one Query."""
-    loans, payments = account_items(account_id)
+    with storage_errors():
+        loans, payments = account_items(account_id)
     by_loan: dict[str, list[PaymentModel]] = {}
     for payment in payments:
         by_loan.setdefault(loan_of_payment(payment), []).append(payment)
@@ -348,10 +352,11 @@ def my_loans(account_id: str) -> list[dict[str, Any]]:
 def load(account_id: str, loan_id: str) -> LoanModel:
     if "#" in loan_id:
         raise NotFound("Займ не найден.")
-    try:
-        return LoanModel.get(account_id, loan_id, consistent_read=True)
-    except DoesNotExist:
-        raise NotFound("Займ не найден.") from None
+    with storage_errors():
+        try:
+            return LoanModel.get(account_id, loan_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("Займ не найден.") from None
 
 
 def _read_reason(data: Mapping[str, Any], required: bool) -> str | None:
@@ -646,7 +651,8 @@ def _payment_notice(loan: LoanModel, amount: Decimal, after: lending.Balance, cl
 
 def _already_recorded(reference_index: str, account_id: str, loan_id: str) -> bool:
     """Whether this bank reference is a payment of this very loan (a retried recording)."""
-    _, payments = account_items(account_id)
+    with storage_errors():
+        _, payments = account_items(account_id)
     return any(
         p.reference_index == reference_index and loan_of_payment(p) == loan_id for p in payments
     )
@@ -676,10 +682,11 @@ def desk_page(queue: str, cursor: str | None, staff: Principal | None = None) ->
             }
         except (ValueError, TypeError):
             raise ValidationFailed({"cursor": "Неверный курсор."}) from None
-    result = LoanModel.by_status.query(
-        status.value, limit=PAGE_SIZE, last_evaluated_key=start, scan_index_forward=True
-    )
-    items = list(result)
+    with storage_errors():
+        result = LoanModel.by_status.query(
+            status.value, limit=PAGE_SIZE, last_evaluated_key=start, scan_index_forward=True
+        )
+        items = list(result)
     today = today_kz()
     last = result.last_evaluated_key
     next_cursor = None
@@ -738,9 +745,10 @@ def mark_overdue(today: date | None = None) -> int:
     """Move issued loans whose due date has passed to overdue (Query on ``by_due``)."""
     today = today or today_kz()
     moved = 0
-    keys = list(
-        LoanModel.by_due.query(LoanStatus.ISSUED.value, LoanModel.due_date < today.isoformat())
-    )
+    with storage_errors():
+        keys = list(
+            LoanModel.by_due.query(LoanStatus.ISSUED.value, LoanModel.due_date < today.isoformat())
+        )
     for key in keys:
         loan = load(key.account_id, key.loan_id)
         if loan.status != LoanStatus.ISSUED or (loan.due_date or "") >= today.isoformat():
@@ -797,7 +805,8 @@ def reminders_due(moment: datetime | None = None) -> int:
     targets.append((LoanStatus.OVERDUE, today - timedelta(days=1), -1))
     targets.append((LoanStatus.ISSUED, today - timedelta(days=1), -1))  # before the overdue run
     for status, due, offset in targets:
-        keys = list(LoanModel.by_due.query(status.value, LoanModel.due_date == due.isoformat()))
+        with storage_errors():
+            keys = list(LoanModel.by_due.query(status.value, LoanModel.due_date == due.isoformat()))
         for key in keys:
             if _claim_reminder(key.account_id, key.loan_id, due, offset):
                 sent += _send_reminder(key.account_id, key.loan_id, today, offset)
@@ -810,12 +819,13 @@ def _claim_reminder(account_id: str, loan_id: str, due: date, offset: int) -> bo
     )
     from pynamodb.exceptions import PutError
 
-    try:
-        marker.save(condition=IdentifierModel.lookup.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
+    with storage_errors():
+        try:
+            marker.save(condition=IdentifierModel.lookup.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
     return True
 
 

@@ -36,6 +36,7 @@ from chalicelib.services.sessions import Principal
 from chalicelib.storage import tx
 from chalicelib.storage.accounts import AccountModel, account_pii
 from chalicelib.storage.audit import AuditModel
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.loans import LoanModel
 
 # --- Payout account, signing, extension (borrower) --------------------------------------------
@@ -147,7 +148,8 @@ def _send_code(
     challenge.request_id = loan.loan_id
     if "days" in extra:
         challenge.term_days = int(extra["days"])
-    challenge.save()
+    with storage_errors():
+        challenge.save()
     phone = _phone(account)
     notifications.enqueue("sms", phone, text.format(code=code))
     settings = get_settings()

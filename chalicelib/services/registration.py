@@ -72,7 +72,7 @@ from chalicelib.storage.accounts import (
     seal_pii,
     unseal_pii,
 )
-from chalicelib.storage.base import new_id, sortable_id
+from chalicelib.storage.base import new_id, sortable_id, storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.loans import LoanModel
 
@@ -256,11 +256,12 @@ def start(
     phone_index = crypto.blind_index("phone", pii["phone"])
     codes.limit_sends(phone_index, client_ip)
 
-    try:
-        IdentifierModel.get(phone_index)
-        phone_taken = True
-    except DoesNotExist:
-        phone_taken = False
+    with storage_errors():
+        try:
+            IdentifierModel.get(phone_index)
+            phone_taken = True
+        except DoesNotExist:
+            phone_taken = False
 
     challenge_id = new_id("reg")
     account_id = new_id("acc")
@@ -279,7 +280,8 @@ def start(
     challenge.consent_at = iso(now())
     challenge.phone_taken = phone_taken
     challenge.language = i18n.normalise(language)
-    challenge.save(condition=ChallengeModel.challenge_id.does_not_exist())
+    with storage_errors():
+        challenge.save(condition=ChallengeModel.challenge_id.does_not_exist())
     notifications.enqueue(
         "sms",
         pii["phone"],
@@ -447,23 +449,25 @@ def _taken_identifiers(
     written, the owner of record is told, and the caller gets the ids and the
     token it would have got: the token was never stored, so it opens nothing.
     """
-    try:
-        challenge.update(
-            actions=[
-                ChallengeModel.consumed.set(True),
-                ChallengeModel.lost_to_taken_identifier.set(True),
-            ],
-            condition=codes.consume_condition(challenge),
-        )
-    except UpdateError as exc:
-        raise CodeExpired("Этот код уже использован. Войдите в кабинет.") from exc
+    with storage_errors():
+        try:
+            challenge.update(
+                actions=[
+                    ChallengeModel.consumed.set(True),
+                    ChallengeModel.lost_to_taken_identifier.set(True),
+                ],
+                condition=codes.consume_condition(challenge),
+            )
+        except UpdateError as exc:
+            raise CodeExpired("Этот код уже использован. Войдите в кабинет.") from exc
     logger.warning("security_event", extra={"event": "registration_with_taken_identifier"})
     owners: dict[str, list[str]] = {}
     for index in taken:
-        try:
-            owner = IdentifierModel.get(index).account_id
-        except DoesNotExist:
-            continue  # freed meanwhile (deletion): nobody to tell
+        with storage_errors():
+            try:
+                owner = IdentifierModel.get(index).account_id
+            except DoesNotExist:
+                continue  # freed meanwhile (deletion): nobody to tell
         owners.setdefault(owner, []).append(index.split("#", 1)[0])
     for owner, kinds in owners.items():
         try:
@@ -479,7 +483,8 @@ def _tell_owner(account_id: str, kinds: list[str]) -> None:
     """SMS and e-mail to the owner of record: someone tried to register with their data."""
     from chalicelib.services import notices
 
-    sealed = AccountModel.get(account_id, attributes_to_get=["pii"]).pii
+    with storage_errors():
+        sealed = AccountModel.get(account_id, attributes_to_get=["pii"]).pii
     pii = unseal_pii(account_id, sealed)
     what = " и ".join(_KIND_RU.get(kind, "ваши данные") for kind in kinds)
     text = (

@@ -34,7 +34,7 @@ from chalicelib.storage.accounts import (
     open_guard_key,
     update_with_login,
 )
-from chalicelib.storage.base import new_id
+from chalicelib.storage.base import new_id, storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.loans import loans_of
 from chalicelib.storage.requests import RequestModel
@@ -50,10 +50,11 @@ def load(request_id: str) -> RequestModel:
     """A request by id (strongly consistent), or ``NotFound``."""
     if not isinstance(request_id, str) or not request_id or len(request_id) > 64:
         raise NotFound("Заявка не найдена.")
-    try:
-        return RequestModel.get(request_id, consistent_read=True)
-    except DoesNotExist:
-        raise NotFound("Заявка не найдена.") from None
+    with storage_errors():
+        try:
+            return RequestModel.get(request_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound("Заявка не найдена.") from None
 
 
 def submit_if_ready(request_id: str) -> bool:
@@ -76,16 +77,17 @@ def submit_if_ready(request_id: str) -> bool:
         rules.check_transition(request.type, request.status, rules.IN_REVIEW)
         queue = rules.queue_key(request.type, rules.IN_REVIEW)
         assert queue is not None
-        try:
-            request.update(
-                actions=[
-                    RequestModel.status.set(rules.IN_REVIEW),
-                    RequestModel.queue.set(queue),
-                    RequestModel.updated_at.set(iso(now())),
-                ]
-            )
-        except UpdateError:
-            continue  # someone else changed it: look again
+        with storage_errors():
+            try:
+                request.update(
+                    actions=[
+                        RequestModel.status.set(rules.IN_REVIEW),
+                        RequestModel.queue.set(queue),
+                        RequestModel.updated_at.set(iso(now())),
+                    ]
+                )
+            except UpdateError:
+                continue  # someone else changed it: look again
         logger.info("request submitted for review", extra={"request_id": request_id})
         _after_submit(request)
         return True
@@ -220,7 +222,8 @@ def start_phone_change(
     _charge_attempt(account_id, client_ip)
     _check_no_open_request(rules.PHONE_CHANGE, account_id)
     codes.limit_recipient(new_index)
-    taken = IdentifierModel.count(new_index, limit=1) > 0
+    with storage_errors():
+        taken = IdentifierModel.count(new_index, limit=1) > 0
     request = _new_request(rules.PHONE_CHANGE, rules.AWAITING_DOCUMENTS, account_id, None)
     request.details = crypto.seal({"new_phone": new_phone}, request_context(request.request_id))
     request.new_phone_index = new_index
@@ -271,10 +274,11 @@ def _charge_attempt(account_id: str, client_ip: str | None) -> None:
 
 def _check_no_open_request(request_type: str, account_id: str) -> None:
     """``Conflict`` at once when the account already has an open request of this type."""
-    try:
-        IdentifierModel.get(_open_guard(request_type, account_id), consistent_read=True)
-    except DoesNotExist:
-        return
+    with storage_errors():
+        try:
+            IdentifierModel.get(_open_guard(request_type, account_id), consistent_read=True)
+        except DoesNotExist:
+            return
     raise _open_conflict(request_type)
 
 
@@ -413,7 +417,8 @@ def request_deletion(account_id: str, data: Mapping[str, Any]) -> dict[str, Any]
 
 def check_no_unpaid_loans(account_id: str) -> None:
     """``Conflict`` naming the unpaid loan, if there is one."""
-    unpaid = [loan for loan in loans_of(account_id) if loan.status in UNPAID_LOAN_STATUSES]
+    with storage_errors():
+        unpaid = [loan for loan in loans_of(account_id) if loan.status in UNPAID_LOAN_STATUSES]
     if unpaid:
         loan = unpaid[0]
         due = f", срок возврата {loan.due_date}" if loan.due_date else ""
@@ -443,7 +448,8 @@ def report_compromise(principal_account_id: str, data: Mapping[str, Any]) -> dic
         principal_account_id,
         {"description": description or "", "signed_in": True},
     )
-    request.save(condition=RequestModel.request_id.does_not_exist())
+    with storage_errors():
+        request.save(condition=RequestModel.request_id.does_not_exist())
     audit.record(
         principal_account_id, "compromise_reported", principal_account_id, target=request.request_id
     )
@@ -477,17 +483,19 @@ def report_compromise_anonymously(data: Mapping[str, Any], client_ip: str) -> di
     index = identifier_index(login)
     account_id = None
     if index is not None:
-        try:
-            account_id = IdentifierModel.get(index).account_id
-        except DoesNotExist:
-            account_id = None
+        with storage_errors():
+            try:
+                account_id = IdentifierModel.get(index).account_id
+            except DoesNotExist:
+                account_id = None
     request = _new_request(
         rules.COMPROMISE,
         rules.IN_REVIEW,
         account_id,
         {"login": login, "contact": contact, "description": description, "signed_in": False},
     )
-    request.save(condition=RequestModel.request_id.does_not_exist())
+    with storage_errors():
+        request.save(condition=RequestModel.request_id.does_not_exist())
     audit.record(
         "anonymous", "compromise_reported", account_id or "none", target=request.request_id
     )
@@ -513,5 +521,6 @@ def _contact(raw: Any) -> str:
 
 def my_requests(account_id: str) -> list[dict[str, Any]]:
     """The borrower's requests, newest first (one Query on ``by_account``)."""
-    items = list(RequestModel.by_account.query(account_id, scan_index_forward=False))
+    with storage_errors():
+        items = list(RequestModel.by_account.query(account_id, scan_index_forward=False))
     return [view(r) for r in items]

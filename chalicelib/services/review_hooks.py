@@ -20,6 +20,7 @@ from chalicelib.logs import logger
 from chalicelib.services import notices
 from chalicelib.services import requests as request_service
 from chalicelib.storage.accounts import AccountModel, unseal_pii
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.requests import RequestModel
 
 _UPDATE_ATTEMPTS = 4
@@ -89,13 +90,14 @@ def _store_face_match(request: RequestModel, result: facematch.FaceMatchResult) 
     value = {**result.as_dict(), "checked_at": iso(now())}
     current = request
     for _ in range(_UPDATE_ATTEMPTS):
-        try:
-            current.update(actions=[RequestModel.face_match.set(value)])
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
-            current = request_service.load(request.request_id)
-            continue
+        with storage_errors():
+            try:
+                current.update(actions=[RequestModel.face_match.set(value)])
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                current = request_service.load(request.request_id)
+                continue
         logger.info(
             "face match stored",
             extra={"request_id": request.request_id, "face_match": result.status},
@@ -112,10 +114,11 @@ def _ru_date(iso_date: str) -> str:
 
 
 def _current_phone(account_id: str) -> str:
-    try:
-        account = AccountModel.get(account_id)
-    except DoesNotExist:
-        raise NotFound() from None
+    with storage_errors():
+        try:
+            account = AccountModel.get(account_id)
+        except DoesNotExist:
+            raise NotFound() from None
     pii = unseal_pii(account_id, account.pii)
     phone: str = pii["phone"]
     return phone

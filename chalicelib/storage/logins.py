@@ -1,13 +1,13 @@
-"""The one read a sign-in starts with: the login's guard item (with its sign-in copy of the
-account, ``storage.accounts``) and the login's failure counter."""
+"""The one read a sign-in starts with: the login's guard item and its failure counter."""
 
 from __future__ import annotations
 
 from typing import TypeVar
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, TransactGetError
 from pynamodb.models import Model, _ModelFuture
 
+from chalicelib.errors import ServiceUnavailable
 from chalicelib.storage.accounts import IdentifierModel
 from chalicelib.storage.base import read_transaction
 from chalicelib.storage.throttles import ThrottleModel, failures_key
@@ -23,9 +23,12 @@ def guard_and_failures(
     Saves a round trip on every sign-in; ``index`` is None when the login cannot
     be any identifier (only the counter is read then).
     """
-    with read_transaction() as tx:
-        guard = tx.get(IdentifierModel, index) if index is not None else None
-        counter = tx.get(ThrottleModel, failures_key(subject))
+    try:
+        with read_transaction() as tx:
+            guard = tx.get(IdentifierModel, index) if index is not None else None
+            counter = tx.get(ThrottleModel, failures_key(subject))
+    except TransactGetError as exc:
+        raise ServiceUnavailable() from exc
     return _result(guard), _result(counter)
 
 

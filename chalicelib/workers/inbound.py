@@ -32,6 +32,7 @@ from chalicelib.domain import inbound_mail as mail
 from chalicelib.errors import RateLimited
 from chalicelib.logs import logger
 from chalicelib.storage.accounts import IdentifierModel, inbound_guard_key
+from chalicelib.storage.base import storage_errors
 
 INBOUND_PREFIX = "inbound/"
 NEUTRAL_TEXT = (
@@ -85,7 +86,8 @@ def _guard_key(ses_id: str) -> str:
 
 
 def _handled(ses_id: str) -> bool:
-    return IdentifierModel.count(_guard_key(ses_id), limit=1) > 0
+    with storage_errors():
+        return IdentifierModel.count(_guard_key(ses_id), limit=1) > 0
 
 
 def _claim(ses_id: str) -> bool:
@@ -93,12 +95,13 @@ def _claim(ses_id: str) -> bool:
     from pynamodb.exceptions import PutError
 
     item = IdentifierModel(lookup=_guard_key(ses_id), account_id="inbound")
-    try:
-        item.save(condition=IdentifierModel.lookup.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
+    with storage_errors():
+        try:
+            item.save(condition=IdentifierModel.lookup.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
     return True
 
 

@@ -46,6 +46,7 @@ from chalicelib.errors import NotFound, ServiceUnavailable
 from chalicelib.logs import logger
 from chalicelib.services import documents, review_hooks
 from chalicelib.services import requests as request_service
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.requests import RequestModel
 
 #: Object metadata of the worker's own rewrite (S3 lower-cases metadata names).
@@ -297,17 +298,18 @@ def _record(request_id: str, doc: str, entry: dict[str, Any]) -> tuple[str, Requ
         ):
             return "done", None  # a concurrent attempt wrote this verdict
         all_docs[doc] = entry
-        try:
-            request.update(
-                actions=[
-                    RequestModel.documents.set(all_docs),
-                    RequestModel.updated_at.set(iso(now())),
-                ]
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
-            continue  # changed meanwhile: re-read
+        with storage_errors():
+            try:
+                request.update(
+                    actions=[
+                        RequestModel.documents.set(all_docs),
+                        RequestModel.updated_at.set(iso(now())),
+                    ]
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue  # changed meanwhile: re-read
         return "written", request
     raise ServiceUnavailable()  # still contended: let SQS redeliver
 
