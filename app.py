@@ -5,8 +5,8 @@ from chalice import Chalice, Cron, Rate
 from chalicelib.api.account import account_api
 from chalicelib.api.admin import admin_api
 from chalicelib.api.borrower import borrower_api
-from chalicelib.api.http import install_middleware
 from chalicelib.api.meta import meta_api
+from chalicelib.api.middleware import install_middleware
 from chalicelib.api.privacy import privacy_api
 from chalicelib.api.requests import requests_api
 from chalicelib.api.web import web_api

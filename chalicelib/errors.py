@@ -1,6 +1,6 @@
 """The one exception tree of the application.
 
-Every layer raises these; ``chalicelib.api.http`` is the only place that turns
+Every layer raises these; ``chalicelib.api.errors_http`` is the only place that turns
 them into HTTP responses. Messages are Russian and meant for the borrower;
 ``code`` is stable and meant for programs.
 """

@@ -156,11 +156,15 @@ def valid_for_minutes(minutes: int) -> Msg:
 
 
 def localise(text: Any, language: str) -> Any:
-    """``text`` in ``language``: a ``Msg`` re-rendered, a plain ``str`` looked up as a msgid."""
+    """``text`` in ``language``: a ``Msg`` re-rendered, a plain ``str`` looked up as a msgid,
+    a ``chalicelib.formats`` value (money, percent, date) formatted for the language."""
     if isinstance(text, Msg):
         return text.render(language)
     if isinstance(text, str):
         return gettext(language, text)
+    localised = getattr(text, "localised", None)  # formats.Money, Percent, LongDate
+    if callable(localised):
+        return localised(language)
     return text
 
 

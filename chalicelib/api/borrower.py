@@ -9,14 +9,9 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import i18n, metrics
-from chalicelib.api.http import (
-    client_ip,
-    json_body,
-    json_response,
-    route,
-    signed_in_borrower,
-    user_agent,
-)
+from chalicelib.api.body import json_body
+from chalicelib.api.caller import client_ip, signed_in_borrower, user_agent
+from chalicelib.api.errors_http import json_response, route
 from chalicelib.errors import HavaError, RateLimited
 
 if TYPE_CHECKING:
@@ -201,7 +196,9 @@ def agreement_link(loan_id: str) -> Response:
     """A short-lived link to the signed agreement (PDF)."""
     from chalicelib.services import loan_signing
 
-    return json_response(loan_signing.agreement_link(_principal(), loan_id))
+    params: Mapping[str, str] = _request().query_params or {}
+    language = params.get("language")
+    return json_response(loan_signing.agreement_link(_principal(), loan_id, language))
 
 
 @route(borrower_api, "/v1/me/loans/{loan_id}/extension", methods=["POST"])

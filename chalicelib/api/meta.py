@@ -9,7 +9,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import json_response, route
+from chalicelib.api.errors_http import json_response, route
 
 meta_api = Blueprint(__name__)
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib.api.http import json_body, json_response, route, signed_in_borrower
+from chalicelib.api.body import json_body
+from chalicelib.api.caller import signed_in_borrower
+from chalicelib.api.errors_http import json_response, route
 
 if TYPE_CHECKING:
     from chalicelib.services.sessions import Principal

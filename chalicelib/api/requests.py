@@ -5,14 +5,9 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib.api.http import (
-    client_ip,
-    json_body,
-    json_response,
-    route,
-    signed_in_borrower,
-    status_of,
-)
+from chalicelib.api.body import json_body
+from chalicelib.api.caller import client_ip, signed_in_borrower
+from chalicelib.api.errors_http import json_response, route, status_of
 
 requests_api = Blueprint(__name__)
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import route
+from chalicelib.api.errors_http import route
 from chalicelib.errors import NotFound
 
 web_api = Blueprint(__name__)

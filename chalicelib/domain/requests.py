@@ -11,6 +11,7 @@ Only ``in_review`` requests are in the staff queue (see ``queue_key``).
 from __future__ import annotations
 
 from chalicelib.errors import Conflict
+from chalicelib.i18n import N_
 
 PHONE_CHANGE = "phone_change"
 DELETION = "deletion"
@@ -40,23 +41,24 @@ _TRANSITIONS: dict[str, dict[str, tuple[str, ...]]] = {
     COMPROMISE: {IN_REVIEW: (RESOLVED,)},
 }
 
+#: Request type names (Russian msgids: ``chalicelib.i18n`` renders them in Kazakh).
 TYPE_RU = {
-    PHONE_CHANGE: "Изменение номера телефона",
-    DELETION: "Удаление учётной записи",
-    COMPROMISE: "Подозрение на взлом",
+    PHONE_CHANGE: N_("Изменение номера телефона"),
+    DELETION: N_("Удаление учётной записи"),
+    COMPROMISE: N_("Подозрение на взлом"),
 }
 STATUS_RU = {
-    AWAITING_DOCUMENTS: "Ожидает документы и подтверждение нового номера",
-    IN_REVIEW: "На рассмотрении",
-    APPROVED: "Одобрена",
-    REJECTED: "Отклонена",
-    RESOLVED: "Закрыта",
-    CANCELLED: "Отменена",
+    AWAITING_DOCUMENTS: N_("Ожидает документы и подтверждение нового номера"),
+    IN_REVIEW: N_("На рассмотрении"),
+    APPROVED: N_("Одобрена"),
+    REJECTED: N_("Отклонена"),
+    RESOLVED: N_("Закрыта"),
+    CANCELLED: N_("Отменена"),
 }
 DOCUMENT_RU = {
-    "id_front": "Удостоверение личности, лицевая сторона",
-    "id_back": "Удостоверение личности, оборотная сторона",
-    "selfie": "Селфи с удостоверением в руке",
+    "id_front": N_("Удостоверение личности, лицевая сторона"),
+    "id_back": N_("Удостоверение личности, оборотная сторона"),
+    "selfie": N_("Селфи с удостоверением в руке"),
 }
 
 
@@ -77,3 +79,62 @@ def decisions_for(request_type: str) -> tuple[str, ...]:
 def queue_key(request_type: str, status: str) -> str | None:
     """The staff-queue key of a request, or None when it waits for nobody on staff."""
     return f"{request_type}#{status}" if status == IN_REVIEW else None
+
+
+#: Why staff may reject a request, per type: code → (what staff read, what the borrower
+#: reads). The borrower's text is the only reason that leaves the desk (the notice, the
+#: request's ``rejection_reason``); staff add their own words as an internal note.
+REJECTION_REASONS: dict[str, dict[str, tuple[str, str]]] = {
+    PHONE_CHANGE: {
+        "photos_unreadable": (
+            "Фото нечёткие или обрезаны",
+            "Фотографии нечёткие или обрезаны: на фото удостоверения должны быть видны "
+            "все четыре угла и весь текст. Подайте обращение заново с новыми фото.",
+        ),
+        "face_mismatch": (
+            "Лицо на селфи не совпадает с фото в удостоверении",
+            "Мы не смогли убедиться, что на селфи владелец удостоверения. Подайте обращение "
+            "заново: снимите селфи при хорошем свете, держа удостоверение рядом с лицом.",
+        ),
+        "data_mismatch": (
+            "Данные удостоверения не совпадают с анкетой",
+            "Данные удостоверения на фото не совпадают с данными вашей учётной записи. "
+            "Если данные изменились, обратитесь в службу поддержки.",
+        ),
+        "id_expired": (
+            "Удостоверение просрочено",
+            "Срок действия удостоверения на фото истёк. Подайте обращение заново "
+            "с действующим удостоверением.",
+        ),
+        "contact_support": (
+            "Другое: нужен звонок в поддержку",
+            "Мы не смогли проверить обращение. Позвоните в службу поддержки: "
+            "мы подскажем, что сделать.",
+        ),
+    },
+    DELETION: {
+        "legal_hold": (
+            "Данные нужно хранить по закону",
+            "Мы обязаны хранить данные по вашим договорам займа в течение срока, "
+            "установленного законом. Удалить учётную запись сейчас нельзя.",
+        ),
+        "owner_unconfirmed": (
+            "Не подтверждено, что подал владелец",
+            "Мы не смогли подтвердить, что обращение подал владелец учётной записи. "
+            "Обратитесь в службу поддержки.",
+        ),
+        "contact_support": (
+            "Другое: нужен звонок в поддержку",
+            "Мы не смогли выполнить обращение. Позвоните в службу поддержки: "
+            "мы подскажем, что сделать.",
+        ),
+    },
+}
+
+
+def rejection_reasons(request_type: str) -> list[dict[str, str]]:
+    """The reasons staff choose from when rejecting a request of this type."""
+    return [
+        {"code": code, "title": title, "borrower_text": text}
+        for code, (title, text) in REJECTION_REASONS.get(request_type, {}).items()
+    ]

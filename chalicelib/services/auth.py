@@ -47,6 +47,7 @@ from chalicelib.errors import (
     PasswordRecoveryRequired,
     ValidationFailed,
 )
+from chalicelib.i18n import N_, normalise
 from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services.backoff import record_failure as _record_failure
@@ -183,7 +184,7 @@ def check_current_password(account: AccountModel, password: str, field: str) -> 
     _refuse_if_locked(subject)
     if not verify_password(account.password_hash, normalize_password(password))[0]:
         _record_failure(subject)
-        raise ValidationFailed({field: "Неверный пароль."})
+        raise ValidationFailed({field: N_("Неверный пароль.")})
 
 
 def login(
@@ -206,8 +207,10 @@ def login(
         raise InvalidCredentials()
     if account.status == "locked":
         raise Forbidden(
-            "Вход в кабинет временно заблокирован службой безопасности. "
-            "Обратитесь в службу поддержки."
+            N_(
+                "Вход в кабинет временно заблокирован службой безопасности. "
+                "Обратитесь в службу поддержки."
+            )
         )
     if account.must_change_password:
         # The password is suspect (compromise report, staff lock): no session, not even a
@@ -283,7 +286,7 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     try:
         check_current_password(account, current, "current_password")
     except ValidationFailed:
-        raise ValidationFailed({"current_password": "Неверный текущий пароль."}) from None
+        raise ValidationFailed({"current_password": N_("Неверный текущий пароль.")}) from None
     pii = account_pii(account)
     personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
     try:
@@ -292,7 +295,7 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
         names = {"password": "new_password", "password_confirm": "new_password_confirm"}
         raise ValidationFailed({names.get(k, k): v for k, v in exc.fields.items()}) from None
     if verify_password(account.password_hash, normalize_password(new))[0]:
-        raise ValidationFailed({"new_password": "Новый пароль совпадает с текущим."})
+        raise ValidationFailed({"new_password": N_("Новый пароль совпадает с текущим.")})
     from chalicelib.storage import tx
 
     new_hash = hash_password(normalize_password(new))
@@ -315,7 +318,10 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     audit.record(account.account_id, "password_changed", account.account_id)
     notices.sms(
         pii["phone"],
-        "Hava: пароль от личного кабинета изменён. Если это были не вы, срочно "
-        "сообщите нам через «Не получается зайти» на странице входа.",
+        N_(
+            "Hava: пароль от личного кабинета изменён. Если это были не вы, срочно "
+            "сообщите нам через «Не получается зайти» на странице входа."
+        ),
+        language=normalise(account.language),
     )
     return {"sessions_ended": ended}

@@ -21,16 +21,23 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import i18n
 from chalicelib.clock import iso, now
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
 from chalicelib.errors import NotFound
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.storage import tx
 from chalicelib.storage.base import storage_errors
 from chalicelib.storage.requests import RequestModel
 
 ACTOR = "system:expire_requests"
+
+EXPIRED_SMS = N_(
+    "Hava: заявка на изменение номера телефона отменена — она не была завершена за {days} дн. "
+    "Загруженные фото удалены. Если номер нужно сменить, подайте новую заявку в личном кабинете."
+)
 
 
 class _ChangedMeanwhile(Exception):
@@ -137,9 +144,8 @@ def _after_cancel(request: RequestModel) -> None:
         notifications.enqueue(
             "sms",
             phone,
-            f"Hava: заявка на изменение номера телефона отменена — она не была завершена "
-            f"за {days} дн. Загруженные фото удалены. Если номер нужно сменить, подайте "
-            "новую заявку в личном кабинете.",
+            Msg(EXPIRED_SMS, days=days),
+            language=i18n.normalise(account.language),
         )
     except Exception as exc:
         logger.error(

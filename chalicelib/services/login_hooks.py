@@ -31,6 +31,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib.adapters import crypto
 from chalicelib.clock import KZ_TZ, epoch
 from chalicelib.config import get_settings
+from chalicelib.i18n import N_, Msg, normalise
 from chalicelib.logs import logger
 from chalicelib.storage.accounts import AccountModel, unseal_pii, update_with_login
 
@@ -117,19 +118,25 @@ class _Gone(Exception):
 _INDEXES = ("account_id", "iin_index", "phone_index", "email_index")
 
 
+NEW_DEVICE_SMS = N_(
+    "Hava: вход в личный кабинет с нового устройства ({device}, {moment}). "
+    "Если это были не вы — срочно смените пароль или сообщите нам через "
+    "«Не получается зайти» на странице входа."
+)
+
+
 def _send_new_device_notice(account_id: str, user_agent: str | None) -> NoticeOutcome:
     from chalicelib.domain.devices import device_family
     from chalicelib.services import notices
 
     family = device_family(user_agent)
-    sealed = AccountModel.get(account_id, attributes_to_get=["pii"]).pii
-    pii = unseal_pii(account_id, sealed)
+    account = AccountModel.get(account_id, attributes_to_get=["pii", "language"])
+    pii = unseal_pii(account_id, account.pii)
     moment = datetime.fromtimestamp(epoch(), UTC).astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M")
     return notices.sms(
         pii["phone"],
-        f"Hava: вход в личный кабинет с нового устройства ({family}, {moment}). "
-        "Если это были не вы — срочно смените пароль или сообщите нам через "
-        "«Не получается зайти» на странице входа.",
+        Msg(NEW_DEVICE_SMS, device=family, moment=moment),
+        language=normalise(account.language),
         # Keyed hash: the throttle table does not show which browsers a borrower uses.
         merge_key=crypto.blind_index("device-notice", f"{account_id}:{family}"),
     )

@@ -14,8 +14,9 @@ from openapi_spec_validator import validate as validate_openapi
 
 import chalicelib
 from chalicelib import errors
-from chalicelib.api.http import ADMIN_PREFIX, ALWAYS_ON, SECURITY_HEADERS
 from chalicelib.api.meta import OPENAPI_PATH
+from chalicelib.api.middleware import ALWAYS_ON, SECURITY_HEADERS
+from chalicelib.api.web_session import ADMIN_PREFIX
 from tests.api.conftest import PASSWORD, Api, Reply, form
 from tests.api.test_requests import (
     accept_documents,
@@ -195,7 +196,7 @@ def test_every_error_code_of_the_application_is_documented(document: dict[str, A
     # GIVEN every error class (errors.py, and subclasses defined elsewhere, e.g. UnpaidLoan)
     raised = {cls.code for cls in every_error_class()}
     assert {"unpaid_loan", "password_recovery_required"} <= raised
-    # Chalice's own 405/415 bodies are rewritten to these codes in chalicelib.api.http.
+    # Chalice's own 405/415 bodies are rewritten to these codes in chalicelib.api.errors_http.
     rewritten = {"method_not_allowed", "unsupported_media_type", "bad_request"}
     # THEN the documented enum is exactly those codes
     assert set(document["components"]["schemas"]["ErrorCode"]["enum"]) == raised | rewritten
@@ -610,7 +611,7 @@ def test_the_staff_desk_answers_as_documented(api: Api, document: dict[str, Any]
     decided = check("POST", decide, 200, approve, support, request_id=deletion).body
     assert decided["status"] == "approved"
     check("POST", decide, 200, approve, support, request_id=deletion)  # a retry: idempotent
-    reject = {"decision": "rejected", "reason": "Передумали"}
+    reject = {"decision": "rejected", "reason_code": "legal_hold", "note": "Передумали"}
     check("POST", decide, 409, reject, support, request_id=deletion)
 
     assert check("GET", queue + "?type=phone_change", 200, token=support).body["items"]

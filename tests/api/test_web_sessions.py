@@ -8,7 +8,7 @@ from typing import Any
 import pyotp
 import pytest
 
-from chalicelib.api.http import csrf_token_for
+from chalicelib.api.web_session import csrf_token_for
 from tests.api.conftest import PASSWORD, Api, Reply, form
 from tests.api.test_staff_and_admin import STAFF_PASSWORD, make_staff
 
