@@ -378,7 +378,11 @@ def _erase_request(request: RequestModel) -> None:
             request.update(
                 actions=[RequestModel.details.remove(), RequestModel.new_phone_index.remove()]
             )
-        except UpdateError:
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                # A failed write, not a changed request: answer 503 so the retried
+                # decision runs its follow-ups (and this erasure) again.
+                raise
             logger.warning("request not erased", extra={"request_id": request.request_id})
 
 
