@@ -163,3 +163,40 @@ def test_the_desk_decides_nothing_by_itself(
 
     assert problems.errors == []
     assert found == {key: [] for key in found}, found
+
+
+def test_security_locks_and_unlocks_from_a_break_in_report(
+    local_stack: LocalStack, desk_page: tuple[Page, PageProblems]
+) -> None:
+    desk, problems = desk_page
+    data = {**registration_form(8313), "surname": "Взломова"}
+    started = _post(local_stack.base_url, "/v1/registrations", data)
+    assert started.status_code == 202, started.text
+    code = local_stack.latest_code(data["phone"])
+    rid = started.json()["registration_id"]
+    done = _post(local_stack.base_url, f"/v1/registrations/{rid}/confirm", {"code": code})
+    assert done.status_code == 201, done.text
+    body = {"description": "Ночью кто-то вошёл в кабинет"}
+    reported = _post(local_stack.base_url, "/v1/me/compromise", body, done.json()["token"])
+    assert reported.status_code == 201, reported.text
+    totp = enrol_on_stack(local_stack, "desk.guard", "security")
+
+    desk.goto(local_stack.base_url + "/staff")
+    desk.get_by_label("Логин", exact=True).fill("desk.guard")
+    desk.get_by_label("Пароль", exact=True).fill(STAFF_PASSWORD)
+    desk.get_by_label("Код из приложения-аутентификатора").fill(totp.now())
+    desk.get_by_role("button", name="Войти").click()
+    # Security reviews break-in reports only: the queue opens on them.
+    expect(desk.get_by_label("Тип заявок")).to_have_value("compromise")
+    expect(desk.locator("#queue-counts")).to_contain_text("Подозрение на взлом:")
+    desk.locator("#queue tr", has_text=full_name(data)).get_by_role("button").click()
+    expect(desk.locator("#review-borrower")).to_contain_text("Ночью кто-то вошёл в кабинет")
+
+    desk.get_by_label("Причина блокировки или разблокировки").fill("Вход с чужого устройства")
+    desk.get_by_role("button", name="Заблокировать учётную запись").click()
+    expect(desk.locator("#review-borrower")).to_contain_text("заблокирована")
+    desk.get_by_label("Причина блокировки или разблокировки").fill("Клиент сменил пароль")
+    desk.get_by_role("button", name="Разблокировать учётную запись").click()
+    expect(desk.get_by_role("button", name="Заблокировать учётную запись")).to_be_visible()
+    expect(desk.locator("#review-borrower")).to_contain_text("активна")
+    assert problems.errors == []
