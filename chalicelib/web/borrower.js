@@ -1223,7 +1223,7 @@ function exportValue(value) {
   }
   if (typeof value === "boolean") return value ? t("да") : t("нет");
   const text = String(value);
-  return text.length > 200 ? el("p", { class: "prewrap" }, text) : text;
+  return text.length > 200 ? el("p", { class: "export-text" }, text) : text;
 }
 
 async function loadExport() {
