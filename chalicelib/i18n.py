@@ -20,11 +20,13 @@ account's language (``AccountModel.language``) decides SMS and e-mail.
 
 from __future__ import annotations
 
-import gettext as _gettext
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import gettext as _gettext
 
 RU = "ru"
 KK = "kk"
@@ -75,6 +77,8 @@ def negotiate(header: str | None) -> str:
 @cache
 def catalogue(language: str) -> _gettext.NullTranslations:
     """The compiled catalogue of ``language`` (read once per process, on first use)."""
+    import gettext as _gettext  # only once a catalogue is needed: a Russian cold start skips it
+
     try:
         with (LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.mo").open("rb") as handle:
             return _gettext.GNUTranslations(handle)

@@ -35,6 +35,7 @@ from chalicelib import i18n
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import hash_password
 from chalicelib.config import get_settings
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.errors import CodeExpired, Conflict, RateLimited, ValidationFailed
 from chalicelib.i18n import N_, Msg
@@ -122,7 +123,7 @@ def _account_of(login: str) -> AccountModel | None:
             account = AccountModel.get(account_id, attributes_to_get=ACCOUNT_ATTRIBUTES)
         except DoesNotExist:
             return None
-    return None if account.status == "deleted" else account
+    return None if account.status == AccountStatus.DELETED else account
 
 
 def _phone_of(account: AccountModel) -> str:
@@ -207,7 +208,7 @@ def _challenge_account(challenge: ChallengeModel) -> AccountModel | None:
             account = AccountModel.get(challenge.account_id, attributes_to_get=ACCOUNT_ATTRIBUTES)
         except DoesNotExist:
             return None
-    return None if account.status == "deleted" else account
+    return None if account.status == AccountStatus.DELETED else account
 
 
 def resend(recovery_id: str, client_ip: str | None = None) -> Started:
@@ -249,7 +250,7 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
                     AccountModel.must_change_password.set(False),
                     AccountModel.failed_logins.set(0),
                 ],
-                condition=AccountModel.status != "deleted",
+                condition=AccountModel.status != AccountStatus.DELETED,
                 add_version_condition=False,
             )
             tx.update(

@@ -14,6 +14,7 @@ from chalicelib.adapters import crypto
 from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
+from chalicelib.domain.lending import LoanStatus
 from chalicelib.errors import (
     CodeExpired,
     CodeInvalid,
@@ -25,7 +26,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.formats import LongDate
-from chalicelib.i18n import N_, Msg
+from chalicelib.i18n import N_, Msg, plural
 from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services.forms import Form, secret, string
@@ -135,7 +136,12 @@ def view(request: RequestModel) -> dict[str, Any]:
 
 # --- filing requests ------------------------------------------------------------
 
-UNPAID_LOAN_STATUSES = ("approved", "signed", "issued", "overdue")
+UNPAID_LOAN_STATUSES = (
+    LoanStatus.APPROVED,
+    LoanStatus.SIGNED,
+    LoanStatus.ISSUED,
+    LoanStatus.OVERDUE,
+)
 PHONE_CODE_PURPOSE = "phone_change"
 #: A phone change not completed within a week is dropped (its code and uploads expire).
 PHONE_CHANGE_LIFETIME_SECONDS = 7 * 24 * 3600
@@ -273,7 +279,11 @@ def _charge_attempt(account_id: str, client_ip: str | None) -> None:
         hours = -(-exc.retry_after // 3600)
         raise RateLimited(
             exc.retry_after,
-            f"Слишком много попыток смены номера за сутки. Повторите через {hours} ч.",
+            plural(
+                "Слишком много попыток смены номера за сутки. Повторите через {n} час.",
+                "Слишком много попыток смены номера за сутки. Повторите через {n} часов.",
+                hours,
+            ),
         ) from exc
     if client_ip is not None:
         codes.limit_address(client_ip)
@@ -291,7 +301,8 @@ def _check_no_open_request(request_type: str, account_id: str) -> None:
 
 def _open_conflict(request_type: str) -> Conflict:
     return Conflict(
-        f"У вас уже есть открытая заявка «{rules.TYPE_RU[request_type]}». Дождитесь решения по ней."
+        N_("У вас уже есть открытая заявка «{type}». Дождитесь решения по ней."),
+        type=rules.TYPE_RU[request_type],
     )
 
 
@@ -439,17 +450,32 @@ COMPROMISE_SMS = N_(
 )
 
 
+UNPAID = N_(
+    "Удалить учётную запись нельзя, пока не погашен займ на {amount}. "
+    "Погасите задолженность и подайте заявку снова."
+)
+UNPAID_DUE = N_(
+    "Удалить учётную запись нельзя, пока не погашен займ на {amount}, срок возврата {due}. "
+    "Погасите задолженность и подайте заявку снова."
+)
+
+
+def regulation_amount(amount: int) -> str:
+    from chalicelib.domain.regulation import format_tenge
+
+    return format_tenge(amount)
+
+
 def check_no_unpaid_loans(account_id: str) -> None:
     """``Conflict`` naming the unpaid loan, if there is one."""
     with storage_errors():
         unpaid = [loan for loan in loans_of(account_id) if loan.status in UNPAID_LOAN_STATUSES]
     if unpaid:
         loan = unpaid[0]
-        due = f", срок возврата {loan.due_date}" if loan.due_date else ""
-        raise UnpaidLoan(
-            f"Удалить учётную запись нельзя, пока не погашен займ на {int(loan.amount)} ₸"
-            f"{due}. Погасите задолженность и подайте заявку снова."
-        )
+        amount = regulation_amount(int(loan.amount))
+        if loan.due_date:
+            raise UnpaidLoan(UNPAID_DUE, amount=amount, due=loan.due_date)
+        raise UnpaidLoan(UNPAID, amount=amount)
 
 
 def report_compromise(principal_account_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
