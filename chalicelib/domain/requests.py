@@ -10,20 +10,43 @@ Only ``in_review`` requests are in the staff queue (see ``queue_key``).
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from chalicelib.errors import Conflict
 from chalicelib.i18n import N_
 
-PHONE_CHANGE = "phone_change"
-DELETION = "deletion"
-COMPROMISE = "compromise"
-TYPES = (PHONE_CHANGE, DELETION, COMPROMISE)
 
-AWAITING_DOCUMENTS = "awaiting_documents"
-IN_REVIEW = "in_review"
-APPROVED = "approved"
-REJECTED = "rejected"
-RESOLVED = "resolved"
-CANCELLED = "cancelled"
+class RequestType(StrEnum):
+    """What a borrower asks for (values are what storage keeps)."""
+
+    PHONE_CHANGE = "phone_change"
+    DELETION = "deletion"
+    COMPROMISE = "compromise"
+
+
+class RequestStatus(StrEnum):
+    """Where a request is (values are what storage keeps)."""
+
+    AWAITING_DOCUMENTS = "awaiting_documents"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+# The names the services use (typed ``str``: storage hands back plain strings to compare).
+PHONE_CHANGE: str = RequestType.PHONE_CHANGE
+DELETION: str = RequestType.DELETION
+COMPROMISE: str = RequestType.COMPROMISE
+TYPES: tuple[str, ...] = tuple(RequestType)
+
+AWAITING_DOCUMENTS: str = RequestStatus.AWAITING_DOCUMENTS
+IN_REVIEW: str = RequestStatus.IN_REVIEW
+APPROVED: str = RequestStatus.APPROVED
+REJECTED: str = RequestStatus.REJECTED
+RESOLVED: str = RequestStatus.RESOLVED
+CANCELLED: str = RequestStatus.CANCELLED
 
 #: Documents of a phone change, in the order the borrower uploads them.
 DOCUMENTS = ("id_front", "id_back", "selfie")
@@ -32,22 +55,25 @@ DOC_CHECKING = "checking"
 DOC_ACCEPTED = "accepted"
 DOC_REJECTED = "rejected"
 
-_TRANSITIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    PHONE_CHANGE: {
-        AWAITING_DOCUMENTS: (IN_REVIEW, CANCELLED),
-        IN_REVIEW: (APPROVED, REJECTED),
+#: The state machine as data: per type, from each status, where it may go.
+TRANSITIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    RequestType.PHONE_CHANGE: {
+        RequestStatus.AWAITING_DOCUMENTS: (RequestStatus.IN_REVIEW, RequestStatus.CANCELLED),
+        RequestStatus.IN_REVIEW: (RequestStatus.APPROVED, RequestStatus.REJECTED),
     },
-    DELETION: {IN_REVIEW: (APPROVED, REJECTED)},
-    COMPROMISE: {IN_REVIEW: (RESOLVED,)},
+    RequestType.DELETION: {
+        RequestStatus.IN_REVIEW: (RequestStatus.APPROVED, RequestStatus.REJECTED),
+    },
+    RequestType.COMPROMISE: {RequestStatus.IN_REVIEW: (RequestStatus.RESOLVED,)},
 }
 
 #: Request type names (Russian msgids: ``chalicelib.i18n`` renders them in Kazakh).
-TYPE_RU = {
+TYPE_RU: dict[str, str] = {
     PHONE_CHANGE: N_("Изменение номера телефона"),
     DELETION: N_("Удаление учётной записи"),
     COMPROMISE: N_("Подозрение на взлом"),
 }
-STATUS_RU = {
+STATUS_RU: dict[str, str] = {
     AWAITING_DOCUMENTS: N_("Ожидает документы и подтверждение нового номера"),
     IN_REVIEW: N_("На рассмотрении"),
     APPROVED: N_("Одобрена"),
@@ -64,7 +90,7 @@ DOCUMENT_RU = {
 
 def check_transition(request_type: str, current: str, new: str) -> None:
     """Refuse a transition the state machine does not have (``Conflict``)."""
-    if new not in _TRANSITIONS.get(request_type, {}).get(current, ()):
+    if new not in TRANSITIONS.get(request_type, {}).get(current, ()):
         raise Conflict(
             f"Заявка в статусе «{STATUS_RU.get(current, current)}»: "
             "это действие для неё недоступно."
@@ -73,7 +99,7 @@ def check_transition(request_type: str, current: str, new: str) -> None:
 
 def decisions_for(request_type: str) -> tuple[str, ...]:
     """The outcomes staff can give a request of this type under review."""
-    return _TRANSITIONS[request_type][IN_REVIEW]
+    return TRANSITIONS[request_type][IN_REVIEW]
 
 
 def queue_key(request_type: str, status: str) -> str | None:

@@ -39,6 +39,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import burn_verify, hash_password, verify_password
 from chalicelib.config import get_settings
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.password import normalize_password
 from chalicelib.errors import (
     Forbidden,
@@ -197,7 +198,7 @@ def login(
     index = identifier_index(login)
     subject = login_subject(login, index)
     account, failures = _find_account(index, subject)
-    if account is None or account.status == "deleted":
+    if account is None or account.status == AccountStatus.DELETED:
         burn_verify(password)
         _record_failure(subject)
         raise InvalidCredentials()
@@ -205,7 +206,7 @@ def login(
     if not matches:
         _record_failure(subject)
         raise InvalidCredentials()
-    if account.status == "locked":
+    if account.status == AccountStatus.LOCKED:
         raise Forbidden(
             N_(
                 "Вход в кабинет временно заблокирован службой безопасности. "

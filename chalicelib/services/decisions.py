@@ -15,7 +15,10 @@ from pynamodb.expressions.update import Action
 from chalicelib import i18n
 from chalicelib.adapters import crypto
 from chalicelib.clock import iso, now
+from chalicelib.domain import accounts
 from chalicelib.domain import requests as rules
+from chalicelib.domain.accounts import AccountStatus
+from chalicelib.domain.lending import LoanStatus
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
@@ -334,7 +337,7 @@ def _commit_deletion(
         t.update(
             account,
             actions=[
-                AccountModel.status.set("deleted"),
+                AccountModel.status.set(AccountStatus.DELETED),
                 AccountModel.pii.set(""),
                 AccountModel.iin_index.set(""),
                 AccountModel.phone_index.set(""),
@@ -343,8 +346,8 @@ def _commit_deletion(
             ],
         )
         for loan in loans:
-            if loan.status == "submitted":
-                t.update(loan, actions=[LoanModel.status.set("rejected")])
+            if loan.status == LoanStatus.SUBMITTED:
+                t.update(loan, actions=[LoanModel.status.set(LoanStatus.REJECTED)])
                 t.delete(open_guard(account.account_id))
 
     _commit(body)
@@ -424,18 +427,17 @@ def lock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dic
     _check_role(staff, SECURITY)
     reason = _reason(data)
     account = _account(account_id)
-    if account.status == "deleted":
-        raise Conflict("Учётная запись удалена.")
+    accounts.check_transition(account.status, AccountStatus.LOCKED)
     with tx.write() as t:
         update_with_login(
             t,
             account,
-            lambda m: [m.status.set("locked"), m.must_change_password.set(True)],
+            lambda m: [m.status.set(AccountStatus.LOCKED), m.must_change_password.set(True)],
             add_version_condition=True,
         )
     end_all_sessions(account_id)
     audit.record(_staff_name(staff), "account_locked", account_id, reason=reason)
-    return {"account_id": account_id, "status": "locked", "must_change_password": True}
+    return {"account_id": account_id, "status": AccountStatus.LOCKED, "must_change_password": True}
 
 
 def unlock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
@@ -448,18 +450,18 @@ def unlock_account(account_id: str, data: dict[str, Any], staff: Principal) -> d
     _check_role(staff, SECURITY)
     reason = _reason(data)
     account = _account(account_id)
-    if account.status != "locked":
+    if account.status != AccountStatus.LOCKED:
         raise Conflict("Учётная запись не заблокирована.")
     with tx.write() as t:
         update_with_login(
             t,
             account,
-            lambda m: [m.status.set("active"), m.must_change_password.set(True)],
+            lambda m: [m.status.set(AccountStatus.ACTIVE), m.must_change_password.set(True)],
             add_version_condition=True,
         )
     end_all_sessions(account_id)
     audit.record(_staff_name(staff), "account_unlocked", account_id, reason=reason)
-    return {"account_id": account_id, "status": "active", "must_change_password": True}
+    return {"account_id": account_id, "status": AccountStatus.ACTIVE, "must_change_password": True}
 
 
 def _reason(data: dict[str, Any]) -> str:
@@ -481,7 +483,7 @@ def decide_loan(
 
     _check_role(staff, SUPPORT)
     loan = lending.load(account_id, loan_id)
-    if loan.status != "submitted":
+    if loan.status != LoanStatus.SUBMITTED:
         raise Conflict("По этой заявке решение уже принято.")
     status, reason = read_decision(data, ("approved", "rejected"), "status")
     decision = {"approved": "approve", "rejected": "reject"}[status]

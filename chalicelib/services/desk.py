@@ -24,6 +24,8 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib.adapters import crypto
 from chalicelib.clock import today_kz
 from chalicelib.domain import requests as rules
+from chalicelib.domain.accounts import AccountStatus
+from chalicelib.domain.lending import LoanStatus
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.logs import logger
 from chalicelib.services import audit
@@ -44,7 +46,15 @@ ROLE_FOR_TYPE = {
     rules.COMPROMISE: SECURITY,
 }
 #: Loan statuses staff can list (``by_status``) and set.
-LOAN_STATUSES = ("submitted", "approved", "signed", "rejected", "issued", "overdue", "repaid")
+LOAN_STATUSES = (
+    LoanStatus.SUBMITTED,
+    LoanStatus.APPROVED,
+    LoanStatus.SIGNED,
+    LoanStatus.REJECTED,
+    LoanStatus.ISSUED,
+    LoanStatus.OVERDUE,
+    LoanStatus.REPAID,
+)
 
 PAGE_SIZE = 20
 #: IIN checks one member may make on one request per day, and in all per hour: enough to
@@ -134,7 +144,7 @@ def _borrower_names(account_ids: Iterable[str | None]) -> dict[str, str]:
             account = future.get()
         except DoesNotExist:
             continue
-        if account.status == "deleted" or not account.pii:
+        if account.status == AccountStatus.DELETED or not account.pii:
             continue
         pii = account_pii(account)
         names[account.account_id] = " ".join(
@@ -168,7 +178,7 @@ def loan_queue(status: str | None, cursor: str | None) -> dict[str, Any]:
     """One page of loans in ``status``, oldest first: one Query on ``by_status``."""
     from chalicelib.storage.loans import LoanModel
 
-    status = status or "submitted"
+    status = status or LoanStatus.SUBMITTED
     if status not in LOAN_STATUSES:
         raise ValidationFailed({"status": "Укажите статус: " + ", ".join(LOAN_STATUSES) + "."})
     start = decode_cursor(
@@ -208,7 +218,7 @@ def _account_pii(account_id: str) -> tuple[AccountModel, dict[str, Any]] | None:
             account = AccountModel.get(account_id)
         except DoesNotExist:
             return None
-    if account.status == "deleted":
+    if account.status == AccountStatus.DELETED:
         return None
     pii = unseal_pii(account_id, account.pii)
     return account, pii

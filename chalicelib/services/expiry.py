@@ -25,6 +25,7 @@ from chalicelib import i18n
 from chalicelib.clock import iso, now
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.errors import NotFound
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
@@ -137,7 +138,7 @@ def _after_cancel(request: RequestModel) -> None:
         )
     try:
         account = AccountModel.get(request.account_id, consistent_read=True)
-        if account.status == "deleted" or not account.pii:
+        if account.status == AccountStatus.DELETED or not account.pii:
             return
         phone = _account_pii(account)["phone"]
         days = get_settings().phone_change_expiry_days

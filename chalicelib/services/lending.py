@@ -28,6 +28,7 @@ from chalicelib.adapters import crypto
 from chalicelib.clock import KZ_TZ, iso, now, today_kz
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain import calculator, lending
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.lending import LoanStatus, Rules
 from chalicelib.errors import (
     Conflict,
@@ -225,7 +226,7 @@ def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     form.raise_if_invalid()
     settings = get_settings()
     account = _account(principal.account_id)
-    if account.status != "active":
+    if account.status != AccountStatus.ACTIVE:
         raise Forbidden(N_("Учётная запись ограничена: подать заявку сейчас нельзя."))
     with storage_errors():
         loans, _ = account_items(principal.account_id)

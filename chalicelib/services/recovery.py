@@ -34,6 +34,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib import i18n
 from chalicelib.adapters.passwords import hash_password
 from chalicelib.config import get_settings
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.errors import CodeExpired, Conflict, RateLimited, ValidationFailed
 from chalicelib.i18n import N_, Msg
@@ -126,7 +127,7 @@ def _account_of(login: str) -> AccountModel | None:
             account = AccountModel.get(account_id, attributes_to_get=ACCOUNT_ATTRIBUTES)
         except DoesNotExist:
             return None
-    return None if account.status == "deleted" else account
+    return None if account.status == AccountStatus.DELETED else account
 
 
 def _phone_of(account: AccountModel) -> str:
@@ -211,7 +212,7 @@ def _challenge_account(challenge: ChallengeModel) -> AccountModel | None:
             account = AccountModel.get(challenge.account_id, attributes_to_get=ACCOUNT_ATTRIBUTES)
         except DoesNotExist:
             return None
-    return None if account.status == "deleted" else account
+    return None if account.status == AccountStatus.DELETED else account
 
 
 def resend(recovery_id: str, client_ip: str | None = None) -> Started:
@@ -258,7 +259,7 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
             t,
             account,
             lambda m: [m.password_hash.set(new_hash), m.must_change_password.set(False)],
-            condition=AccountModel.status != "deleted",
+            condition=AccountModel.status != AccountStatus.DELETED,
         )
     ended = end_all_sessions(account.account_id)
     throttles.clear_failures(*account_subjects(account))

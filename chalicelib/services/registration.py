@@ -39,8 +39,10 @@ from chalicelib.adapters.passwords import hash_password
 from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain import calculator
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.email import normalize_email
 from chalicelib.domain.iin import Iin, check_borrower_age, parse_iin
+from chalicelib.domain.lending import LoanStatus
 from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.domain.phone import mask_phone, normalize_kz_mobile
 from chalicelib.errors import (
@@ -367,7 +369,7 @@ def _confirm(
         phone_index=challenge.phone_index,
         email_index=challenge.email_index,
         password_hash=challenge.password_hash,
-        status="active",
+        status=AccountStatus.ACTIVE,
         must_change_password=False,
         consent_version=challenge.consent_version,
         consent_at=challenge.consent_at,
@@ -382,7 +384,7 @@ def _confirm(
     loan = LoanModel(
         account_id=account.account_id,
         loan_id=sortable_id(created),
-        status="submitted",
+        status=LoanStatus.SUBMITTED,
         amount=offer.amount,
         term_days=offer.term_days,
         daily_rate=str(offer.daily_rate),

@@ -14,6 +14,7 @@ from chalicelib.adapters import crypto
 from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
+from chalicelib.domain.lending import LoanStatus
 from chalicelib.errors import (
     CodeExpired,
     CodeInvalid,
@@ -135,7 +136,12 @@ def view(request: RequestModel) -> dict[str, Any]:
 
 # --- filing requests ------------------------------------------------------------
 
-UNPAID_LOAN_STATUSES = ("approved", "signed", "issued", "overdue")
+UNPAID_LOAN_STATUSES = (
+    LoanStatus.APPROVED,
+    LoanStatus.SIGNED,
+    LoanStatus.ISSUED,
+    LoanStatus.OVERDUE,
+)
 PHONE_CODE_PURPOSE = "phone_change"
 #: A phone change not completed within a week is dropped (its code and uploads expire).
 PHONE_CHANGE_LIFETIME_SECONDS = 7 * 24 * 3600

@@ -201,3 +201,17 @@ def test_switching_to_kazakh_changes_the_next_sms(api: Api) -> None:
     )
     assert changed.status == 200, changed.body
     assert api.sms_to(data["phone"])[-1].startswith("Hava: жеке кабинеттің құпиясөзі өзгертілді.")
+
+
+def test_iban_refusals_in_kazakh(api: Api) -> None:
+    from tests.api.test_lending import first_loan
+
+    _, token = register(api)
+    loan_id = first_loan(api, token)["loan_id"]
+    path = f"/v1/me/loans/{loan_id}/payout-account"
+    body = {"iban": "KZ12 3456", "own_account": True}
+    reply = api.call("PUT", path, body, token=token, headers={"Accept-Language": "kk"})
+    assert reply.status == 400
+    assert reply.error["fields"]["iban"] == "Қазақстандық IBAN 20 таңбадан тұрады; көрсетілгені: 8."
+    russian = api.call("PUT", path, body, token=token)
+    assert russian.error["fields"]["iban"] == "Казахстанский IBAN содержит 20 знаков; указано 8."
