@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from chalice import Response
 from chalice.app import Request
 
+from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.errors import Forbidden
 from chalicelib.i18n import N_
@@ -122,7 +123,7 @@ def _seconds_until(expires_at: object) -> int:
         return 0
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return max(0, int((moment - datetime.now(UTC)).total_seconds()))
+    return max(0, int((moment - clock.now()).total_seconds()))
 
 
 def session_cookies(request: Request, response: Response) -> list[str]:

@@ -11,8 +11,8 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
+from chalicelib import clock
 from chalicelib.adapters import crypto
-from chalicelib.clock import iso, now
 from chalicelib.domain import requests as rules
 from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from chalicelib.logs import logger
@@ -74,7 +74,7 @@ def _pii(account: AccountModel) -> dict[str, Any]:
 
 
 def _closing_actions(status: str, reason: str, staff: Principal) -> list[Action]:
-    moment = iso(now())
+    moment = clock.iso(clock.now())
     return [
         RequestModel.status.set(status),
         RequestModel.queue.remove(),

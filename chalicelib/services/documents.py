@@ -27,8 +27,8 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from chalicelib import clock
 from chalicelib.adapters.aws import client
-from chalicelib.clock import iso, now
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
 from chalicelib.domain.images import ACCEPTED_CONTENT_TYPES
@@ -181,7 +181,7 @@ def renew_forms(request: Any) -> dict[str, dict[str, Any]]:
                 request.update(
                     actions=[
                         RequestModel.documents.set(slots),
-                        RequestModel.updated_at.set(iso(now())),
+                        RequestModel.updated_at.set(clock.iso(clock.now())),
                     ],
                     condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
                 )

@@ -21,7 +21,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib.clock import iso, now
+from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
 from chalicelib.errors import NotFound
@@ -35,7 +35,7 @@ ACTOR = "system:expire_requests"
 def cutoff(moment: datetime | None = None) -> str:
     """Requests filed before this ISO time are past their age."""
     days = get_settings().phone_change_expiry_days
-    return iso((moment or now()) - timedelta(days=days))
+    return clock.iso((moment or clock.now()) - timedelta(days=days))
 
 
 def expire_requests(moment: datetime | None = None) -> dict[str, int]:
@@ -89,7 +89,7 @@ def cancel_abandoned(request_id: str, limit: str) -> bool:
                 actions=[
                     RequestModel.status.set(rules.CANCELLED),
                     RequestModel.queue.remove(),
-                    RequestModel.updated_at.set(iso(now())),
+                    RequestModel.updated_at.set(clock.iso(clock.now())),
                 ],
                 condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
             )

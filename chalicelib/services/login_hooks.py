@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import UpdateError
 
+from chalicelib import clock
 from chalicelib.adapters import crypto
-from chalicelib.clock import KZ_TZ, epoch
 from chalicelib.config import get_settings
 from chalicelib.logs import logger
 from chalicelib.storage.accounts import AccountModel
@@ -115,7 +115,11 @@ def _send_new_device_notice(account_id: str, user_agent: str | None) -> NoticeOu
     with storage_errors():
         sealed = AccountModel.get(account_id, attributes_to_get=["pii"]).pii
     pii = crypto.unseal(sealed, {"purpose": "account", "account_id": account_id})
-    moment = datetime.fromtimestamp(epoch(), UTC).astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M")
+    moment = (
+        datetime.fromtimestamp(clock.epoch(), UTC)
+        .astimezone(clock.KZ_TZ)
+        .strftime("%d.%m.%Y %H:%M")
+    )
     return notices.sms(
         pii["phone"],
         f"Hava: вход в личный кабинет с нового устройства ({family}, {moment}). "

@@ -9,9 +9,8 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.models import Model
 
-from chalicelib import metrics
+from chalicelib import clock, metrics
 from chalicelib.adapters import crypto
-from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
 from chalicelib.errors import (
@@ -83,7 +82,7 @@ def submit_if_ready(request_id: str) -> bool:
                     actions=[
                         RequestModel.status.set(rules.IN_REVIEW),
                         RequestModel.queue.set(queue),
-                        RequestModel.updated_at.set(iso(now())),
+                        RequestModel.updated_at.set(clock.iso(clock.now())),
                     ]
                 )
             except UpdateError:
@@ -148,7 +147,7 @@ def _new_request(
     request_type: str, status: str, account_id: str | None, details: Mapping[str, Any] | None
 ) -> RequestModel:
     settings = get_settings()
-    moment = now()
+    moment = clock.now()
     request_id = new_id("req")
     return RequestModel(
         request_id=request_id,
@@ -156,9 +155,9 @@ def _new_request(
         type=request_type,
         status=status,
         queue=rules.queue_key(request_type, status),
-        created_at=iso(moment),
-        updated_at=iso(moment),
-        due_on=(today_kz() + timedelta(days=settings.review_days)).isoformat(),
+        created_at=clock.iso(moment),
+        updated_at=clock.iso(moment),
+        due_on=(clock.today_kz() + timedelta(days=settings.review_days)).isoformat(),
         details=crypto.seal(details, request_context(request_id)) if details else None,
         phone_confirmed=False,
     )
@@ -344,7 +343,7 @@ def confirm_new_phone(account_id: str, request_id: str, data: Mapping[str, Any])
                 request,
                 actions=[
                     RequestModel.phone_confirmed.set(True),
-                    RequestModel.updated_at.set(iso(now())),
+                    RequestModel.updated_at.set(clock.iso(clock.now())),
                 ],
                 condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
                 add_version_condition=False,

@@ -12,8 +12,8 @@ from datetime import date
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib import clock
 from chalicelib.adapters import crypto, facematch
-from chalicelib.clock import iso, now
 from chalicelib.domain import requests as rules
 from chalicelib.errors import NotFound
 from chalicelib.logs import logger
@@ -87,7 +87,7 @@ def _face_match(request: RequestModel) -> facematch.FaceMatchResult:
 
 def _store_face_match(request: RequestModel, result: facematch.FaceMatchResult) -> None:
     """Versioned update; on a concurrent change re-read and try again."""
-    value = {**result.as_dict(), "checked_at": iso(now())}
+    value = {**result.as_dict(), "checked_at": clock.iso(clock.now())}
     current = request
     for _ in range(_UPDATE_ATTEMPTS):
         with storage_errors():

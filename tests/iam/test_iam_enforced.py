@@ -380,11 +380,14 @@ def test_main_flows_run_on_each_functions_own_policy(functions: Functions) -> No
     assert status == 201, body
     from datetime import timedelta
 
-    from chalicelib.clock import now
+    from chalicelib import clock
     from chalicelib.services import expiry
 
     with functions.as_function("expire_requests"):
-        assert expiry.expire_requests(now() + timedelta(days=8)) == {"found": 1, "cancelled": 1}
+        assert expiry.expire_requests(clock.now() + timedelta(days=8)) == {
+            "found": 1,
+            "cancelled": 1,
+        }
 
     # No AccessDenied anywhere, and each phase was signed by its own function only.
     decisions = moto.decisions()[start:]
