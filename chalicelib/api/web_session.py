@@ -22,7 +22,7 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib import clock
-from chalicelib.config import get_settings
+from chalicelib.adapters import crypto
 from chalicelib.errors import Forbidden
 from chalicelib.i18n import N_
 
@@ -71,7 +71,7 @@ def request_cookies(request: Request) -> dict[str, str]:
 
 def csrf_token_for(session_token: str) -> str:
     """The CSRF token bound to a session token (keyed, so unforgeable without the key)."""
-    key = get_settings().index_key
+    key = crypto.index_key()
     digest = hmac.new(key, _CSRF_LABEL + session_token.encode("utf-8"), hashlib.sha256)
     return digest.hexdigest()
 

@@ -158,9 +158,8 @@ def renew_forms(request: Any) -> dict[str, dict[str, Any]]:
     """
     from pynamodb.exceptions import UpdateError
 
-    from chalicelib.services.requests import load
     from chalicelib.storage.base import storage_errors
-    from chalicelib.storage.requests import RequestModel
+    from chalicelib.storage.requests import RequestModel, load_request
 
     for _ in range(_UPDATE_ATTEMPTS):
         if request.status != rules.AWAITING_DOCUMENTS:
@@ -188,7 +187,7 @@ def renew_forms(request: Any) -> dict[str, dict[str, Any]]:
             except UpdateError as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
-                request = load(request.request_id)
+                request = load_request(request.request_id)
                 continue
         return upload_forms(request.request_id, slots)
     raise ServiceUnavailable()

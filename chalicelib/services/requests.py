@@ -36,7 +36,7 @@ from chalicelib.storage.base import (
 )
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.loans import loans_of
-from chalicelib.storage.requests import RequestModel
+from chalicelib.storage.requests import RequestModel, load_request
 
 
 class UnpaidLoan(Conflict):
@@ -47,13 +47,7 @@ class UnpaidLoan(Conflict):
 
 def load(request_id: str) -> RequestModel:
     """A request by id (strongly consistent), or ``NotFound``."""
-    if not isinstance(request_id, str) or not request_id or len(request_id) > 64:
-        raise NotFound("Заявка не найдена.")
-    with storage_errors():
-        try:
-            return RequestModel.get(request_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound("Заявка не найдена.") from None
+    return load_request(request_id)
 
 
 def submit_if_ready(request_id: str) -> bool:

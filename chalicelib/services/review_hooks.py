@@ -18,10 +18,9 @@ from chalicelib.domain import requests as rules
 from chalicelib.errors import NotFound
 from chalicelib.logs import logger
 from chalicelib.services import notices
-from chalicelib.services import requests as request_service
 from chalicelib.storage.accounts import AccountModel
 from chalicelib.storage.base import storage_errors
-from chalicelib.storage.requests import RequestModel
+from chalicelib.storage.requests import RequestModel, load_request
 
 _UPDATE_ATTEMPTS = 4
 
@@ -96,7 +95,7 @@ def _store_face_match(request: RequestModel, result: facematch.FaceMatchResult) 
             except UpdateError as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
-                current = request_service.load(request.request_id)
+                current = load_request(request.request_id)
                 continue
         logger.info(
             "face match stored",

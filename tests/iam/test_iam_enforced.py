@@ -232,7 +232,7 @@ def _forget_aws_state() -> None:
     """Every cached client, connection and key: the next call signs with the new keys."""
     from chalicelib import maintenance
     from chalicelib.adapters import aws
-    from chalicelib.storage.base import reset_connections
+    from chalicelib.storage.registry import reset_connections
     from tests.conftest import reset_process_caches
 
     maintenance.forget()
