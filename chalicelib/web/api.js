@@ -2,13 +2,16 @@
 //
 // The session lives in an HttpOnly cookie this script cannot read; every request
 // says `X-Hava-Client: web` (sign-in then sets the cookie) and every state-changing
-// request echoes the readable CSRF cookie in `X-CSRF-Token`.
+// request echoes the readable CSRF cookie in `X-CSRF-Token`. Every request says the
+// page's language in `Accept-Language`, so the API's messages come in that language.
+
+import { t, lang } from "./i18n.js";
 
 const SAFE = new Set(["GET", "HEAD"]);
 
 export class ApiError extends Error {
   constructor(status, error) {
-    super((error && error.message) || "Что-то пошло не так. Попробуйте ещё раз.");
+    super((error && error.message) || t("Что-то пошло не так. Попробуйте ещё раз."));
     this.status = status;
     this.code = (error && error.code) || "error";
     this.fields = (error && error.fields) || {};
@@ -32,7 +35,7 @@ const relative = (path) => (path.startsWith("/") ? path.slice(1) : path);
 /** A client for one side: borrowers (`__Host-hava_csrf`) or staff (`__Host-hava_staff_csrf`). */
 export function client({ csrfCookie, onMaintenance, onSignedOut }) {
   async function request(method, path, body) {
-    const headers = { "X-Hava-Client": "web", Accept: "application/json" };
+    const headers = { "X-Hava-Client": "web", Accept: "application/json", "Accept-Language": lang() };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (!SAFE.has(method)) {
       const token = readCookie(csrfCookie);
@@ -48,7 +51,7 @@ export function client({ csrfCookie, onMaintenance, onSignedOut }) {
         cache: "no-store",
       });
     } catch {
-      throw new ApiError(0, { code: "network", message: "Нет связи с сервером. Проверьте интернет и повторите." });
+      throw new ApiError(0, { code: "network", message: t("Нет связи с сервером. Проверьте интернет и повторите.") });
     }
     const text = await response.text();
     let data = null;

@@ -1,5 +1,7 @@
 // Small DOM helpers: no innerHTML anywhere (the CSP requires Trusted Types).
 
+import { t, locale } from "./i18n.js";
+
 export const $ = (selector, root = document) => root.querySelector(selector);
 export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 
@@ -17,26 +19,43 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-/** Show one view, hide the others, move focus to its heading, announce it. */
-export function show(id) {
+let nextNotice = "";
+let noticeTimer = 0;
+
+/**
+ * Show one view, hide the others, move focus to its heading (or to `focus`).
+ * The status line and the alert belong to the view that was left: both are cleared,
+ * except a notice queued for this view with `announceNext`.
+ */
+export function show(id, focus = null) {
   for (const view of $$(".view")) view.hidden = view.id !== `view-${id}`;
   const view = $(`#view-${id}`);
   const heading = view && $("h1", view);
   clearAlert();
+  clearTimeout(noticeTimer);
+  $("#status").textContent = "";
+  if (nextNotice) { announce(nextNotice); nextNotice = ""; }
   if (heading) {
     heading.tabIndex = -1;
-    heading.focus({ preventScroll: false });
     document.title = `${heading.textContent} — Hava`;
   }
+  const target = focus || heading;
+  if (target) target.focus({ preventScroll: false });
   window.scrollTo(0, 0);
 }
 
-/** A polite announcement (progress, saved, sent). */
+/** A polite announcement of success or progress in the current view (never an error). */
 export function announce(message) {
   const status = $("#status");
   status.textContent = "";
+  clearTimeout(noticeTimer);
   // A fresh text node so screen readers read a repeated message again.
-  setTimeout(() => { status.textContent = message; }, 30);
+  noticeTimer = setTimeout(() => { status.textContent = message; }, 30);
+}
+
+/** A notice for the view about to be shown (the navigation would clear it otherwise). */
+export function announceNext(message) {
+  nextNotice = message;
 }
 
 /** An assertive error for the whole page. */
@@ -63,6 +82,24 @@ export function clearErrors(form) {
   }
 }
 
+/** One field's own error beside it (an empty message removes it). */
+export function setFieldError(input, message) {
+  const id = `${input.id}-apierror`;
+  const old = document.getElementById(id);
+  if (old) old.remove();
+  const ids = (input.getAttribute("aria-describedby") || "").split(" ").filter((x) => x && x !== id);
+  if (!message) {
+    input.removeAttribute("aria-invalid");
+    if (ids.length) input.setAttribute("aria-describedby", ids.join(" "));
+    else input.removeAttribute("aria-describedby");
+    return;
+  }
+  const holder = input.closest(".field, .slider-field") || input.parentElement;
+  holder.append(el("p", { class: "field-error", id, "data-generated": "1" }, message));
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", [...ids, id].join(" "));
+}
+
 /**
  * Put the API's `error.fields` beside the fields of `form` (by input name).
  * Returns the names it could not place (shown in the page alert instead).
@@ -73,13 +110,7 @@ export function showFieldErrors(form, fields) {
   for (const [name, message] of Object.entries(fields || {})) {
     const input = form.elements.namedItem(name);
     if (!input || !input.id) { unplaced.push(message); continue; }
-    const id = `${input.id}-apierror`;
-    const note = el("p", { class: "field-error", id, "data-generated": "1" }, message);
-    const holder = input.closest(".field, .slider-field") || input.parentElement;
-    holder.append(note);
-    input.setAttribute("aria-invalid", "true");
-    const described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
-    input.setAttribute("aria-describedby", [...described, id].join(" "));
+    setFieldError(input, message);
     first = first || input;
   }
   if (first) first.focus();
@@ -98,29 +129,56 @@ export function formValues(form) {
   return values;
 }
 
-const money = new Intl.NumberFormat("ru-RU", { maximumFractionDigits: 2, minimumFractionDigits: 0 });
-export const formatMoney = (value) => `${money.format(Number(value))} ₸`;
+/** Money per locale: «80 000 ₸» (whole tenge without decimals). */
+export function formatMoney(value) {
+  const number = Number(value);
+  const digits = Number.isInteger(number) ? 0 : 2;
+  const text = new Intl.NumberFormat(locale(), { minimumFractionDigits: digits, maximumFractionDigits: 2 }).format(number);
+  return `${text} ₸`;
+}
+
+/** A percentage given in percent («171.0» → «171,0 %»), decimals as given. */
+export function formatPercent(value) {
+  const text = String(value);
+  const decimals = text.includes(".") ? text.split(".")[1].length : 0;
+  const number = new Intl.NumberFormat(locale(), { minimumFractionDigits: decimals, maximumFractionDigits: decimals })
+    .format(Number(value));
+  return `${number} %`;
+}
+
+/** A whole number per locale («12 345»). */
+export const formatNumber = (value) => new Intl.NumberFormat(locale()).format(Number(value));
+
+/** «23 декабря 2026 г.» / «2026 ж. 23 желтоқсан»; with the time for a timestamp. */
 export function formatDate(iso) {
   if (!iso) return "—";
   const date = new Date(iso.length === 10 ? `${iso}T00:00:00` : iso);
   const options = iso.length === 10
     ? { day: "numeric", month: "long", year: "numeric" }
     : { day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit" };
-  return new Intl.DateTimeFormat("ru-RU", options).format(date);
+  return new Intl.DateTimeFormat(locale(), options).format(date);
 }
 
-/** A countdown on `button` ("ещё раз через N с"); enables it at zero. Returns a stop function. */
-export function countdown(button, note, seconds) {
+/** A sentence ending: a full stop unless the text already ends with one («… 2026 г.»). */
+export const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
+
+/**
+ * A resend countdown on the button itself, one line: «Отправить повторно через 0:45»;
+ * at zero the button is enabled as «Отправить код повторно». Returns a stop function.
+ */
+export function countdown(button, seconds) {
   let left = Math.max(0, Math.ceil(seconds));
-  button.disabled = left > 0;
   const tick = () => {
     if (left <= 0) {
       button.disabled = false;
-      note.textContent = "";
+      button.textContent = t("Отправить код повторно");
       clearInterval(timer);
       return;
     }
-    note.textContent = `Новый код можно запросить через ${left} с`;
+    button.disabled = true;
+    const minutes = Math.floor(left / 60);
+    const rest = String(left % 60).padStart(2, "0");
+    button.textContent = t("Отправить повторно через {time}", { time: `${minutes}:${rest}` });
     left -= 1;
   };
   const timer = setInterval(tick, 1000);

@@ -85,7 +85,7 @@ def register_with_application(page: Page, stack: LocalStack, data: dict[str, str
     step.get_by_label("Пароль ещё раз").fill(PASSWORD)
     since = len(stack.outbox())
     page.get_by_role("button", name="Получить код").click()
-    expect(page.get_by_role("heading", name="Код из SMS")).to_be_visible()
+    expect(page.get_by_role("heading", name="Код из SMS")).to_be_visible(timeout=30_000)
     code = stack.latest_code(data["phone"], since=since)
     page.locator("#view-code").get_by_label("Код подтверждения").fill(code)
     page.get_by_role("button", name="Подтвердить").click()
@@ -163,7 +163,7 @@ def test_a_first_loan_from_application_to_repayment(
     code = stack.latest_code(data["phone"], since=since)
     loan.get_by_label("Код из SMS").fill(code)
     loan.get_by_role("button", name="Подписать", exact=True).click()
-    expect(loan).to_contain_text("Договор подписан, ожидает перечисления")
+    expect(loan).to_contain_text("Договор подписан, ожидает перечисления", timeout=30_000)
     expect(loan.get_by_role("button", name="Скачать договор (PDF)")).to_be_visible()
 
     # The agent sees the payout account and records the transfer.
