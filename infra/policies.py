@@ -309,7 +309,7 @@ def uploads_worker(t: Target) -> list[Statement]:
                 "requests": ["GetItem", "UpdateItem"],
                 # The borrower's current phone for a rejection or "in review" SMS.
                 "accounts": ["GetItem"],
-                # That SMS is charged to the number's notice budget (issue 9 §3).
+                # That SMS is charged to the number's notice budget.
                 "throttles": ["UpdateItem"],
             },
         ),

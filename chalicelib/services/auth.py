@@ -15,8 +15,7 @@ the right password after the wait works and a success resets the count.
 A wrong guess cannot lock a borrower out for good: the wait is capped, the other
 two identifiers of the account count separately, and recovery is never throttled
 by it. A fixed window per client address (``login_per_ip_per_minute``) limits
-password spraying across identifiers. ``AccountModel.failed_logins`` is no longer
-written: that state lived only on existing accounts.
+password spraying across identifiers.
 While an account must change its password (``must_change_password``: a compromise
 report, a staff lock), the old password proves nothing. The right one answers 403
 ``password_recovery_required`` and opens no session (a wrong one answers as always, so

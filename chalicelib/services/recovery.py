@@ -233,7 +233,6 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
                 actions=[
                     AccountModel.password_hash.set(hash_password(normalize_password(new))),
                     AccountModel.must_change_password.set(False),
-                    AccountModel.failed_logins.set(0),
                 ],
                 condition=AccountModel.status != "deleted",
                 add_version_condition=False,

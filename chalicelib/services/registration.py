@@ -373,7 +373,6 @@ def _confirm(
         created_at=created,
         # The device that registers is the borrower's: no "new device" notice for it.
         known_devices=[device_fingerprint(user_agent)],
-        failed_logins=0,
         language=i18n.normalise(challenge.language),
     )
     offer = calculator.quote(

@@ -177,7 +177,6 @@ def invite_staff(username: str, roles: Iterable[str], created_by: str) -> dict[s
         created_by=created_by,
         enrolment_hash=token_hash,
         enrolment_expires_at=expires,
-        failed_logins=0,
         totp_failures=0,
         last_totp_step=0,
     )

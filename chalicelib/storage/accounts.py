@@ -5,7 +5,6 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
-    NumberAttribute,
     UnicodeAttribute,
     VersionAttribute,
 )
@@ -33,8 +32,6 @@ class AccountModel(Model):
     consent_version = UnicodeAttribute()
     consent_at = UnicodeAttribute()
     created_at = UnicodeAttribute()
-    #: Consecutive failed logins (issue 4 builds the back-off on it).
-    failed_logins = NumberAttribute(default=0)
     #: Keyed fingerprints of the browsers signed in from, oldest first (capped):
     #: a sign-in from any other one notifies the borrower.
     known_devices = ListAttribute[str](null=True)
