@@ -155,7 +155,7 @@ locale: venv
 	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k plural:1,2 --no-default-keywords \
 	  --no-location --sort-output -o build/messages.pot .
 	$(VENV)/bin/pybabel update -i build/messages.pot -d $(LOCALE_DIR) -D messages \
-	  --no-fuzzy-matching --no-location --width 100 --ignore-obsolete
+	  --no-fuzzy-matching --width 100 --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d $(LOCALE_DIR) -D messages --statistics
 
 bench: venv

@@ -477,7 +477,7 @@ def race_decisions(stack: Any, n: int, staff: tuple[str, str]) -> RaceResult:
     assert filed.status_code == 201, filed.text
     path = f"/admin/v1/requests/{filed.json()['request_id']}/decision"
     bodies = [
-        {"decision": "rejected", "reason": "Не подтверждена личность заявителя"},
+        {"decision": "rejected", "reason_code": "owner_unconfirmed"},
         {"decision": "approved", "reason": "Заявка проверена, долгов нет"},
     ]
     replies = _parallel(

@@ -20,11 +20,13 @@ account's language (``AccountModel.language``) decides SMS and e-mail.
 
 from __future__ import annotations
 
-import gettext as _gettext
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import gettext as _gettext
 
 RU = "ru"
 KK = "kk"
@@ -75,6 +77,8 @@ def negotiate(header: str | None) -> str:
 @cache
 def catalogue(language: str) -> _gettext.NullTranslations:
     """The compiled catalogue of ``language`` (read once per process, on first use)."""
+    import gettext as _gettext  # only once a catalogue is needed: a Russian cold start skips it
+
     try:
         with (LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.mo").open("rb") as handle:
             return _gettext.GNUTranslations(handle)
@@ -156,11 +160,15 @@ def valid_for_minutes(minutes: int) -> Msg:
 
 
 def localise(text: Any, language: str) -> Any:
-    """``text`` in ``language``: a ``Msg`` re-rendered, a plain ``str`` looked up as a msgid."""
+    """``text`` in ``language``: a ``Msg`` re-rendered, a plain ``str`` looked up as a msgid,
+    a ``chalicelib.formats`` value (money, percent, date) formatted for the language."""
     if isinstance(text, Msg):
         return text.render(language)
     if isinstance(text, str):
         return gettext(language, text)
+    localised = getattr(text, "localised", None)  # formats.Money, Percent, LongDate
+    if callable(localised):
+        return localised(language)
     return text
 
 

@@ -213,7 +213,7 @@ def _requests(snap: Snapshot) -> Iterable[Finding]:
     from chalicelib.domain import requests as rules
 
     for request_id, request in snap.requests.items():
-        known = rules._TRANSITIONS.get(request.type, {})
+        known = rules.TRANSITIONS.get(request.type, {})
         reachable = set(known) | {s for targets in known.values() for s in targets}
         if request.status not in reachable:
             yield Finding(

@@ -77,6 +77,15 @@ def review_queue() -> Response:
     return json_response(desk.queue_page(principal, params.get("type"), params.get("cursor")))
 
 
+@route(admin_api, f"{PREFIX}/queue/counts", methods=["GET"])
+def review_queue_counts() -> Response:
+    """Requests under review per type this member reviews (one COUNT Query per type)."""
+    from chalicelib.services import desk, staff_accounts
+
+    principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY)
+    return json_response(desk.queue_counts(principal))
+
+
 @route(admin_api, f"{PREFIX}/requests/{{request_id}}", methods=["GET"])
 def review_request(request_id: str) -> Response:
     """One request with what its decision needs (audited)."""
@@ -88,7 +97,7 @@ def review_request(request_id: str) -> Response:
 
 @route(admin_api, f"{PREFIX}/requests/{{request_id}}/decision", methods=["POST"])
 def decide_request(request_id: str) -> Response:
-    """Approve, reject or resolve a request: {decision, reason}."""
+    """Approve, reject or resolve a request: {decision, reason_code (rejections), note}."""
     from chalicelib.services import decisions, staff_accounts
 
     principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY)
@@ -97,6 +106,15 @@ def decide_request(request_id: str) -> Response:
         "RequestDecided", Type=str(decided.get("type", "")), Decision=str(decided.get("status", ""))
     )
     return json_response(decided)
+
+
+@route(admin_api, f"{PREFIX}/requests/{{request_id}}/iin-check", methods=["POST"])
+def check_iin(request_id: str) -> Response:
+    """Does the IIN read from the photo match the borrower's? {iin} → {matches} (audited)."""
+    from chalicelib.services import desk, staff_accounts
+
+    principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY)
+    return json_response(desk.check_iin(principal, request_id, json_body(_request())))
 
 
 @route(admin_api, f"{PREFIX}/requests/{{request_id}}/documents", methods=["POST"])

@@ -196,7 +196,9 @@ def agreement_link(loan_id: str) -> Response:
     """A short-lived link to the signed agreement (PDF)."""
     from chalicelib.services import loan_signing
 
-    return json_response(loan_signing.agreement_link(_principal(), loan_id))
+    params: Mapping[str, str] = _request().query_params or {}
+    language = params.get("language")
+    return json_response(loan_signing.agreement_link(_principal(), loan_id, language))
 
 
 @route(borrower_api, "/v1/me/loans/{loan_id}/extension", methods=["POST"])

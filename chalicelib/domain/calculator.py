@@ -11,6 +11,7 @@ from typing import Any, TypeGuard
 
 from chalicelib.domain import lending, regulation
 from chalicelib.errors import OfferNotAllowed, ValidationFailed
+from chalicelib.i18n import N_, Msg, plural
 
 TIYN = Decimal("0.01")
 _PERCENT_STEP = Decimal("0.1")
@@ -69,14 +70,17 @@ def quote(amount: object, term_days: object, product: Product, issue_date: date)
     """Price ``amount`` ₸ for ``term_days`` days; refuse what the product or the caps forbid."""
     errors: dict[str, str] = {}
     if not (_is_int(amount) and product.min_amount <= amount <= product.max_amount):
-        errors["amount"] = (
-            f"Сумма займа должна быть от {regulation.format_amount(product.min_amount)} "
-            f"до {regulation.format_tenge(product.max_amount)}."
+        errors["amount"] = Msg(
+            N_("Сумма займа должна быть от {min} до {max}."),
+            min=regulation.format_amount(product.min_amount),
+            max=regulation.format_tenge(product.max_amount),
         )
     if not (_is_int(term_days) and product.min_term_days <= term_days <= product.max_term_days):
-        errors["term_days"] = (
-            f"Срок займа должен быть от {product.min_term_days} до {product.max_term_days} "
-            f"{regulation.plural_days(product.max_term_days)}."
+        errors["term_days"] = plural(
+            "Срок займа должен быть от {min} до {n} дня.",
+            "Срок займа должен быть от {min} до {n} дней.",
+            product.max_term_days,
+            min=product.min_term_days,
         )
     if errors or not (_is_int(amount) and _is_int(term_days)):
         raise ValidationFailed(errors)

@@ -12,6 +12,7 @@ accept it at their next sign-in. The wording is the company lawyer's to approve.
 from __future__ import annotations
 
 from chalicelib.errors import Forbidden
+from chalicelib.i18n import N_
 
 LAW = "Закон Республики Казахстан от 21 мая 2013 года № 94-V «О персональных данных и их защите»"
 
@@ -43,7 +44,7 @@ class ConsentRequired(Forbidden):
     """The account has not accepted the current consent text yet."""
 
     code = "consent_required"
-    message = (
+    message = N_(
         "Изменился текст согласия на обработку персональных данных. "
         "Ознакомьтесь с ним и примите его, чтобы продолжить работу в кабинете."
     )

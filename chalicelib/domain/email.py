@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from chalicelib.errors import InvalidValue
+from chalicelib.i18n import N_, Msg
 
 #: RFC 5321 path limit: no deliverable address is longer.
 MAX_EMAIL_LENGTH = 254
 
-_MSG_FORMAT = "Укажите адрес электронной почты латинскими буквами, например name@example.kz."
-_MSG_LENGTH = f"Адрес электронной почты должен быть не длиннее {MAX_EMAIL_LENGTH} символов."
+_MSG_FORMAT = N_("Укажите адрес электронной почты латинскими буквами, например name@example.kz.")
+_MSG_LENGTH = Msg(
+    N_("Адрес электронной почты должен быть не длиннее {max} символов."), max=MAX_EMAIL_LENGTH
+)
 
 
 def normalize_email(raw: str) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from chalicelib.errors import InvalidIban
+from chalicelib.i18n import N_
 
 IBAN_LENGTH = 20
 _SEPARATORS = re.compile(r"[\s\-]+")
@@ -147,15 +148,17 @@ def bank_for(iban: str) -> Bank | None:
 def validate_kz_iban(raw: object) -> str:
     """The compact IBAN if ``raw`` is a valid Kazakh IBAN; else ``InvalidIban`` (Russian)."""
     if not isinstance(raw, str) or not raw.strip():
-        raise InvalidIban("Укажите номер счёта (IBAN).")
+        raise InvalidIban(N_("Укажите номер счёта (IBAN)."))
     compact = normalize_iban(raw)
     if not compact.isascii() or not compact.isalnum():
-        raise InvalidIban("IBAN может содержать только латинские буквы и цифры.")
+        raise InvalidIban(N_("IBAN может содержать только латинские буквы и цифры."))
     if not compact.startswith("KZ"):
-        raise InvalidIban("Нужен счёт в казахстанском банке: IBAN начинается с KZ.")
+        raise InvalidIban(N_("Нужен счёт в казахстанском банке: IBAN начинается с KZ."))
     if len(compact) != IBAN_LENGTH:
         raise InvalidIban(
-            f"Казахстанский IBAN содержит {IBAN_LENGTH} знаков; указано {len(compact)}."
+            N_("Казахстанский IBAN содержит {length} знаков; указано {given}."),
+            length=IBAN_LENGTH,
+            given=len(compact),
         )
     # stdnum loads its country table on first use: imported here, off the cold start.
     from stdnum import iban as stdnum_iban
@@ -165,12 +168,14 @@ def validate_kz_iban(raw: object) -> str:
         return str(stdnum_iban.validate(compact, check_country=True))
     except InvalidChecksum as exc:
         raise InvalidIban(
-            "Контрольные цифры IBAN не сходятся: проверьте, нет ли опечатки."
+            N_("Контрольные цифры IBAN не сходятся: проверьте, нет ли опечатки.")
         ) from exc
     except ValidationError as exc:
         raise InvalidIban(
-            "Неверный формат IBAN: после KZ и двух контрольных цифр идут 3 цифры "
-            "кода банка и 13 знаков номера счёта."
+            N_(
+                "Неверный формат IBAN: после KZ и двух контрольных цифр идут 3 цифры "
+                "кода банка и 13 знаков номера счёта."
+            )
         ) from exc
 
 
@@ -180,7 +185,10 @@ def parse_payout_account(raw: object) -> PayoutAccount:
     bank = bank_for(iban)
     if bank is None:
         raise InvalidIban(
-            f"Банк с кодом {iban[4:7]} не найден в справочнике банков Казахстана. "
-            "Проверьте номер счёта или укажите счёт в другом банке."
+            N_(
+                "Банк с кодом {code} не найден в справочнике банков Казахстана. "
+                "Проверьте номер счёта или укажите счёт в другом банке."
+            ),
+            code=iban[4:7],
         )
     return PayoutAccount(iban=iban, bank=bank)

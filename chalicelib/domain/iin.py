@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from chalicelib.errors import InvalidValue
+from chalicelib.i18n import N_, plural
 
 _DIGITS_12 = re.compile(r"[0-9]{12}")
 _WHITESPACE = re.compile(r"\s+")
@@ -21,8 +22,8 @@ _CENTURY_BY_DIGIT = {1: 1800, 2: 1800, 3: 1900, 4: 1900, 5: 2000, 6: 2000}
 _WEIGHTS_FIRST = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 _WEIGHTS_SECOND = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
 
-_MSG_FORMAT = "ИИН должен состоять из 12 цифр."
-_MSG_INVALID = "ИИН указан неверно. Проверьте номер по удостоверению личности."
+_MSG_FORMAT = N_("ИИН должен состоять из 12 цифр.")
+_MSG_INVALID = N_("ИИН указан неверно. Проверьте номер по удостоверению личности.")
 
 
 @dataclass(frozen=True)
@@ -73,17 +74,18 @@ def age_on(birth: date, today: date) -> int:
     return today.year - birth.year - (0 if had_birthday else 1)
 
 
-def _years(n: int) -> str:
-    # The genitive after «до N»: «года» for 1, 21, 31…, else «лет».
-    return "года" if n % 10 == 1 and n % 100 != 11 else "лет"
-
-
 def check_borrower_age(iin: Iin, today: date, min_age: int = 19, max_age: int = 70) -> None:
     """Refuse a borrower outside ``min_age``..``max_age`` full years (both inclusive)."""
     # DESIGN.md "Product": borrowers aged 19-70, age from the IIN's birth date.
     if not min_age <= age_on(iin.birth_date, today) <= max_age:
+        # Russian: the genitive after «до N» is «года» for 1, 21, 31…, else «лет».
         raise InvalidValue(
-            f"Займ доступен заёмщикам в возрасте от {min_age} до {max_age} {_years(max_age)}."
+            plural(
+                "Займ доступен заёмщикам в возрасте от {min} до {n} года.",
+                "Займ доступен заёмщикам в возрасте от {min} до {n} лет.",
+                max_age,
+                min=min_age,
+            )
         )
 
 

@@ -20,6 +20,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.i18n import N_
+
 #: Pillow format name → the MIME type the bucket stores it with.
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
 ACCEPTED_CONTENT_TYPES = tuple(CONTENT_TYPES.values())
@@ -32,15 +34,15 @@ _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b
 #: Pillow reads some camera JPEGs (several pictures in one file) as MPO.
 _FORMAT_ALIASES = {"MPO": "JPEG"}
 
-REASON_EMPTY = "Файл пустой. Загрузите фотографию ещё раз."
-REASON_NOT_IMAGE = (
+REASON_EMPTY = N_("Файл пустой. Загрузите фотографию ещё раз.")
+REASON_NOT_IMAGE = N_(
     "Файл не является фотографией в формате JPEG или PNG. Загрузите фото в одном из этих форматов."
 )
-REASON_HEIF = (
+REASON_HEIF = N_(
     "Формат HEIC/HEIF не поддерживается. Сохраните фото в формате JPEG "
     "(на iPhone: Настройки → Камера → Форматы → «Наиболее совместимый») и загрузите его снова."
 )
-REASON_BROKEN = "Файл повреждён или загружен не полностью. Загрузите фотографию ещё раз."
+REASON_BROKEN = N_("Файл повреждён или загружен не полностью. Загрузите фотографию ещё раз.")
 
 
 @dataclass(frozen=True)

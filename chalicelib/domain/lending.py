@@ -34,6 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from chalicelib.errors import Conflict, OfferNotAllowed
+from chalicelib.i18n import N_, Msg, plural
 
 TIYN = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -66,22 +67,25 @@ OPEN = frozenset(s for s, nxt in TRANSITIONS.items() if nxt)
 OUTSTANDING = frozenset({LoanStatus.ISSUED, LoanStatus.OVERDUE})
 
 STATUS_RU: dict[LoanStatus, str] = {
-    LoanStatus.SUBMITTED: "Заявка на рассмотрении",
-    LoanStatus.APPROVED: "Одобрена, ожидает подписания договора",
-    LoanStatus.SIGNED: "Договор подписан, ожидает перечисления",
-    LoanStatus.ISSUED: "Выдан",
-    LoanStatus.OVERDUE: "Просрочен",
-    LoanStatus.REPAID: "Погашен",
-    LoanStatus.REJECTED: "Отклонена",
+    LoanStatus.SUBMITTED: N_("Заявка на рассмотрении"),
+    LoanStatus.APPROVED: N_("Одобрена, ожидает подписания договора"),
+    LoanStatus.SIGNED: N_("Договор подписан, ожидает перечисления"),
+    LoanStatus.ISSUED: N_("Выдан"),
+    LoanStatus.OVERDUE: N_("Просрочен"),
+    LoanStatus.REPAID: N_("Погашен"),
+    LoanStatus.REJECTED: N_("Отклонена"),
 }
 #: How a conflict message names an open loan («уже есть …»).
 OPEN_RU: dict[LoanStatus, str] = {
-    LoanStatus.SUBMITTED: "заявка на рассмотрении",
-    LoanStatus.APPROVED: "одобренная заявка, договор по которой ещё не подписан",
-    LoanStatus.SIGNED: "подписанный договор, деньги по которому ещё не перечислены",
-    LoanStatus.ISSUED: "непогашенный займ",
-    LoanStatus.OVERDUE: "просроченный займ",
+    LoanStatus.SUBMITTED: N_("заявка на рассмотрении"),
+    LoanStatus.APPROVED: N_("одобренная заявка, договор по которой ещё не подписан"),
+    LoanStatus.SIGNED: N_("подписанный договор, деньги по которому ещё не перечислены"),
+    LoanStatus.ISSUED: N_("непогашенный займ"),
+    LoanStatus.OVERDUE: N_("просроченный займ"),
 }
+
+
+WRONG_STATUS = N_("Займ в статусе «{status}»: это действие для него недоступно.")
 
 
 def check_transition(current: str, new: str) -> LoanStatus:
@@ -89,9 +93,14 @@ def check_transition(current: str, new: str) -> LoanStatus:
     try:
         cur, nxt = LoanStatus(current), LoanStatus(new)
     except ValueError:
-        raise Conflict("Недопустимый статус займа.") from None
+        raise Conflict(N_("Недопустимый статус займа.")) from None
     if nxt not in TRANSITIONS[cur]:
-        raise Conflict(f"Займ в статусе «{STATUS_RU[cur]}»: это действие для него недоступно.")
+        raise Conflict(
+            Msg(
+                N_("Займ в статусе «{status}»: это действие для него недоступно."),
+                status=STATUS_RU[cur],
+            )
+        )
     return nxt
 
 
@@ -374,12 +383,18 @@ def extension_quote(
     limit = min(rules.max_extension_days, max_days_config)
     if extensions_done >= rules.max_extensions:
         raise OfferNotAllowed(
-            f"Займ можно продлить не более {rules.max_extensions} раз; продления исчерпаны."
+            plural(
+                "Займ можно продлить не более {n} раза; продления исчерпаны.",
+                "Займ можно продлить не более {n} раз; продления исчерпаны.",
+                rules.max_extensions,
+            )
         )
     if not 1 <= days <= limit:
-        raise OfferNotAllowed(f"Срок продления — от 1 до {limit} дней.")
+        raise OfferNotAllowed(
+            plural("Срок продления — от 1 до {n} дня.", "Срок продления — от 1 до {n} дней.", limit)
+        )
     if balance.principal <= 0:
-        raise OfferNotAllowed("Займ погашен: продлевать нечего.")
+        raise OfferNotAllowed(N_("Займ погашен: продлевать нечего."))
     current = accrue(balance, on, rules)
     rate = current.daily_rate
     if rules.extension_daily_rate_max is not None:

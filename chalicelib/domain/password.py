@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from chalicelib.errors import ValidationFailed
+from chalicelib.i18n import N_, Msg
 
 # DESIGN.md "Passwords": length >= 8, accept >= 64; we accept up to 256 and never truncate.
 MIN_LENGTH = 8
@@ -14,10 +15,12 @@ MAX_LENGTH = 256
 # Shorter personal strings would refuse too many innocent passwords.
 MIN_PERSONAL_LENGTH = 4
 
-MSG_LENGTH = f"Пароль должен содержать от {MIN_LENGTH} до {MAX_LENGTH} символов."
-MSG_COMMON = "Этот пароль слишком распространён, его легко подобрать. Придумайте другой."
-MSG_PERSONAL = "Пароль не должен содержать ваш ИИН, номер телефона или адрес электронной почты."
-MSG_MISMATCH = "Пароли не совпадают."
+MSG_LENGTH = Msg(
+    N_("Пароль должен содержать от {min} до {max} символов."), min=MIN_LENGTH, max=MAX_LENGTH
+)
+MSG_COMMON = N_("Этот пароль слишком распространён, его легко подобрать. Придумайте другой.")
+MSG_PERSONAL = N_("Пароль не должен содержать ваш ИИН, номер телефона или адрес электронной почты.")
+MSG_MISMATCH = N_("Пароли не совпадают.")
 
 
 def normalize_password(p: str) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 from chalicelib.errors import InvalidValue
+from chalicelib.i18n import N_
 
-_MSG_FORMAT = "Укажите номер мобильного телефона в формате +7 7XX XXX XX XX."
-_MSG_NOT_KZ = "Принимаются только казахстанские мобильные номера: +7 7XX XXX XX XX."
-_MSG_NOT_MOBILE = "Укажите номер мобильного, а не городского телефона: +7 7XX XXX XX XX."
+_MSG_FORMAT = N_("Укажите номер мобильного телефона в формате +7 7XX XXX XX XX.")
+_MSG_NOT_KZ = N_("Принимаются только казахстанские мобильные номера: +7 7XX XXX XX XX.")
+_MSG_NOT_MOBILE = N_("Укажите номер мобильного, а не городского телефона: +7 7XX XXX XX XX.")
 
 # Longer than any spelling of a phone number: refuse before parsing.
 _MAX_RAW_LENGTH = 32

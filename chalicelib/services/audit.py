@@ -34,8 +34,12 @@ def new_entry(
     *,
     reason: str | None = None,
     target: str | None = None,
+    note: str | None = None,
 ) -> AuditModel:
-    """An entry not yet written (to go into a transaction with what it records)."""
+    """An entry not yet written (to go into a transaction with what it records).
+
+    ``note``: staff's internal words, read only through ``internal=True`` (staff).
+    """
     moment = clock.iso(clock.now())
     return AuditModel(
         subject=subject or "none",
@@ -45,6 +49,7 @@ def new_entry(
         at=moment,
         reason=reason,
         target=target,
+        note=note or None,
     )
 
 
@@ -74,8 +79,8 @@ class Page:
     next_cursor: str | None
 
 
-def _view(entry: AuditModel) -> dict[str, Any]:
-    return {
+def _view(entry: AuditModel, internal: bool = False) -> dict[str, Any]:
+    view = {
         "entry_id": entry.entry_id,
         "at": entry.at,
         "actor": entry.actor,
@@ -84,22 +89,28 @@ def _view(entry: AuditModel) -> dict[str, Any]:
         "target": entry.target,
         "reason": entry.reason,
     }
+    if internal:
+        view["note"] = entry.note
+    return view
 
 
-def for_subject(subject: str, cursor: str | None = None) -> Page:
-    """Entries about one account (or staff member), oldest first."""
-    return _page(AuditModel.query, subject, cursor)
+def for_subject(subject: str, cursor: str | None = None, *, internal: bool = False) -> Page:
+    """Entries about one account (or staff member), oldest first.
+
+    ``internal``: with staff's notes (the desk's reads only; never a borrower's).
+    """
+    return _page(AuditModel.query, subject, cursor, internal)
 
 
-def for_actor(actor: str, cursor: str | None = None) -> Page:
-    """Entries made by one staff member, oldest first."""
-    return _page(AuditModel.by_actor.query, actor, cursor)
+def for_actor(actor: str, cursor: str | None = None, *, internal: bool = False) -> Page:
+    """Entries made by one staff member, oldest first (``internal``: with staff's notes)."""
+    return _page(AuditModel.by_actor.query, actor, cursor, internal)
 
 
-def _page(query: Callable[..., Any], key: str, cursor: str | None) -> Page:
+def _page(query: Callable[..., Any], key: str, cursor: str | None, internal: bool) -> Page:
     """One page of a query on ``entry_id`` order; the cursor is the last entry id seen."""
     with storage_errors():
         result = query(key, AuditModel.entry_id > cursor if cursor else None, limit=PAGE_SIZE)
-        items = [_view(e) for e in result]
+        items = [_view(e, internal) for e in result]
     last = result.last_evaluated_key
     return Page(items, items[-1]["entry_id"] if last and items else None)

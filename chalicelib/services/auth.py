@@ -37,6 +37,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import burn_verify, hash_password, verify_password
 from chalicelib.config import get_settings
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.password import normalize_password
 from chalicelib.errors import (
     Forbidden,
@@ -45,6 +46,7 @@ from chalicelib.errors import (
     PasswordRecoveryRequired,
     ValidationFailed,
 )
+from chalicelib.i18n import N_, normalise
 from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services.backoff import record_failure as _record_failure
@@ -174,7 +176,7 @@ def check_current_password(account: AccountModel, password: str, field: str) -> 
     _refuse_if_locked(subject)
     if not verify_password(account.password_hash, normalize_password(password))[0]:
         _record_failure(subject)
-        raise ValidationFailed({field: "Неверный пароль."})
+        raise ValidationFailed({field: N_("Неверный пароль.")})
 
 
 def login(
@@ -187,7 +189,7 @@ def login(
     index = identifier_index(login)
     subject = login_subject(login, index)
     account, failures = _find_account(index, subject)
-    if account is None or account.status == "deleted":
+    if account is None or account.status == AccountStatus.DELETED:
         burn_verify(password)
         _record_failure(subject)
         raise InvalidCredentials()
@@ -195,10 +197,12 @@ def login(
     if not matches:
         _record_failure(subject)
         raise InvalidCredentials()
-    if account.status == "locked":
+    if account.status == AccountStatus.LOCKED:
         raise Forbidden(
-            "Вход в кабинет временно заблокирован службой безопасности. "
-            "Обратитесь в службу поддержки."
+            N_(
+                "Вход в кабинет временно заблокирован службой безопасности. "
+                "Обратитесь в службу поддержки."
+            )
         )
     if account.must_change_password:
         # The password is suspect (compromise report, staff lock): no session, not even a
@@ -266,7 +270,7 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     try:
         check_current_password(account, current, "current_password")
     except ValidationFailed:
-        raise ValidationFailed({"current_password": "Неверный текущий пароль."}) from None
+        raise ValidationFailed({"current_password": N_("Неверный текущий пароль.")}) from None
     pii = crypto_adapter.unseal(
         account.pii, {"purpose": "account", "account_id": account.account_id}
     )
@@ -277,7 +281,7 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
         names = {"password": "new_password", "password_confirm": "new_password_confirm"}
         raise ValidationFailed({names.get(k, k): v for k, v in exc.fields.items()}) from None
     if verify_password(account.password_hash, normalize_password(new))[0]:
-        raise ValidationFailed({"new_password": "Новый пароль совпадает с текущим."})
+        raise ValidationFailed({"new_password": N_("Новый пароль совпадает с текущим.")})
     with storage_errors():
         try:
             account.update(
@@ -300,7 +304,10 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     audit.record(account.account_id, "password_changed", account.account_id)
     notices.sms(
         pii["phone"],
-        "Hava: пароль от личного кабинета изменён. Если это были не вы, срочно "
-        "сообщите нам через «Не получается зайти» на странице входа.",
+        N_(
+            "Hava: пароль от личного кабинета изменён. Если это были не вы, срочно "
+            "сообщите нам через «Не получается зайти» на странице входа."
+        ),
+        language=normalise(account.language),
     )
     return {"sessions_ended": ended}

@@ -9,6 +9,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import i18n
 from chalicelib.adapters import crypto
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.email import mask_email
 from chalicelib.domain.iin import mask_iin
 from chalicelib.domain.lending import STATUS_RU
@@ -29,7 +30,7 @@ def get_account(account_id: str) -> AccountModel:
             account = AccountModel.get(account_id)
         except DoesNotExist:
             raise Unauthenticated() from None
-    if account.status == "deleted":
+    if account.status == AccountStatus.DELETED:
         raise Unauthenticated()
     return account
 
@@ -68,7 +69,8 @@ def set_language(account_id: str, data: Mapping[str, Any]) -> dict[str, str]:
             account.update(
                 actions=[AccountModel.language.set(value)],
                 # Never recreate a vanished account as a bare item.
-                condition=AccountModel.account_id.exists() & (AccountModel.status != "deleted"),
+                condition=AccountModel.account_id.exists()
+                & (AccountModel.status != AccountStatus.DELETED),
                 add_version_condition=False,
             )
         except UpdateError as exc:

@@ -8,6 +8,7 @@ from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import calculator
 from chalicelib.errors import InvalidValue
+from chalicelib.i18n import N_
 from chalicelib.services.forms import Form
 from chalicelib.services.registration import product
 
@@ -15,7 +16,7 @@ from chalicelib.services.registration import product
 def _query_int(raw: Any) -> int:
     text = str(raw).strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        raise InvalidValue("Ожидается целое положительное число.")
+        raise InvalidValue(N_("Ожидается целое положительное число."))
     return int(text)
 
 

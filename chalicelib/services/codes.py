@@ -214,7 +214,7 @@ def open_challenge(challenge_id: str, purpose: str, not_found: str) -> Challenge
     if challenge.purpose != purpose:
         raise NotFound(not_found)
     if challenge.consumed or challenge.expires_at.timestamp() <= clock.epoch():
-        raise CodeExpired("Этот запрос уже завершён или устарел. Начните заново.")
+        raise CodeExpired(N_("Этот запрос уже завершён или устарел. Начните заново."))
     return challenge
 
 
@@ -239,7 +239,7 @@ def reissue(challenge: ChallengeModel, client_ip: str | None = None) -> str:
                 condition=ChallengeModel.consumed == False,  # noqa: E712 (pynamodb condition)
             )
         except UpdateError as exc:
-            raise CodeExpired("Этот запрос уже завершён.") from exc
+            raise CodeExpired(N_("Этот запрос уже завершён.")) from exc
     return code
 
 

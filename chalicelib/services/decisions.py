@@ -11,10 +11,14 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib import clock
+from chalicelib import clock, i18n
 from chalicelib.adapters import crypto
+from chalicelib.domain import accounts
 from chalicelib.domain import requests as rules
+from chalicelib.domain.accounts import AccountStatus
+from chalicelib.domain.lending import LoanStatus
 from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import audit, notices, notifications
 from chalicelib.services.desk import ROLE_FOR_TYPE
@@ -34,6 +38,8 @@ from chalicelib.storage.loans import LoanModel, loans_of
 from chalicelib.storage.requests import RequestModel
 
 CONCURRENT = "Заявку уже рассмотрел другой сотрудник. Обновите страницу."
+#: The shortest internal note (and the shortest reason of a lock or a loan decision).
+NOTE_MIN = 5
 
 
 def read_decision(data: dict[str, Any], allowed: tuple[str, ...], field: str) -> tuple[str, str]:
@@ -48,6 +54,43 @@ def read_decision(data: dict[str, Any], allowed: tuple[str, ...], field: str) ->
     form.raise_if_invalid()
     assert decision is not None and reason is not None
     return decision, reason
+
+
+def read_request_decision(
+    data: dict[str, Any], request_type: str
+) -> tuple[str, str | None, str | None]:
+    """``(decision, what the borrower reads, internal note)`` from the desk's decision form.
+
+    A rejection names a reason from the type's fixed list (``reason_code``): the
+    borrower reads that reason's text, never staff's own words. The internal note
+    (``note``; ``reason`` is its older name) goes to the audit entry only; it is
+    required for approvals and resolutions (what was checked), optional for rejections.
+    """
+    form = Form(data, ("decision", "reason_code", "note", "reason"))
+    decision = form.field("decision", string(32))
+    allowed = _outcomes(request_type)
+    if decision is not None and decision not in allowed:
+        form.fail("decision", "Допустимые значения: " + ", ".join(allowed) + ".")
+    if "note" in data and "reason" in data:
+        form.fail("reason", "Укажите заметку в одном поле: note.")
+    name = "reason" if "reason" in data else "note"
+    rejecting = decision == rules.REJECTED
+    note = form.field(name, string(500), required=not rejecting)
+    if note is not None and len(note) < NOTE_MIN:
+        form.fail(name, f"Внутренняя заметка — не короче {NOTE_MIN} символов.")
+    reasons = rules.REJECTION_REASONS.get(request_type, {})
+    code = form.field("reason_code", string(64), required=rejecting)
+    borrower_text = None
+    if code is not None:
+        if not rejecting:
+            form.fail("reason_code", "Причину из списка выбирают только при отказе.")
+        elif code not in reasons:
+            form.fail("reason_code", "Выберите причину отказа из списка.")
+        else:
+            borrower_text = reasons[code][1]
+    form.raise_if_invalid()
+    assert decision is not None
+    return decision, borrower_text, note
 
 
 def _staff_name(staff: Principal) -> str:
@@ -73,12 +116,15 @@ def _pii(account: AccountModel) -> dict[str, Any]:
     return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
 
 
-def _closing_actions(status: str, reason: str, staff: Principal) -> list[Action]:
+def _closing_actions(status: str, reason: str | None, staff: Principal) -> list[Action]:
+    """``reason``: what the borrower reads (rejections only); staff notes never go here."""
     moment = clock.iso(clock.now())
     return [
         RequestModel.status.set(status),
         RequestModel.queue.remove(),
-        RequestModel.decision_reason.set(reason),
+        RequestModel.decision_reason.set(reason)
+        if reason
+        else RequestModel.decision_reason.remove(),
         RequestModel.decided_by.set(_staff_name(staff)),
         RequestModel.decided_at.set(moment),
         RequestModel.updated_at.set(moment),
@@ -100,7 +146,7 @@ def decide(request_id: str, data: dict[str, Any], staff: Principal) -> dict[str,
     """
     request = load(request_id)
     _check_role(staff, ROLE_FOR_TYPE[request.type])
-    decision, reason = read_decision(data, _outcomes(request.type), "decision")
+    decision, reason, note = read_request_decision(data, request.type)
     if request.status == decision and request.decided_by == _staff_name(staff):
         _FOLLOW_UPS[(request.type, decision)](request)
         return _done(request_id)
@@ -113,6 +159,7 @@ def decide(request_id: str, data: dict[str, Any], staff: Principal) -> dict[str,
         request.account_id or "none",
         reason=reason,
         target=request_id,
+        note=note,
     )
     _COMMITS[(request.type, decision)](request, reason, staff, entry)
     logger.info("request decided", extra={"request_id": request_id, "decision": decision})
@@ -146,7 +193,9 @@ def _save_entry(tx: Any, entry: AuditModel) -> None:
     tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
 
 
-def _commit_reject(request: RequestModel, reason: str, staff: Principal, entry: AuditModel) -> None:
+def _commit_reject(
+    request: RequestModel, reason: str | None, staff: Principal, entry: AuditModel
+) -> None:
     def body(tx: Any) -> None:
         tx.delete(_open_guard(request))
         _save_entry(tx, entry)
@@ -155,13 +204,32 @@ def _commit_reject(request: RequestModel, reason: str, staff: Principal, entry: 
     _commit(body)
 
 
+REJECTED_SMS = N_("Hava: заявка «{type}» отклонена. Причина: {reason}")
+PHONE_CHANGED = N_(
+    "Номер телефона вашего личного кабинета изменён. Если вы этого не делали, "
+    "срочно свяжитесь со службой поддержки."
+)
+PHONE_CHANGED_SMS = N_(
+    "Hava: номер телефона вашего личного кабинета изменён. Если вы этого не делали, "
+    "срочно свяжитесь со службой поддержки."
+)
+PHONE_CHANGED_SUBJECT = N_("Изменён номер телефона")
+NEW_PHONE_SMS = N_("Hava: теперь это номер вашего личного кабинета.")
+DELETED = N_("Учётная запись Hava удалена по вашей заявке. Данные займов хранятся по закону.")
+DELETED_SMS = N_(
+    "Hava: учётная запись Hava удалена по вашей заявке. Данные займов хранятся по закону."
+)
+DELETED_SUBJECT = N_("Учётная запись удалена")
+
+
 def _after_reject(request: RequestModel) -> None:
     _tag_documents(request)
     account = _account(request.account_id)
     notices.sms(
         _pii(account)["phone"],
-        f"Hava: заявка «{rules.TYPE_RU[request.type]}» отклонена. "
-        f"Причина: {request.decision_reason}",
+        # The reason is the listed borrower text (domain/requests.py REJECTION_REASONS).
+        Msg(REJECTED_SMS, type=rules.TYPE_RU[request.type], reason=request.decision_reason),
+        language=i18n.normalise(account.language),
     )
 
 
@@ -173,7 +241,7 @@ def _tag_documents(request: RequestModel) -> None:
 
 
 def _commit_phone_change(
-    request: RequestModel, reason: str, staff: Principal, entry: AuditModel
+    request: RequestModel, reason: str | None, staff: Principal, entry: AuditModel
 ) -> None:
     account = _account(request.account_id)
     pii = _pii(account)
@@ -230,19 +298,16 @@ def _after_phone_change(request: RequestModel) -> None:
     details = crypto.unseal(request.details or "", request_context(request.request_id))
     end_all_sessions(request.account_id or "")
     _tag_documents(request)
-    notice = (
-        "Hava: номер телефона вашего личного кабинета изменён. Если вы этого не делали, "
-        "срочно свяжитесь со службой поддержки."
-    )
-    notices.sms(details["old_phone"], notice)
+    language = notices.language_of(request.account_id or "")
+    notices.sms(details["old_phone"], PHONE_CHANGED_SMS, language=language)
     notifications.enqueue(
-        "email", details["email"], notice.removeprefix("Hava: "), "Изменён номер телефона"
+        "email", details["email"], PHONE_CHANGED, PHONE_CHANGED_SUBJECT, language=language
     )
-    notices.sms(details["new_phone"], "Hava: теперь это номер вашего личного кабинета.")
+    notices.sms(details["new_phone"], NEW_PHONE_SMS, language=language)
 
 
 def _commit_deletion(
-    request: RequestModel, reason: str, staff: Principal, entry: AuditModel
+    request: RequestModel, reason: str | None, staff: Principal, entry: AuditModel
 ) -> None:
     account = _account(request.account_id)
     check_no_unpaid_loans(account.account_id)  # re-checked at the moment of the decision
@@ -276,7 +341,7 @@ def _commit_deletion(
         tx.update(
             account,
             actions=[
-                AccountModel.status.set("deleted"),
+                AccountModel.status.set(AccountStatus.DELETED),
                 AccountModel.pii.set(""),
                 AccountModel.iin_index.set(""),
                 AccountModel.phone_index.set(""),
@@ -285,8 +350,8 @@ def _commit_deletion(
             ],
         )
         for loan in loans:
-            if loan.status == "submitted":
-                tx.update(loan, actions=[LoanModel.status.set("rejected")])
+            if loan.status == LoanStatus.SUBMITTED:
+                tx.update(loan, actions=[LoanModel.status.set(LoanStatus.REJECTED)])
                 tx.delete(open_guard(account.account_id))
 
     _commit(body)
@@ -307,9 +372,9 @@ def _after_deletion(request: RequestModel) -> None:
     if request.details:
         # Only after the commit; a retried decision resends it only if it was not dropped.
         to = crypto.unseal(request.details, request_context(request.request_id))
-        text = "Учётная запись Hava удалена по вашей заявке. Данные займов хранятся по закону."
-        notices.sms(to["phone"], f"Hava: {text}")
-        notifications.enqueue("email", to["email"], text, "Учётная запись удалена")
+        language = notices.language_of(account_id)
+        notices.sms(to["phone"], DELETED_SMS, language=language)
+        notifications.enqueue("email", to["email"], DELETED, DELETED_SUBJECT, language=language)
         _erase_request(request)
 
 
@@ -325,7 +390,7 @@ def _erase_request(request: RequestModel) -> None:
 
 
 def _commit_compromise(
-    request: RequestModel, reason: str, staff: Principal, entry: AuditModel
+    request: RequestModel, reason: str | None, staff: Principal, entry: AuditModel
 ) -> None:
     def body(tx: Any) -> None:
         _save_entry(tx, entry)
@@ -362,18 +427,17 @@ def lock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dic
     _check_role(staff, SECURITY)
     reason = _reason(data)
     account = _account(account_id)
-    if account.status == "deleted":
-        raise Conflict("Учётная запись удалена.")
+    accounts.check_transition(account.status, AccountStatus.LOCKED)
     with storage_errors():
         account.update(
             actions=[
-                AccountModel.status.set("locked"),
+                AccountModel.status.set(AccountStatus.LOCKED),
                 AccountModel.must_change_password.set(True),
             ]
         )
     end_all_sessions(account_id)
     audit.record(_staff_name(staff), "account_locked", account_id, reason=reason)
-    return {"account_id": account_id, "status": "locked", "must_change_password": True}
+    return {"account_id": account_id, "status": AccountStatus.LOCKED, "must_change_password": True}
 
 
 def unlock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
@@ -386,18 +450,18 @@ def unlock_account(account_id: str, data: dict[str, Any], staff: Principal) -> d
     _check_role(staff, SECURITY)
     reason = _reason(data)
     account = _account(account_id)
-    if account.status != "locked":
+    if account.status != AccountStatus.LOCKED:
         raise Conflict("Учётная запись не заблокирована.")
     with storage_errors():
         account.update(
             actions=[
-                AccountModel.status.set("active"),
+                AccountModel.status.set(AccountStatus.ACTIVE),
                 AccountModel.must_change_password.set(True),
             ]
         )
     end_all_sessions(account_id)
     audit.record(_staff_name(staff), "account_unlocked", account_id, reason=reason)
-    return {"account_id": account_id, "status": "active", "must_change_password": True}
+    return {"account_id": account_id, "status": AccountStatus.ACTIVE, "must_change_password": True}
 
 
 def _reason(data: dict[str, Any]) -> str:
@@ -419,7 +483,7 @@ def decide_loan(
 
     _check_role(staff, SUPPORT)
     loan = lending.load(account_id, loan_id)
-    if loan.status != "submitted":
+    if loan.status != LoanStatus.SUBMITTED:
         raise Conflict("По этой заявке решение уже принято.")
     status, reason = read_decision(data, ("approved", "rejected"), "status")
     decision = {"approved": "approve", "rejected": "reject"}[status]

@@ -4,11 +4,19 @@ Which role reviews which request type is decided here (``ROLE_FOR_TYPE``);
 staff accounts and sign-in are ``services.staff_accounts``. Every view of
 personal data or photos is audited *before* the data is returned (Law 94-V:
 who accessed what, and when).
+
+A queue page is one Query on the sparse ``by_queue`` index plus one
+TransactGetItems for the borrowers' names (and one audit entry naming the requests
+shown); the counts per type are one ``Select=COUNT`` Query per type on the same
+index — never a Scan. Staff never see a full IIN: the agent types the IIN read
+from the photo and the desk answers only whether it matches (a few tries per
+request and member, each audited).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hmac
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
@@ -16,8 +24,12 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib import clock
 from chalicelib.adapters import crypto
 from chalicelib.domain import requests as rules
-from chalicelib.errors import ValidationFailed
+from chalicelib.domain.accounts import AccountStatus
+from chalicelib.domain.lending import LoanStatus
+from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.logs import logger
 from chalicelib.services import audit
+from chalicelib.services.forms import Form, string
 from chalicelib.services.pagination import decode_cursor, encode_cursor
 from chalicelib.services.sessions import Principal
 from chalicelib.services.staff_accounts import SECURITY, SUPPORT, require_role
@@ -34,9 +46,22 @@ ROLE_FOR_TYPE = {
     rules.COMPROMISE: SECURITY,
 }
 #: Loan statuses staff can list (``by_status``) and set.
-LOAN_STATUSES = ("submitted", "approved", "signed", "rejected", "issued", "overdue", "repaid")
+LOAN_STATUSES = (
+    LoanStatus.SUBMITTED,
+    LoanStatus.APPROVED,
+    LoanStatus.SIGNED,
+    LoanStatus.REJECTED,
+    LoanStatus.ISSUED,
+    LoanStatus.OVERDUE,
+    LoanStatus.REPAID,
+)
 
 PAGE_SIZE = 20
+#: IIN checks one member may make on one request per day, and in all per hour: enough to
+#: retype a misread digit, far too few to walk the 10^5 IINs of one birth date.
+IIN_CHECKS_PER_REQUEST = 3
+IIN_CHECKS_PER_HOUR = 30
+MSG_IIN = "ИИН — 12 цифр, как на удостоверении."
 
 
 def _overdue(request: RequestModel) -> bool:
@@ -44,7 +69,11 @@ def _overdue(request: RequestModel) -> bool:
 
 
 def queue_page(staff: Principal, request_type: str | None, cursor: str | None) -> dict[str, Any]:
-    """One page of requests waiting for review, oldest first: exactly one Query on ``by_queue``."""
+    """One page of requests waiting for review, oldest first: exactly one Query on ``by_queue``.
+
+    Each item names its borrower (one TransactGetItems for the page; ``None`` when the
+    request has no live account).
+    """
     from chalicelib.storage.requests import RequestModel
 
     if request_type not in ROLE_FOR_TYPE:
@@ -61,26 +90,95 @@ def queue_page(staff: Principal, request_type: str | None, cursor: str | None) -
             page_size=PAGE_SIZE,
             last_evaluated_key=start,
         )
-        items = [
+        waiting = list(result)
+        next_cursor = encode_cursor(result.last_evaluated_key)
+    if waiting:
+        # Names are personal data: the entry says who saw which requests listed.
+        audit.record(
+            staff.account_id,
+            "queue_viewed",
+            staff.account_id,
+            target=",".join(r.request_id for r in waiting),
+        )
+    names = _borrower_names(r.account_id for r in waiting)
+    items = [
+        {
+            "request_id": r.request_id,
+            "type": r.type,
+            "type_text": rules.TYPE_RU.get(r.type, r.type),
+            "status": r.status,
+            "created_at": r.created_at,
+            "due_on": r.due_on,
+            "overdue": _overdue(r),
+            "borrower_name": names.get(r.account_id or ""),
+        }
+        for r in waiting
+    ]
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _borrower_names(account_ids: Iterable[str | None]) -> dict[str, str]:
+    """``{account_id: "Фамилия Имя Отчество"}`` of live accounts: one TransactGetItems.
+
+    (A page holds at most ``PAGE_SIZE`` ≤ 100 requests; the API's policy grants no
+    BatchGetItem, and a transactional read needs only GetItem.)
+    """
+    from pynamodb.exceptions import TransactGetError
+
+    from chalicelib.storage.accounts import AccountModel
+    from chalicelib.storage.base import read_transaction
+
+    wanted = sorted({a for a in account_ids if a})
+    if not wanted:
+        return {}
+    try:
+        with read_transaction() as tx:
+            futures = [tx.get(AccountModel, account_id) for account_id in wanted]
+    except TransactGetError:
+        # A write to one of the accounts at this moment: the queue answers without names.
+        logger.warning("queue names unavailable", extra={"accounts": len(wanted)})
+        return {}
+    names: dict[str, str] = {}
+    for future in futures:
+        try:
+            account = future.get()
+        except DoesNotExist:
+            continue
+        if account.status == AccountStatus.DELETED or not account.pii:
+            continue
+        pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+        names[account.account_id] = " ".join(
+            part for part in (pii.get("surname"), pii.get("name"), pii.get("patronymic")) if part
+        )
+    return names
+
+
+def queue_counts(staff: Principal) -> dict[str, Any]:
+    """Requests under review per type this member reviews: one ``Select=COUNT`` Query each."""
+    from chalicelib.storage.requests import RequestModel
+
+    items = []
+    for request_type, role in ROLE_FOR_TYPE.items():
+        if role not in staff.roles:
+            continue
+        queue = rules.queue_key(request_type, rules.IN_REVIEW)
+        with storage_errors():
+            count = RequestModel.by_queue.count(queue)
+        items.append(
             {
-                "request_id": r.request_id,
-                "type": r.type,
-                "type_text": rules.TYPE_RU.get(r.type, r.type),
-                "status": r.status,
-                "created_at": r.created_at,
-                "due_on": r.due_on,
-                "overdue": _overdue(r),
+                "type": request_type,
+                "type_text": rules.TYPE_RU.get(request_type, request_type),
+                "count": count,
             }
-            for r in result
-        ]
-    return {"items": items, "next_cursor": encode_cursor(result.last_evaluated_key)}
+        )
+    return {"items": items}
 
 
 def loan_queue(status: str | None, cursor: str | None) -> dict[str, Any]:
     """One page of loans in ``status``, oldest first: one Query on ``by_status``."""
     from chalicelib.storage.loans import LoanModel
 
-    status = status or "submitted"
+    status = status or LoanStatus.SUBMITTED
     if status not in LOAN_STATUSES:
         raise ValidationFailed({"status": "Укажите статус: " + ", ".join(LOAN_STATUSES) + "."})
     start = decode_cursor(
@@ -120,7 +218,7 @@ def _account_pii(account_id: str) -> tuple[AccountModel, dict[str, Any]] | None:
             account = AccountModel.get(account_id)
         except DoesNotExist:
             return None
-    if account.status == "deleted":
+    if account.status == AccountStatus.DELETED:
         return None
     pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
     return account, pii
@@ -289,6 +387,9 @@ def review_view(staff: Principal, request_id: str) -> dict[str, Any]:
         "decided_at": request.decided_at,
         "decided_by": request.decided_by,
         "decision_reason": request.decision_reason,
+        "rejection_reasons": rules.rejection_reasons(request.type)
+        if rules.REJECTED in rules.decisions_for(request.type)
+        else [],
     }
     if request.type == rules.PHONE_CHANGE:
         view |= _phone_change_part(staff, request, details)
@@ -297,3 +398,43 @@ def review_view(staff: Principal, request_id: str) -> dict[str, Any]:
     elif request.type == rules.COMPROMISE:
         view |= _compromise_part(request, details)
     return view
+
+
+def check_iin(staff: Principal, request_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether the IIN the agent read from the photo is the borrower's; the IIN is never shown.
+
+    Only ``matches`` comes back. Each check is counted before anything is compared
+    (``IIN_CHECKS_PER_REQUEST`` per member and request a day, ``IIN_CHECKS_PER_HOUR``
+    per member; 429 beyond) and audited with its outcome, so the check cannot be
+    used to find an IIN by trying candidates.
+    """
+    from chalicelib.services.requests import load
+    from chalicelib.storage import throttles
+
+    form = Form(data, ("iin",))
+    typed = form.field("iin", string(32))
+    iin = "".join(typed.split()) if typed is not None else None
+    if iin is not None and not (len(iin) == 12 and iin.isascii() and iin.isdigit()):
+        form.fail("iin", MSG_IIN)
+    form.raise_if_invalid()
+    assert iin is not None
+    request = load(request_id)
+    require_role(staff, ROLE_FOR_TYPE[request.type])
+    found = _account_pii(request.account_id)
+    if found is None:
+        raise NotFound("У обращения нет учётной записи заёмщика.")
+    throttles.consume(f"iin-check:{staff.account_id}", IIN_CHECKS_PER_HOUR, 3600)
+    counted = throttles.consume(
+        f"iin-check:{staff.account_id}:{request_id}", IIN_CHECKS_PER_REQUEST, 86400
+    )
+    _, pii = found
+    matches = hmac.compare_digest(str(pii["iin"]).encode(), iin.encode())
+    audit.record(
+        staff.account_id,
+        "iin_checked",
+        request.account_id,
+        target=request_id,
+        reason="совпадает" if matches else "не совпадает",
+    )
+    used = throttles.hits(counted)
+    return {"matches": matches, "attempts_left": max(0, IIN_CHECKS_PER_REQUEST - used)}

@@ -33,6 +33,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
 from chalicelib.domain.images import ACCEPTED_CONTENT_TYPES
 from chalicelib.errors import Conflict, ServiceUnavailable
+from chalicelib.i18n import N_
 from chalicelib.logs import logger
 
 UPLOAD_FORM_SECONDS = 15 * 60
@@ -163,7 +164,7 @@ def renew_forms(request: Any) -> dict[str, dict[str, Any]]:
 
     for _ in range(_UPDATE_ATTEMPTS):
         if request.status != rules.AWAITING_DOCUMENTS:
-            raise Conflict("По этой заявке документы больше не принимаются.")
+            raise Conflict(N_("По этой заявке документы больше не принимаются."))
         slots = request.documents.as_dict() if request.documents else {}
         changed = False
         for doc in rules.DOCUMENTS:

@@ -19,12 +19,14 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
+from chalicelib import i18n
 from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
 from chalicelib.domain.email import mask_email, normalize_email
 from chalicelib.errors import CodeExpired, CodeInvalid, Conflict, InvalidValue, ValidationFailed
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
-from chalicelib.services import audit, codes, notifications
+from chalicelib.services import audit, codes, notices, notifications
 from chalicelib.services.auth import check_current_password
 from chalicelib.services.cabinet import get_account
 from chalicelib.services.forms import Form, secret, string
@@ -35,8 +37,8 @@ from chalicelib.storage.challenges import ChallengeModel
 
 PURPOSE = "email_change"
 CHALLENGE_LIFETIME_SECONDS = 3600
-TAKEN = "Этот адрес нельзя указать. Если он принадлежит вам, обратитесь в службу поддержки."
-NOT_FOUND = "Запрос на смену адреса не найден или устарел. Начните заново."
+TAKEN = N_("Этот адрес нельзя указать. Если он принадлежит вам, обратитесь в службу поддержки.")
+NOT_FOUND = N_("Запрос на смену адреса не найден или устарел. Начните заново.")
 
 
 def _challenge_id(account_id: str) -> str:
@@ -50,12 +52,32 @@ def _context(challenge_id: str) -> dict[str, str]:
 
 def _new_email(raw: Any) -> str:
     if not isinstance(raw, str):
-        raise InvalidValue("Укажите адрес электронной почты.")
+        raise InvalidValue(N_("Укажите адрес электронной почты."))
     return normalize_email(raw)
 
 
 def _account_pii(account: AccountModel) -> dict[str, Any]:
     return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+
+
+TAKEN_EMAIL = N_(
+    "Кто-то пытался указать этот адрес электронной почты в другом личном кабинете "
+    "Hava. Адрес остаётся за вашим кабинетом, ничего не изменено. Если это были не "
+    "вы, просто удалите это письмо; если кто-то входил в ваш кабинет — сообщите нам "
+    "через «Не получается зайти» на странице входа."
+)
+TAKEN_SUBJECT = N_("Hava: попытка указать ваш адрес в другом кабинете")
+CODE_EMAIL = N_(
+    "Код подтверждения нового адреса электронной почты: {code}. {valid} Никому не "
+    "сообщайте этот код. Если вы не меняли адрес в личном кабинете Hava, просто удалите "
+    "это письмо."
+)
+CODE_SUBJECT = N_("Hava: подтверждение адреса электронной почты")
+CHANGED_EMAIL = N_(
+    "Адрес электронной почты вашего личного кабинета Hava изменён на {address}. Если это "
+    "были не вы, срочно сообщите нам через «Не получается зайти» на странице входа."
+)
+CHANGED_SUBJECT = N_("Hava: адрес электронной почты изменён")
 
 
 def start(
@@ -71,11 +93,14 @@ def start(
     check_current_password(account, password, "password")
     new_index = crypto.blind_index("email", new_email)
     if new_index == account.email_index:
-        raise ValidationFailed({"new_email": "Это ваш текущий адрес."})
+        raise ValidationFailed({"new_email": N_("Это ваш текущий адрес.")})
     # Charged before the lookup, so probing addresses spends the send budgets.
     codes.limit_sends(new_index, client_ip)
     with storage_errors():
-        taken = IdentifierModel.count(new_index, limit=1) > 0
+        owners = list(IdentifierModel.query(new_index, limit=1))
+    taken = bool(owners)
+    # The owner's language for the notice; a free address pays for the same read (timing).
+    owner_language = notices.language_of(owners[0].account_id if owners else "acc_none")
     challenge_id = _challenge_id(account.account_id)
     challenge, code = codes.new_challenge(
         challenge_id, PURPOSE, new_index, CHALLENGE_LIFETIME_SECONDS
@@ -88,23 +113,16 @@ def start(
         challenge.save()
     if taken:
         notifications.enqueue(
-            "email",
-            new_email,
-            "Кто-то пытался указать этот адрес электронной почты в другом личном кабинете "
-            "Hava. Адрес остаётся за вашим кабинетом, ничего не изменено. Если это были не "
-            "вы, просто удалите это письмо; если кто-то входил в ваш кабинет — сообщите нам "
-            "через «Не получается зайти» на странице входа.",
-            subject="Hava: попытка указать ваш адрес в другом кабинете",
+            "email", new_email, TAKEN_EMAIL, subject=TAKEN_SUBJECT, language=owner_language
         )
     else:
-        minutes = get_settings().code_ttl_seconds // 60
+        valid = i18n.valid_for_minutes(get_settings().code_ttl_seconds // 60)
         notifications.enqueue(
             "email",
             new_email,
-            f"Код подтверждения нового адреса электронной почты: {code}. Действует {minutes} "
-            "минут. Никому не сообщайте этот код. Если вы не меняли адрес в личном кабинете "
-            "Hava, просто удалите это письмо.",
-            subject="Hava: подтверждение адреса электронной почты",
+            Msg(CODE_EMAIL, code=code, valid=valid),
+            subject=CODE_SUBJECT,
+            language=i18n.normalise(account.language),
         )
     audit.record(account.account_id, "email_change_requested", account.account_id)
     return {
@@ -123,7 +141,7 @@ def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     codes.verify(challenge, code)
     if challenge.phone_taken:
         # Nobody was ever sent this code; should one still be guessed, it counts as wrong.
-        raise CodeInvalid("Неверный код подтверждения.")
+        raise CodeInvalid(N_("Неверный код подтверждения."))
     account = get_account(principal.account_id)
     new_email: str = crypto.unseal(challenge.pii, _context(challenge.challenge_id))["email"]
     pii = _account_pii(account)
@@ -159,7 +177,7 @@ def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     except TransactWriteError as exc:
         failed = failed_conditions(exc)
         if 3 in failed:
-            raise CodeExpired("Этот код уже использован.") from exc
+            raise CodeExpired(N_("Этот код уже использован.")) from exc
         if 1 in failed:
             raise ValidationFailed({"new_email": TAKEN}) from exc
         raise Conflict() from exc
@@ -167,10 +185,9 @@ def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     notifications.enqueue(
         "email",
         old_email,
-        f"Адрес электронной почты вашего личного кабинета Hava изменён на "
-        f"{mask_email(new_email)}. Если это были не вы, срочно сообщите нам через "
-        "«Не получается зайти» на странице входа.",
-        subject="Hava: адрес электронной почты изменён",
+        Msg(CHANGED_EMAIL, address=mask_email(new_email)),
+        subject=CHANGED_SUBJECT,
+        language=i18n.normalise(account.language),
     )
     logger.info("email changed", extra={"account_id": account.account_id})
-    return {"email": mask_email(new_email), "message": "Адрес электронной почты изменён."}
+    return {"email": mask_email(new_email), "message": N_("Адрес электронной почты изменён.")}

@@ -30,6 +30,7 @@ from chalicelib.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services import requests as request_service
@@ -42,10 +43,11 @@ CHANNEL_EMAIL = "email"
 LINK_PURPOSE = "phone_change_link"
 LINK_PATH = "/v1/phone-links/"
 
+FILE_REFUSED = N_("файл «{name}» не принят: {reason}")
 DOCUMENT_MISSING_RU = {
-    "id_front": "фото лицевой стороны удостоверения личности",
-    "id_back": "фото оборотной стороны удостоверения личности",
-    "selfie": "селфи с удостоверением в руке",
+    "id_front": N_("фото лицевой стороны удостоверения личности"),
+    "id_back": N_("фото оборотной стороны удостоверения личности"),
+    "selfie": N_("селфи с удостоверением в руке"),
 }
 
 
@@ -95,9 +97,9 @@ def file_phone_change(
     new_phone = mail.parse_new_number(parsed.body)
     account = get_account(account_id)
     if new_phone is None:
-        missing.append("новый номер мобильного телефона в тексте письма (+7 7XX XXX XX XX)")
+        missing.append(N_("новый номер мобильного телефона в тексте письма (+7 7XX XXX XX XX)"))
     elif crypto.blind_index("phone", new_phone) == account.phone_index:
-        missing.append("новый номер: в письме указан ваш текущий номер")
+        missing.append(N_("новый номер: в письме указан ваш текущий номер"))
     accepted = _checked_photos(parsed, missing)
     assignment = mail.assign_documents([a.filename for a, _, _ in accepted], rules.DOCUMENTS)
     for doc in rules.DOCUMENTS:
@@ -111,8 +113,10 @@ def file_phone_change(
         taken = IdentifierModel.count(new_index, limit=1) > 0
     if taken:
         return PhoneChangeOutcome(
-            problem="Этот номер нельзя указать. Если он принадлежит вам, обратитесь в службу "
-            "поддержки по телефону горячей линии."
+            problem=N_(
+                "Этот номер нельзя указать. Если он принадлежит вам, обратитесь в службу "
+                "поддержки по телефону горячей линии."
+            )
         )
 
     request_id = request_id_for(ses_message_id)
@@ -130,7 +134,7 @@ def file_phone_change(
         codes.limit_sends(new_index)
     except RateLimited:
         return PhoneChangeOutcome(
-            problem="На этот номер недавно отправлялось много SMS. Повторите письмо позже."
+            problem=N_("На этот номер недавно отправлялось много SMS. Повторите письмо позже.")
         )
 
     documents: dict[str, Any] = {}
@@ -154,9 +158,12 @@ def file_phone_change(
         request_service._file(request, challenge, entry)
     except Conflict as exc:
         return PhoneChangeOutcome(problem=str(exc))
-    from chalicelib.services import notifications
+    from chalicelib.services import notices, notifications
 
-    notifications.enqueue("sms", new_phone, link_text(token), kind="phone_change_code")
+    language = notices.language_of(account_id)
+    notifications.enqueue(
+        "sms", new_phone, link_text(token), kind="phone_change_code", language=language
+    )
     logger.info("phone change filed by e-mail", extra={"request_id": request_id})
     return PhoneChangeOutcome(request=request)
 
@@ -176,8 +183,11 @@ def _checked_photos(
         if verdict.accepted:
             accepted.append((attachment, verdict, images.strip_metadata(attachment.data)))
         else:
-            name = attachment.filename or "вложение"
-            missing.append(f"файл «{name[:80]}» не принят: {verdict.reason}")
+            name = attachment.filename or N_("вложение")
+            # The reason is one of domain.images' REASON_* texts: translated with the template.
+            missing.append(
+                Msg(N_("файл «{name}» не принят: {reason}"), name=name[:80], reason=verdict.reason)
+            )
     return accepted
 
 
@@ -236,14 +246,16 @@ def new_link(request_id: str, account_id: str, phone_index: str) -> tuple[Challe
     return challenge, token
 
 
-def link_text(token: str) -> str:
-    """The SMS to the new number."""
+LINK_SMS = N_(
+    "Hava: чтобы подтвердить этот номер для вашего кабинета, откройте ссылку {link} "
+    "(действует {hours} ч). Если вы не меняли номер — не открывайте её."
+)
+
+
+def link_text(token: str) -> Msg:
+    """The SMS to the new number (a template: sent in the account's language)."""
     hours = max(1, get_settings().phone_link_ttl_seconds // 3600)
-    return (
-        "Hava: чтобы подтвердить этот номер для вашего кабинета, откройте ссылку "
-        f"{get_settings().public_url}{LINK_PATH}{token} (действует {hours} ч). "
-        "Если вы не меняли номер — не открывайте её."
-    )
+    return Msg(LINK_SMS, link=f"{get_settings().public_url}{LINK_PATH}{token}", hours=hours)
 
 
 def _open_link(token: str) -> ChallengeModel:

@@ -21,15 +21,22 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib import clock
+from chalicelib import clock, i18n
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.errors import NotFound
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.storage.base import failed_conditions, storage_errors, transaction
 from chalicelib.storage.requests import RequestModel
 
 ACTOR = "system:expire_requests"
+
+EXPIRED_SMS = N_(
+    "Hava: заявка на изменение номера телефона отменена — она не была завершена за {days} дн. "
+    "Загруженные фото удалены. Если номер нужно сменить, подайте новую заявку в личном кабинете."
+)
 
 
 def cutoff(moment: datetime | None = None) -> str:
@@ -122,16 +129,15 @@ def _after_cancel(request: RequestModel) -> None:
         )
     try:
         account = AccountModel.get(request.account_id, consistent_read=True)
-        if account.status == "deleted" or not account.pii:
+        if account.status == AccountStatus.DELETED or not account.pii:
             return
         phone = _account_pii(account)["phone"]
         days = get_settings().phone_change_expiry_days
         notifications.enqueue(
             "sms",
             phone,
-            f"Hava: заявка на изменение номера телефона отменена — она не была завершена "
-            f"за {days} дн. Загруженные фото удалены. Если номер нужно сменить, подайте "
-            "новую заявку в личном кабинете.",
+            Msg(EXPIRED_SMS, days=days),
+            language=i18n.normalise(account.language),
         )
     except Exception as exc:
         logger.error(

@@ -9,10 +9,11 @@ from datetime import date
 from typing import Any, TypeVar
 
 from chalicelib.errors import InvalidValue, ValidationFailed
+from chalicelib.i18n import N_, plural
 
 T = TypeVar("T")
 
-REQUIRED = "Заполните это поле."
+REQUIRED = N_("Заполните это поле.")
 #: Letters of any script (Kazakh and Russian Cyrillic, Latin), joined by one space, hyphen or
 #: apostrophe: «Әлия», «Жан-Поль», «О'Нил».
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '’\-][^\W\d_]+)*$")
@@ -23,7 +24,7 @@ def clean_text(raw: str) -> str:
     """NFC, trimmed; refuses control characters and bidirectional overrides."""
     text = unicodedata.normalize("NFC", raw).strip()
     if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in text):
-        raise InvalidValue("Поле содержит недопустимые символы.")
+        raise InvalidValue(N_("Поле содержит недопустимые символы."))
     return text
 
 
@@ -35,7 +36,7 @@ class Form:
         self.errors: dict[str, str] = {}
         for key in data:
             if key not in set(allowed):
-                self.errors[str(key)[:64]] = "Неизвестное поле."
+                self.errors[str(key)[:64]] = N_("Неизвестное поле.")
 
     def field(self, name: str, parse: Callable[[Any], T], *, required: bool = True) -> T | None:
         """``parse(raw)``; missing or invalid values become errors on ``name``."""
@@ -65,10 +66,12 @@ def string(max_len: int = 100) -> Callable[[Any], str]:
 
     def parse(raw: Any) -> str:
         if not isinstance(raw, str):
-            raise InvalidValue("Ожидается строка.")
+            raise InvalidValue(N_("Ожидается строка."))
         text = clean_text(raw)
         if len(text) > max_len:
-            raise InvalidValue(f"Не длиннее {max_len} символов.")
+            raise InvalidValue(
+                plural("Не длиннее {n} символа.", "Не длиннее {n} символов.", max_len)
+            )
         return text
 
     return parse
@@ -78,53 +81,53 @@ def person_name(raw: Any) -> str:
     """A surname, name or patronymic."""
     text = string(50)(raw)
     if not _NAME.match(text):
-        raise InvalidValue("Только буквы, пробел, дефис или апостроф.")
+        raise InvalidValue(N_("Только буквы, пробел, дефис или апостроф."))
     return text
 
 
 def integer(raw: Any) -> int:
     """A JSON integer (not a boolean, not a float with a fraction)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise InvalidValue("Ожидается целое число.")
+        raise InvalidValue(N_("Ожидается целое число."))
     if isinstance(raw, float) and not raw.is_integer():
-        raise InvalidValue("Ожидается целое число.")
+        raise InvalidValue(N_("Ожидается целое число."))
     if abs(raw) > 10**12:
-        raise InvalidValue("Слишком большое число.")
+        raise InvalidValue(N_("Слишком большое число."))
     return int(raw)
 
 
 def iso_date(raw: Any) -> date:
     """A calendar date as ``YYYY-MM-DD``."""
     if not isinstance(raw, str) or not _DATE.match(raw):
-        raise InvalidValue("Укажите дату в формате ГГГГ-ММ-ДД.")
+        raise InvalidValue(N_("Укажите дату в формате ГГГГ-ММ-ДД."))
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise InvalidValue("Такой даты нет в календаре.") from None
+        raise InvalidValue(N_("Такой даты нет в календаре.")) from None
 
 
 def accepted(raw: Any) -> bool:
     """An explicit ``true``."""
     if raw is not True:
-        raise InvalidValue("Нужно согласие на сбор и обработку персональных данных.")
+        raise InvalidValue(N_("Нужно согласие на сбор и обработку персональных данных."))
     return True
 
 
 def accepted_bool(raw: Any) -> bool:
     """A JSON boolean."""
     if not isinstance(raw, bool):
-        raise InvalidValue("Ожидается true или false.")
+        raise InvalidValue(N_("Ожидается true или false."))
     return raw
 
 
 def secret(raw: Any) -> str:
     """A password as typed (no trimming, no normalisation here)."""
     if not isinstance(raw, str):
-        raise InvalidValue("Ожидается строка.")
+        raise InvalidValue(N_("Ожидается строка."))
     if len(raw) > 1024:
-        raise InvalidValue("Слишком длинный пароль.")
+        raise InvalidValue(N_("Слишком длинный пароль."))
     if not is_encodable(raw):
-        raise InvalidValue("Пароль содержит недопустимые символы.")
+        raise InvalidValue(N_("Пароль содержит недопустимые символы."))
     return raw
 
 

@@ -23,10 +23,11 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib import clock
+from chalicelib import clock, i18n
 from chalicelib.adapters import crypto
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain import calculator, lending
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.lending import LoanStatus, Rules
 from chalicelib.errors import (
     Conflict,
@@ -35,6 +36,8 @@ from chalicelib.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from chalicelib.formats import LongDate, Money
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import audit, notifications
 from chalicelib.services.forms import Form, string
@@ -59,7 +62,7 @@ MONEY = Decimal("0.01")
 REPAYMENT = "repayment"
 EXTENSION = "extension"
 PAGE_SIZE = 25
-CONCURRENT = "Займ уже изменил другой сотрудник. Обновите страницу."
+CONCURRENT = N_("Займ уже изменил другой сотрудник. Обновите страницу.")
 
 
 #: ``domain.regulation``'s allocation buckets → ``domain.lending.Balance`` components.
@@ -133,11 +136,18 @@ def new_loan(account_id: str, offer: calculator.Quote, created: str, repeat: boo
     )
 
 
+OPEN_LOAN = N_(
+    "У вас уже есть {what} на {amount} от {created}. Новую заявку можно подать после её закрытия."
+)
+
+
 def _open_message(loan: LoanModel) -> str:
     status = LoanStatus(loan.status)
-    return (
-        f"У вас уже есть {lending.OPEN_RU[status]} на {regulation_tenge(loan.amount)} "
-        f"от {loan.created_at[:10]}. Новую заявку можно подать после её закрытия."
+    return Msg(
+        OPEN_LOAN,
+        what=lending.OPEN_RU[status],
+        amount=regulation_tenge(loan.amount),
+        created=loan.created_at[:10],
     )
 
 
@@ -152,7 +162,7 @@ def _account(account_id: str) -> AccountModel:
         try:
             return AccountModel.get(account_id, consistent_read=True)
         except DoesNotExist:
-            raise NotFound("Учётная запись не найдена.") from None
+            raise NotFound(N_("Учётная запись не найдена.")) from None
 
 
 def _phone(account: AccountModel) -> str:
@@ -160,15 +170,33 @@ def _phone(account: AccountModel) -> str:
     return str(pii["phone"])
 
 
+APPROVED_SMS = N_(
+    "Hava: заявка на займ {amount} одобрена. Укажите счёт для перечисления и подпишите "
+    "договор в личном кабинете."
+)
+REJECTED_SMS = N_("Hava: по заявке на займ {amount} принято отрицательное решение.")
+# No full stop after {due}: the Russian date ends with «г.» itself.
+ISSUED_SMS = N_(
+    "Hava: займ {amount} перечислен на ваш счёт. Сумма к возврату — в личном кабинете, "
+    "вернуть до {due}"
+)
+REPAID_SMS = N_("Hava: займ {amount} погашен полностью. Спасибо!")
+PAYMENT_SMS = N_("Hava: получен платёж {paid} по займу. Осталось к оплате {owed}.")
+
+
 def _tell(account_id: str, text: str) -> None:
-    """A notice of a staff action on the loan (decision, payout, payment).
+    """A notice of a staff action on the loan (decision, payout, payment), in the account's
+    language (``text``: a Russian msgid or ``i18n.Msg``).
 
     Queued directly, not through the anti-pumping notice budgets (``services.notices``):
     only staff actions send these, nobody outside can make them multiply, and a dropped
     payment confirmation would hurt the borrower. Reminders and codes are budgeted.
     """
     try:
-        notifications.enqueue("sms", _phone(_account(account_id)), text)
+        account = _account(account_id)
+        notifications.enqueue(
+            "sms", _phone(account), text, language=i18n.normalise(account.language)
+        )
     except NotFound:
         logger.warning("loan notice not sent", extra={"account_id": account_id})
 
@@ -184,8 +212,8 @@ def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     form.raise_if_invalid()
     settings = get_settings()
     account = _account(principal.account_id)
-    if account.status != "active":
-        raise Forbidden("Учётная запись ограничена: подать заявку сейчас нельзя.")
+    if account.status != AccountStatus.ACTIVE:
+        raise Forbidden(N_("Учётная запись ограничена: подать заявку сейчас нельзя."))
     with storage_errors():
         loans, _ = account_items(principal.account_id)
     repeat = any(loan.status == LoanStatus.REPAID for loan in loans)
@@ -218,7 +246,7 @@ def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
                     ]
             if open_loans:
                 raise Conflict(_open_message(open_loans[-1])) from exc
-            raise Conflict("У вас уже есть открытая заявка или займ.") from exc
+            raise Conflict(N_("У вас уже есть открытая заявка или займ.")) from exc
         raise ServiceUnavailable() from exc
     logger.info("loan applied", extra={"account_id": principal.account_id, "loan_id": loan.loan_id})
     return view(loan, [], clock.today_kz())
@@ -340,19 +368,19 @@ def my_loans(account_id: str) -> list[dict[str, Any]]:
 
 def load(account_id: str, loan_id: str) -> LoanModel:
     if "#" in loan_id:
-        raise NotFound("Займ не найден.")
+        raise NotFound(N_("Займ не найден."))
     with storage_errors():
         try:
             return LoanModel.get(account_id, loan_id, consistent_read=True)
         except DoesNotExist:
-            raise NotFound("Займ не найден.") from None
+            raise NotFound(N_("Займ не найден.")) from None
 
 
 def _read_reason(data: Mapping[str, Any], required: bool) -> str | None:
     form = Form(data, ("reason",))
     reason = form.field("reason", string(500), required=required)
     if required and reason is not None and len(reason) < 5:
-        form.fail("reason", "Укажите причину (не короче 5 символов).")
+        form.fail("reason", N_("Укажите причину (не короче 5 символов)."))
     form.raise_if_invalid()
     return reason
 
@@ -384,9 +412,9 @@ def decide(
     decision = form.field("decision", string(16))
     reason = form.field("reason", string(500), required=False)
     if decision not in ("approve", "reject"):
-        form.fail("decision", "Допустимые значения: approve, reject.")
+        form.fail("decision", N_("Допустимые значения: approve, reject."))
     if decision == "reject" and (reason is None or len(reason) < 5):
-        form.fail("reason", "Укажите причину отказа (не короче 5 символов).")
+        form.fail("reason", N_("Укажите причину отказа (не короче 5 символов)."))
     form.raise_if_invalid()
     loan = load(account_id, loan_id)
     new = LoanStatus.APPROVED if decision == "approve" else LoanStatus.REJECTED
@@ -402,16 +430,9 @@ def decide(
         actions.append(LoanModel.decision_reason.set(reason))
     _audited_update(loan, actions, entry, close=new == LoanStatus.REJECTED)
     if new == LoanStatus.APPROVED:
-        _tell(
-            account_id,
-            f"Hava: заявка на займ {int(loan.amount)} ₸ одобрена. Укажите счёт для "
-            "перечисления и подпишите договор в личном кабинете.",
-        )
+        _tell(account_id, Msg(APPROVED_SMS, amount=Money(int(loan.amount))))
     else:
-        _tell(
-            account_id,
-            f"Hava: по заявке на займ {int(loan.amount)} ₸ принято отрицательное решение.",
-        )
+        _tell(account_id, Msg(REJECTED_SMS, amount=Money(int(loan.amount))))
     return view(load(account_id, loan_id), [], clock.today_kz())
 
 
@@ -427,13 +448,13 @@ def record_payout(
     form = Form(data, ("transfer_reference",))
     reference = form.field("transfer_reference", string(64))
     if reference is not None and len(reference) < 3:
-        form.fail("transfer_reference", "Укажите номер платёжного поручения.")
+        form.fail("transfer_reference", N_("Укажите номер платёжного поручения."))
     form.raise_if_invalid()
     assert reference is not None
     loan = load(account_id, loan_id)
     lending.check_transition(loan.status, LoanStatus.ISSUED)
     if loan.payout_account is None:
-        raise Conflict("Заёмщик ещё не указал счёт для перечисления.")
+        raise Conflict(N_("Заёмщик ещё не указал счёт для перечисления."))
     issued = clock.today_kz()
     balance = lending.open_balance(
         int(loan.amount), Decimal(loan.daily_rate), issued, int(loan.term_days)
@@ -454,8 +475,7 @@ def record_payout(
     _audited_update(loan, actions, entry)
     _tell(
         account_id,
-        f"Hava: займ {int(loan.amount)} ₸ перечислен на ваш счёт. Вернуть до "
-        f"{balance.due.strftime('%d.%m.%Y')}. Сумма к возврату — в личном кабинете.",
+        Msg(ISSUED_SMS, amount=Money(int(loan.amount)), due=LongDate(balance.due)),
     )
     return view(load(account_id, loan_id), [], issued)
 
@@ -489,17 +509,17 @@ def _read_payment(data: Mapping[str, Any]) -> tuple[Decimal, date, str]:
         except InvalidOperation:
             amount = Decimal(0)
         if not amount.is_finite() or amount <= 0 or amount != amount.quantize(MONEY):
-            form.fail("amount", "Укажите сумму в тенге, например 12500.00.")
+            form.fail("amount", N_("Укажите сумму в тенге, например 12500.00."))
     if raw_date is not None:
         try:
             paid_on = date.fromisoformat(raw_date)
         except ValueError:
-            form.fail("paid_on", "Укажите дату платежа в формате ГГГГ-ММ-ДД.")
+            form.fail("paid_on", N_("Укажите дату платежа в формате ГГГГ-ММ-ДД."))
         else:
             if paid_on > clock.today_kz():
-                form.fail("paid_on", "Дата платежа не может быть в будущем.")
+                form.fail("paid_on", N_("Дата платежа не может быть в будущем."))
     if reference is not None and len(reference.strip()) < 3:
-        form.fail("bank_reference", "Укажите номер банковского документа.")
+        form.fail("bank_reference", N_("Укажите номер банковского документа."))
     form.raise_if_invalid()
     assert reference is not None
     return amount, paid_on, reference.strip()
@@ -527,10 +547,10 @@ def record_payment(
         if status not in lending.OUTSTANDING or balance is None:
             if _already_recorded(reference_index, account_id, loan_id):
                 return {"recorded": False, "loan": view(loan, [], clock.today_kz())}
-            raise Conflict("Этот займ не ожидает платежей.")
+            raise Conflict(N_("Этот займ не ожидает платежей."))
         if paid_on < balance.through:
             raise ValidationFailed(
-                {"paid_on": "Дата платежа раньше уже учтённых платежей по этому займу."}
+                {"paid_on": N_("Дата платежа раньше уже учтённых платежей по этому займу.")}
             )
         rules = rules_on(paid_on)
         is_extension = kind == EXTENSION
@@ -596,7 +616,7 @@ def record_payment(
                         "loan": view(load(account_id, loan_id), [], clock.today_kz()),
                     }
                 raise Conflict(
-                    "Платёж с этим банковским документом уже учтён по другому займу."
+                    N_("Платёж с этим банковским документом уже учтён по другому займу.")
                 ) from exc
             if failed or exc.cause_response_code == "TransactionCanceledException":
                 continue  # someone else changed the loan: recompute from the fresh one
@@ -635,15 +655,11 @@ def _extension_actions(
 
 def _payment_notice(loan: LoanModel, amount: Decimal, after: lending.Balance, closes: bool) -> None:
     if closes:
-        _tell(loan.account_id, f"Hava: займ {int(loan.amount)} ₸ погашен полностью. Спасибо!")
+        _tell(loan.account_id, Msg(REPAID_SMS, amount=Money(int(loan.amount))))
         return
     today = clock.today_kz()
     owed = lending.accrue(after, today, rules_on(today)).owed
-    _tell(
-        loan.account_id,
-        f"Hava: получен платёж {regulation_tenge(amount)} по займу. "
-        f"Осталось к оплате {regulation_tenge(owed)}.",
-    )
+    _tell(loan.account_id, Msg(PAYMENT_SMS, paid=Money(amount), owed=Money(owed)))
 
 
 def _already_recorded(reference_index: str, account_id: str, loan_id: str) -> bool:
@@ -678,7 +694,7 @@ def desk_page(queue: str, cursor: str | None, staff: Principal | None = None) ->
                 "created_at": {"S": created_at},
             }
         except (ValueError, TypeError):
-            raise ValidationFailed({"cursor": "Неверный курсор."}) from None
+            raise ValidationFailed({"cursor": N_("Неверный курсор.")}) from None
     with storage_errors():
         result = LoanModel.by_status.query(
             status.value, limit=PAGE_SIZE, last_evaluated_key=start, scan_index_forward=True
@@ -768,20 +784,19 @@ def mark_overdue(today: date | None = None) -> int:
     return moved
 
 
+#: Reminder texts by days before the due date (-1: the first overdue day); Russian msgids,
+#: the Kazakh ones are in ``locale/kk`` (``{due}``, ``{owed}`` formatted per language).
 REMINDERS_RU = {
-    3: "Hava: через 3 дня, {due}, срок возврата займа. К оплате сегодня {owed}. "
-    "Реквизиты и продление — в личном кабинете.",
-    1: "Hava: завтра, {due}, срок возврата займа. К оплате сегодня {owed}.",
-    0: "Hava: сегодня, {due}, срок возврата займа. К оплате {owed}.",
-    -1: "Hava: займ просрочен с {overdue_from}, начисляется неустойка. К оплате {owed}. "
-    "Погасите или продлите займ в личном кабинете.",
-}
-REMINDERS_KK = {
-    3: "Hava: 3 күннен кейін, {due}, қарызды қайтару мерзімі. Бүгін төлеуге {owed}.",
-    1: "Hava: ертең, {due}, қарызды қайтару мерзімі. Бүгін төлеуге {owed}.",
-    0: "Hava: бүгін, {due}, қарызды қайтару мерзімі. Төлеуге {owed}.",
-    -1: "Hava: қарыз {overdue_from} бастап мерзімі өтті, тұрақсыздық айыбы есептеледі. "
-    "Төлеуге {owed}.",
+    3: N_(
+        "Hava: через 3 дня, {due}, срок возврата займа. К оплате сегодня {owed}. "
+        "Реквизиты и продление — в личном кабинете."
+    ),
+    1: N_("Hava: завтра, {due}, срок возврата займа. К оплате сегодня {owed}."),
+    0: N_("Hava: сегодня, {due}, срок возврата займа. К оплате {owed}."),
+    -1: N_(
+        "Hava: займ просрочен с {overdue_from}, начисляется неустойка. К оплате {owed}. "
+        "Погасите или продлите займ в личном кабинете."
+    ),
 }
 
 
@@ -833,17 +848,17 @@ def _send_reminder(account_id: str, loan_id: str, today: date, offset: int) -> i
         return 0
     owed = lending.accrue(balance, today, rules_on(today)).owed
     account = _account(account_id)
-    language = getattr(account, "language", None) or "ru"
-    texts = REMINDERS_KK if language == "kk" else REMINDERS_RU
-    text = texts[offset].format(
-        due=balance.due.strftime("%d.%m.%Y"),
-        owed=regulation_tenge(owed),
-        overdue_from=(balance.due + timedelta(days=1)).strftime("%d.%m.%Y"),
+    text = Msg(
+        REMINDERS_RU[offset],
+        due=LongDate(balance.due),
+        owed=Money(owed),
+        overdue_from=LongDate(balance.due + timedelta(days=1)),
     )
     from chalicelib.services import notices
 
     # Within the notice budgets of the number and the service (a hit drops it, logged).
-    if notices.sms(_phone(account), text) != "queued":
+    language = i18n.normalise(account.language)
+    if notices.sms(_phone(account), text, language=language) != "queued":
         logger.warning("reminder not queued", extra={"loan_id": loan_id})
         return 0
     return 1

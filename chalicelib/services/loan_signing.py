@@ -13,13 +13,22 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib import clock
+from chalicelib import clock, i18n
 from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
 from chalicelib.domain import lending
 from chalicelib.domain.lending import LoanStatus
-from chalicelib.errors import Conflict, HavaError, NotFound, ServiceUnavailable
+from chalicelib.errors import (
+    Conflict,
+    HavaError,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from chalicelib.formats import LongDate, Money
+from chalicelib.i18n import N_, Msg
 from chalicelib.services import audit, notifications
+from chalicelib.services.cabinet import LANGUAGE_CHOICE
 from chalicelib.services.forms import Form, string
 from chalicelib.services.lending import (
     _account,
@@ -29,7 +38,6 @@ from chalicelib.services.lending import (
     balance_of,
     load,
     payment_reference,
-    regulation_tenge,
     repayment_details,
     rules_on,
     view,
@@ -45,6 +53,17 @@ from chalicelib.storage.loans import LoanModel
 SIGN = "loan_sign"
 EXTEND = "loan_extend"
 CHALLENGE_SECONDS = 1800
+SIGN_SMS = N_(
+    "Hava: код {code} — подпись договора займа {amount} на {days} дн. Вводя код, "
+    "вы подписываете договор. Никому не сообщайте код."
+)
+SIGNED_SMS = N_(
+    "Hava: договор займа {amount} подписан. Деньги поступят на ваш счёт после проверки."
+)
+EXTEND_SMS = N_(
+    "Hava: код {code} — продление займа на {days} дн. до {due}, к оплате {pay}. "
+    "Никому не сообщайте код."
+)
 
 
 def _own_loan(principal: Principal, loan_id: str) -> LoanModel:
@@ -72,12 +91,12 @@ def set_payout_account(
         except HavaError as exc:
             form.fail("iban", exc.message)
     if own is not True:
-        form.fail("own_account", "Подтвердите, что счёт открыт на ваше имя.")
+        form.fail("own_account", N_("Подтвердите, что счёт открыт на ваше имя."))
     form.raise_if_invalid()
     assert account is not None
     loan = _own_loan(principal, loan_id)
     if loan.status not in (LoanStatus.SUBMITTED, LoanStatus.APPROVED):
-        raise Conflict("Счёт для перечисления можно указать только до подписания договора.")
+        raise Conflict(N_("Счёт для перечисления можно указать только до подписания договора."))
     bank = account.bank.name_ru
     sealed = crypto.seal(
         {
@@ -142,7 +161,9 @@ def _send_code(
     text: str,
     client_ip: str | None,
     extra: Mapping[str, Any],
+    **params: Any,
 ) -> dict[str, Any]:
+    """Send ``text`` (a template with ``{code}`` and ``params``) in the account's language."""
     from chalicelib.domain.phone import mask_phone
     from chalicelib.services import codes
 
@@ -157,7 +178,9 @@ def _send_code(
     with storage_errors():
         challenge.save()
     phone = _phone(account)
-    notifications.enqueue("sms", phone, text.format(code=code))
+    notifications.enqueue(
+        "sms", phone, Msg(text, code=code, **params), language=i18n.normalise(account.language)
+    )
     settings = get_settings()
     return {
         "challenge_id": challenge.challenge_id,
@@ -177,15 +200,14 @@ def start_signing(principal: Principal, loan_id: str, client_ip: str | None) -> 
     """The offer, and a code to the phone of record to sign it."""
     loan = _own_loan(principal, loan_id)
     if loan.status != LoanStatus.APPROVED:
-        raise Conflict("Договор можно подписать только по одобренной заявке.")
+        raise Conflict(N_("Договор можно подписать только по одобренной заявке."))
     if loan.payout_account is None:
-        raise Conflict("Сначала укажите счёт для перечисления займа.")
+        raise Conflict(N_("Сначала укажите счёт для перечисления займа."))
     account = _account(principal.account_id)
-    text = (
-        f"Hava: код {{code}} — подпись договора займа {int(loan.amount)} ₸ на "
-        f"{int(loan.term_days)} дн. Вводя код, вы подписываете договор. Никому не сообщайте код."
+    params = {"amount": Money(int(loan.amount)), "days": int(loan.term_days)}
+    sent = _send_code(
+        account, purpose=SIGN, loan=loan, text=SIGN_SMS, client_ip=client_ip, extra={}, **params
     )
-    sent = _send_code(account, purpose=SIGN, loan=loan, text=text, client_ip=client_ip, extra={})
     return {**sent, "offer": offer(loan, account)}
 
 
@@ -200,10 +222,10 @@ def _open_code(
     form.raise_if_invalid()
     assert challenge_id is not None and code is not None
     challenge = codes.open_challenge(
-        challenge_id, purpose, "Код не найден или устарел. Запросите новый."
+        challenge_id, purpose, N_("Код не найден или устарел. Запросите новый.")
     )
     if challenge.account_id != principal.account_id or challenge.request_id != loan.loan_id:
-        raise NotFound("Код не найден или устарел. Запросите новый.")
+        raise NotFound(N_("Код не найден или устарел. Запросите новый."))
     codes.verify(challenge, code)
     return challenge, code
 
@@ -225,9 +247,9 @@ def _consume_with(challenge: Any, loan: LoanModel, actions: list[Any], entry: Au
     except TransactWriteError as exc:
         failed = failed_conditions(exc)
         if 1 in failed:
-            raise CodeExpired("Этот код уже использован.") from exc
+            raise CodeExpired(N_("Этот код уже использован.")) from exc
         if failed:
-            raise Conflict("Займ изменился. Обновите страницу.") from exc
+            raise Conflict(N_("Займ изменился. Обновите страницу.")) from exc
         raise ServiceUnavailable() from exc
 
 
@@ -257,7 +279,7 @@ def confirm_signing(
     """The code signs the agreement: PDF stored, loan signed, signature audited — at once."""
     loan = _own_loan(principal, loan_id)
     if loan.status != LoanStatus.APPROVED:
-        raise Conflict("Договор уже подписан или заявка закрыта.")
+        raise Conflict(N_("Договор уже подписан или заявка закрыта."))
     challenge, _ = _open_code(principal, loan, SIGN, data)
     account = _account(principal.account_id)
     from chalicelib.agreements import render_agreement_pdf
@@ -282,6 +304,8 @@ def confirm_signing(
         LoanModel.signed_at.set(moment),
         LoanModel.agreement_key.set(keys["ru"]),
         LoanModel.agreement_sha256.set(hashes["ru"]),
+        LoanModel.agreement_key_kk.set(keys["kk"]),
+        LoanModel.agreement_sha256_kk.set(hashes["kk"]),
         LoanModel.agreement_version.set(agreement.version),
         LoanModel.payment_reference.set(reference),
     ]
@@ -289,8 +313,8 @@ def confirm_signing(
     notifications.enqueue(
         "sms",
         _phone(account),
-        f"Hava: договор займа {int(loan.amount)} ₸ подписан. "
-        "Деньги поступят на ваш счёт после проверки.",
+        Msg(SIGNED_SMS, amount=Money(int(loan.amount))),
+        language=i18n.normalise(account.language),
     )
     return view(load(principal.account_id, loan_id), [], clock.today_kz())
 
@@ -347,23 +371,36 @@ def agreement_data(loan: LoanModel, account: AccountModel, reference: str) -> An
     )
 
 
-def agreement_link(principal: Principal, loan_id: str) -> dict[str, Any]:
-    """A short-lived link to the signed PDF."""
+def agreement_link(
+    principal: Principal, loan_id: str, language: str | None = None
+) -> dict[str, Any]:
+    """A short-lived link to the signed PDF, in ``language`` (``?language=ru|kk``) or else in
+    the account's language; a loan signed before the Kazakh copy was kept gets the Russian."""
     from chalicelib.adapters.aws import client
 
     loan = _own_loan(principal, loan_id)
     if not loan.agreement_key:
-        raise NotFound("Договор ещё не подписан.")
+        raise NotFound(N_("Договор ещё не подписан."))
+    if language is None:
+        language = i18n.normalise(_account(principal.account_id).language)
+    elif language not in i18n.LANGUAGES:
+        raise ValidationFailed({"language": LANGUAGE_CHOICE})
+    key, sha256 = loan.agreement_key, loan.agreement_sha256
+    if language == i18n.KK and loan.agreement_key_kk:
+        key, sha256 = loan.agreement_key_kk, loan.agreement_sha256_kk
+    else:
+        language = i18n.RU
     settings = get_settings()
     url = client("s3").generate_presigned_url(
         "get_object",
-        Params={"Bucket": settings.documents_bucket, "Key": loan.agreement_key},
+        Params={"Bucket": settings.documents_bucket, "Key": key},
         ExpiresIn=settings.agreement_link_seconds,
     )
     return {
         "url": url,
         "expires_in": settings.agreement_link_seconds,
-        "sha256": loan.agreement_sha256,
+        "sha256": sha256,
+        "language": language,
     }
 
 
@@ -380,20 +417,23 @@ def start_extension(
     loan = _own_loan(principal, loan_id)
     quote = _extension_quote(loan, days)
     account = _account(principal.account_id)
-    text = (
-        f"Hava: код {{code}} — продление займа на {days} дн. "
-        f"до {quote.new_due.strftime('%d.%m.%Y')}, к оплате {regulation_tenge(quote.pay_now)}. "
-        "Никому не сообщайте код."
-    )
     sent = _send_code(
-        account, purpose=EXTEND, loan=loan, text=text, client_ip=client_ip, extra={"days": days}
+        account,
+        purpose=EXTEND,
+        loan=loan,
+        text=EXTEND_SMS,
+        client_ip=client_ip,
+        extra={"days": days},
+        days=days,
+        due=LongDate(quote.new_due),
+        pay=Money(quote.pay_now),
     )
     return {**sent, "extension": _quote_view(quote)}
 
 
 def _extension_quote(loan: LoanModel, days: int) -> lending.ExtensionQuote:
     if LoanStatus(loan.status) not in lending.OUTSTANDING:
-        raise Conflict("Продлить можно только выданный и не погашенный займ.")
+        raise Conflict(N_("Продлить можно только выданный и не погашенный займ."))
     balance = balance_of(loan)
     assert balance is not None
     today = clock.today_kz()

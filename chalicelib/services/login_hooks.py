@@ -30,6 +30,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import clock
 from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
+from chalicelib.i18n import N_, Msg, normalise
 from chalicelib.logs import logger
 from chalicelib.storage.accounts import AccountModel
 from chalicelib.storage.base import storage_errors
@@ -107,14 +108,21 @@ def remember_device(account_id: str, fingerprint: str, known: list[str]) -> None
             return  # the account is gone
 
 
+NEW_DEVICE_SMS = N_(
+    "Hava: вход в личный кабинет с нового устройства ({device}, {moment}). "
+    "Если это были не вы — срочно смените пароль или сообщите нам через "
+    "«Не получается зайти» на странице входа."
+)
+
+
 def _send_new_device_notice(account_id: str, user_agent: str | None) -> NoticeOutcome:
     from chalicelib.domain.devices import device_family
     from chalicelib.services import notices
 
     family = device_family(user_agent)
     with storage_errors():
-        sealed = AccountModel.get(account_id, attributes_to_get=["pii"]).pii
-    pii = crypto.unseal(sealed, {"purpose": "account", "account_id": account_id})
+        account = AccountModel.get(account_id, attributes_to_get=["pii", "language"])
+    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
     moment = (
         datetime.fromtimestamp(clock.epoch(), UTC)
         .astimezone(clock.KZ_TZ)
@@ -122,9 +130,8 @@ def _send_new_device_notice(account_id: str, user_agent: str | None) -> NoticeOu
     )
     return notices.sms(
         pii["phone"],
-        f"Hava: вход в личный кабинет с нового устройства ({family}, {moment}). "
-        "Если это были не вы — срочно смените пароль или сообщите нам через "
-        "«Не получается зайти» на странице входа.",
+        Msg(NEW_DEVICE_SMS, device=family, moment=moment),
+        language=normalise(account.language),
         # Keyed hash: the throttle table does not show which browsers a borrower uses.
         merge_key=crypto.blind_index("device-notice", f"{account_id}:{family}"),
     )

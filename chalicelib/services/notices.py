@@ -20,23 +20,51 @@ if TYPE_CHECKING:
     from chalicelib.services.codes import NoticeOutcome
 
 
-def sms(phone: str, text: str, *, merge_key: str | None = None) -> NoticeOutcome:
-    """Queue an SMS notice to ``phone`` if its budgets allow; say what became of it."""
+def language_of(account_id: str) -> str:
+    """The language of an account's SMS and e-mail (``"ru"`` when unset or the account is gone)."""
+    from pynamodb.exceptions import DoesNotExist
+
+    from chalicelib.i18n import normalise
+    from chalicelib.storage.accounts import AccountModel
+    from chalicelib.storage.base import storage_errors
+
+    with storage_errors():
+        try:
+            account = AccountModel.get(account_id, attributes_to_get=["language"])
+        except DoesNotExist:
+            return "ru"
+    return normalise(account.language)
+
+
+def sms(
+    phone: str, text: str, *, merge_key: str | None = None, language: str = "ru"
+) -> NoticeOutcome:
+    """Queue an SMS notice to ``phone`` if its budgets allow; say what became of it.
+
+    ``text`` is a Russian msgid or ``i18n.Msg``, sent in ``language`` (the account's).
+    """
     from chalicelib.services import codes, notifications
 
     outcome = codes.allow_notice(crypto.blind_index("phone", phone), merge_key)
     if outcome == "queued":
-        notifications.enqueue("sms", phone, text)
+        notifications.enqueue("sms", phone, text, language=language)
     elif outcome == "over_budget":
         logger.warning("security_event", extra={"event": "notice_dropped", "scope": "notice"})
     return outcome
 
 
-def email(address: str, subject: str, text: str, *, merge_key: str | None = None) -> NoticeOutcome:
+def email(
+    address: str,
+    subject: str,
+    text: str,
+    *,
+    merge_key: str | None = None,
+    language: str = "ru",
+) -> NoticeOutcome:
     """Queue an e-mail notice; with ``merge_key``, at most one of that key per day."""
     from chalicelib.services import codes, notifications
 
     if merge_key is not None and not codes.first_today(f"email:{merge_key}"):
         return "merged"
-    notifications.enqueue("email", address, text, subject=subject)
+    notifications.enqueue("email", address, text, subject=subject, language=language)
     return "queued"

@@ -14,6 +14,7 @@ from functools import lru_cache
 from chalicelib.adapters import crypto
 from chalicelib.adapters.aws import client
 from chalicelib.config import NOTIFY_QUEUE
+from chalicelib.i18n import Msg, localise
 
 #: Encryption context of queued messages (constant, so data keys are cached).
 NOTIFY_CONTEXT = {"purpose": "notify"}
@@ -33,6 +34,7 @@ def enqueue(
     *,
     kind: str = "notice",
     headers: dict[str, str] | None = None,
+    language: str = "ru",
 ) -> str:
     """Queue one message; returns its delivery id (the idempotency key of the worker).
 
@@ -40,7 +42,11 @@ def enqueue(
     ``notice``) travels unsealed: it is the SmsSent metric's dimension, no personal data.
     ``headers``: extra e-mail headers (replies to inbound mail: ``In-Reply-To``,
     ``References``, ``Auto-Submitted``), sealed with the rest.
+    ``language``: the recipient account's (``AccountModel.language``); ``text`` and
+    ``subject`` (Russian msgids or ``i18n.Msg`` templates) are rendered in it here.
     """
+    if language != "ru" or isinstance(text, Msg) or isinstance(subject, Msg):
+        text, subject = localise(text, language), localise(subject, language)
     delivery_id = secrets.token_hex(16)
     document: dict[str, object] = {"channel": channel, "to": to, "text": text, "subject": subject}
     if headers:

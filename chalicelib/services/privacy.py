@@ -21,6 +21,7 @@ from chalicelib import clock
 from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
 from chalicelib.domain.consent import LAW, consent_text
+from chalicelib.i18n import N_, Msg
 from chalicelib.services import audit
 from chalicelib.services.forms import Form, string
 from chalicelib.services.sessions import Principal, active_sessions, clear_consent_pending
@@ -28,6 +29,8 @@ from chalicelib.storage.accounts import AccountModel
 from chalicelib.storage.base import storage_errors
 
 EXPORT_FORMAT = "hava-export/1"
+
+CONSENT_VERSION = N_("Примите действующую редакцию согласия ({version}).")
 
 
 def current_consent() -> dict[str, str]:
@@ -50,7 +53,7 @@ def accept_consent(principal: Principal, data: Mapping[str, Any]) -> dict[str, A
     current = current_consent()["version"]
     if version != current:
         raise ValidationFailed(
-            {"version": f"Примите действующую редакцию согласия ({current})."},
+            {"version": Msg(CONSENT_VERSION, version=current)},
         )
     account = get_account(principal.account_id)
     if account.consent_version != current:

@@ -31,11 +31,14 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
+from chalicelib import i18n
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import hash_password
 from chalicelib.config import get_settings
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.errors import CodeExpired, Conflict, RateLimited, ValidationFailed
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import audit, codes, notices, notifications
 from chalicelib.services.auth import (
@@ -55,10 +58,11 @@ from chalicelib.storage.challenges import ChallengeModel
 PURPOSE = "password_recovery"
 #: Room for resends; each code itself lives ``code_ttl_seconds``.
 CHALLENGE_LIFETIME_SECONDS = 3600
-NOT_FOUND = "Запрос на восстановление пароля не найден или устарел. Начните заново."
+NOT_FOUND = N_("Запрос на восстановление пароля не найден или устарел. Начните заново.")
 # ``version`` too: an update of a projected item must ADD to the stored version, not reset it.
 ACCOUNT_ATTRIBUTES = [
     "account_id",
+    "language",
     "status",
     "pii",
     "iin_index",
@@ -83,8 +87,10 @@ class Started:
             "code_expires_in": self.code_ttl_seconds,
             "resend_after": self.resend_after_seconds,
             "message": (
-                "Если такой кабинет существует, мы отправили SMS с кодом на номер телефона, "
-                "указанный в нём."
+                N_(
+                    "Если такой кабинет существует, мы отправили SMS с кодом на номер телефона, "
+                    "указанный в нём."
+                )
             ),
         }
 
@@ -92,6 +98,16 @@ class Started:
 def _started(recovery_id: str) -> Started:
     settings = get_settings()
     return Started(recovery_id, settings.code_ttl_seconds, settings.code_resend_cooldown_seconds)
+
+
+CODE_SMS = N_(
+    "Hava: код для восстановления пароля {code}. {valid} Никому не сообщайте этот код. "
+    "Если вы не запрашивали восстановление, просто удалите это SMS."
+)
+RECOVERED_SMS = N_(
+    "Hava: пароль от личного кабинета восстановлен, все сеансы завершены. Если это "
+    "были не вы, срочно сообщите нам через «Не получается зайти» на странице входа."
+)
 
 
 def _account_of(login: str) -> AccountModel | None:
@@ -107,7 +123,7 @@ def _account_of(login: str) -> AccountModel | None:
             account = AccountModel.get(account_id, attributes_to_get=ACCOUNT_ATTRIBUTES)
         except DoesNotExist:
             return None
-    return None if account.status == "deleted" else account
+    return None if account.status == AccountStatus.DELETED else account
 
 
 def _phone_of(account: AccountModel) -> str:
@@ -133,14 +149,13 @@ def _send_code(account: AccountModel | None, subject: str, code: str) -> None:
                 "security_event", extra={"event": "sms_budget_exceeded", "scope": "phone"}
             )
             return
-    minutes = get_settings().code_ttl_seconds // 60
+    valid = i18n.valid_for_minutes(get_settings().code_ttl_seconds // 60)
     notifications.enqueue(
         "sms",
         _phone_of(account),
-        f"Hava: код для восстановления пароля {code}. Действует {minutes} минут. "
-        "Никому не сообщайте этот код. Если вы не запрашивали восстановление, "
-        "просто удалите это SMS.",
+        Msg(CODE_SMS, code=code, valid=valid),
         kind="recovery_code",
+        language=i18n.normalise(account.language),
     )
 
 
@@ -193,7 +208,7 @@ def _challenge_account(challenge: ChallengeModel) -> AccountModel | None:
             account = AccountModel.get(challenge.account_id, attributes_to_get=ACCOUNT_ATTRIBUTES)
         except DoesNotExist:
             return None
-    return None if account.status == "deleted" else account
+    return None if account.status == AccountStatus.DELETED else account
 
 
 def resend(recovery_id: str, client_ip: str | None = None) -> Started:
@@ -218,7 +233,7 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     account = _challenge_account(challenge)
     if account is None:
         # Only reachable if the account vanished after the code was sent.
-        raise CodeExpired("Этот запрос уже завершён или устарел. Начните заново.")
+        raise CodeExpired(N_("Этот запрос уже завершён или устарел. Начните заново."))
     pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
     personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
     try:
@@ -234,7 +249,7 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
                     AccountModel.password_hash.set(hash_password(normalize_password(new))),
                     AccountModel.must_change_password.set(False),
                 ],
-                condition=AccountModel.status != "deleted",
+                condition=AccountModel.status != AccountStatus.DELETED,
                 add_version_condition=False,
             )
             tx.update(
@@ -244,18 +259,14 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
             )
     except TransactWriteError as exc:
         if 1 in failed_conditions(exc):
-            raise CodeExpired("Этот код уже использован. Начните заново.") from exc
-        raise Conflict("Восстановление уже выполняется. Повторите попытку.") from exc
+            raise CodeExpired(N_("Этот код уже использован. Начните заново.")) from exc
+        raise Conflict(N_("Восстановление уже выполняется. Повторите попытку.")) from exc
     ended = end_all_sessions(account.account_id)
     throttles.clear_failures(*account_subjects(account))
     audit.record(account.account_id, "password_recovered", account.account_id)
-    notices.sms(
-        pii["phone"],
-        "Hava: пароль от личного кабинета восстановлен, все сеансы завершены. Если это "
-        "были не вы, срочно сообщите нам через «Не получается зайти» на странице входа.",
-    )
+    notices.sms(pii["phone"], RECOVERED_SMS, language=i18n.normalise(account.language))
     logger.info("password recovered", extra={"account_id": account.account_id})
     return {
         "sessions_ended": ended,
-        "message": "Пароль изменён. Войдите в кабинет с новым паролем.",
+        "message": N_("Пароль изменён. Войдите в кабинет с новым паролем."),
     }

@@ -38,8 +38,10 @@ from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import hash_password
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain import calculator
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.email import normalize_email
 from chalicelib.domain.iin import Iin, check_borrower_age, parse_iin
+from chalicelib.domain.lending import LoanStatus
 from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.domain.phone import mask_phone, normalize_kz_mobile
 from chalicelib.errors import (
@@ -49,7 +51,7 @@ from chalicelib.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from chalicelib.i18n import N_
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import codes, notifications
 from chalicelib.services.forms import (
@@ -128,13 +130,13 @@ class Registered:
 def _id_card_number(raw: Any) -> str:
     text = string(20)(raw).replace(" ", "")
     if not (text.isascii() and text.isdigit() and len(text) == 9):
-        raise InvalidValue("Номер удостоверения личности — 9 цифр.")
+        raise InvalidValue(N_("Номер удостоверения личности — 9 цифр."))
     return text
 
 
 def _parse_iin(raw: Any) -> Iin:
     if not isinstance(raw, str):
-        raise InvalidValue("ИИН — 12 цифр.")
+        raise InvalidValue(N_("ИИН — 12 цифр."))
     iin = parse_iin(raw)
     check_borrower_age(iin, clock.today_kz())
     return iin
@@ -142,13 +144,13 @@ def _parse_iin(raw: Any) -> Iin:
 
 def _phone(raw: Any) -> str:
     if not isinstance(raw, str):
-        raise InvalidValue("Укажите номер мобильного телефона.")
+        raise InvalidValue(N_("Укажите номер мобильного телефона."))
     return normalize_kz_mobile(raw)
 
 
 def _email(raw: Any) -> str:
     if not isinstance(raw, str):
-        raise InvalidValue("Укажите адрес электронной почты.")
+        raise InvalidValue(N_("Укажите адрес электронной почты."))
     return normalize_email(raw)
 
 
@@ -177,13 +179,13 @@ def _read_form(data: Mapping[str, Any], settings: Settings) -> tuple[dict[str, A
 
     issued, expires = id_card["issued_on"], id_card["expires_on"]
     if isinstance(issued, date) and issued > today:
-        form.fail("id_issued_on", "Дата выдачи не может быть в будущем.")
+        form.fail("id_issued_on", N_("Дата выдачи не может быть в будущем."))
     if isinstance(issued, date) and iin is not None and issued < iin.birth_date:
-        form.fail("id_issued_on", "Дата выдачи раньше даты рождения.")
+        form.fail("id_issued_on", N_("Дата выдачи раньше даты рождения."))
     if isinstance(expires, date) and expires < today:
-        form.fail("id_expires_on", "Срок действия удостоверения истёк.")
+        form.fail("id_expires_on", N_("Срок действия удостоверения истёк."))
     if isinstance(expires, date) and isinstance(issued, date) and expires <= issued:
-        form.fail("id_expires_on", "Дата окончания должна быть позже даты выдачи.")
+        form.fail("id_expires_on", N_("Дата окончания должна быть позже даты выдачи."))
 
     if password is not None and confirm is not None:
         personal = [v for v in (iin.value if iin else None, phone, email) if v]
@@ -298,7 +300,7 @@ def start(
 
 def _open_challenge(registration_id: str) -> ChallengeModel:
     return codes.open_challenge(
-        registration_id, PURPOSE, "Регистрация не найдена или устарела. Начните заново."
+        registration_id, PURPOSE, N_("Регистрация не найдена или устарела. Начните заново.")
     )
 
 
@@ -366,7 +368,7 @@ def _confirm(
         phone_index=challenge.phone_index,
         email_index=challenge.email_index,
         password_hash=challenge.password_hash,
-        status="active",
+        status=AccountStatus.ACTIVE,
         must_change_password=False,
         consent_version=challenge.consent_version,
         consent_at=challenge.consent_at,
@@ -381,7 +383,7 @@ def _confirm(
     loan = LoanModel(
         account_id=account.account_id,
         loan_id=sortable_id(created),
-        status="submitted",
+        status=LoanStatus.SUBMITTED,
         amount=offer.amount,
         term_days=offer.term_days,
         daily_rate=str(offer.daily_rate),
@@ -415,19 +417,37 @@ def _confirm(
     except TransactWriteError as exc:
         failed = failed_conditions(exc)
         if 7 in failed or 0 in failed:
-            raise CodeExpired("Этот код уже использован. Войдите в кабинет.") from exc
+            raise CodeExpired(N_("Этот код уже использован. Войдите в кабинет.")) from exc
         taken = [guards[i - 1].lookup for i in sorted(failed) if 1 <= i <= 3]
         if taken:
             return _taken_identifiers(challenge, taken, account, loan, session)
         if exc.cause_response_code == "TransactionCanceledException":
-            raise Conflict("Подтверждение уже выполняется. Повторите попытку.") from exc
+            raise Conflict(N_("Подтверждение уже выполняется. Повторите попытку.")) from exc
         raise ServiceUnavailable() from exc
     logger.info("registration confirmed", extra={"account_id": account.account_id})
     return Registered(account_id=account.account_id, loan_id=loan.loan_id, session=session)
 
 
 #: What the owner of record is told, by the kind of identifier found taken.
-_KIND_RU = {"iin": "ваш ИИН", "phone": "ваш номер телефона", "email": "ваш адрес электронной почты"}
+_KIND_RU = {
+    "iin": N_("ваш ИИН"),
+    "phone": N_("ваш номер телефона"),
+    "email": N_("ваш адрес электронной почты"),
+}
+_BOTH = N_("{first} и {second}")
+ATTEMPT_TEXT = N_(
+    "Кто-то пытался зарегистрировать новый личный кабинет Hava, указав {what}. "
+    "Новый кабинет не создан, ваш кабинет не изменён. Если это были вы — войдите "
+    "в свой кабинет или восстановите пароль. Если нет — сообщите нам через "
+    "«Не получается зайти» на странице входа."
+)
+ATTEMPT_SMS = N_(
+    "Hava: кто-то пытался зарегистрировать новый личный кабинет Hava, указав {what}. "
+    "Новый кабинет не создан, ваш кабинет не изменён. Если это были вы — войдите "
+    "в свой кабинет или восстановите пароль. Если нет — сообщите нам через "
+    "«Не получается зайти» на странице входа."
+)
+ATTEMPT_SUBJECT = N_("Hava: попытка регистрации с вашими данными")
 
 
 def _taken_identifiers(
@@ -453,7 +473,7 @@ def _taken_identifiers(
                 condition=codes.consume_condition(challenge),
             )
         except UpdateError as exc:
-            raise CodeExpired("Этот код уже использован. Войдите в кабинет.") from exc
+            raise CodeExpired(N_("Этот код уже использован. Войдите в кабинет.")) from exc
     logger.warning("security_event", extra={"event": "registration_with_taken_identifier"})
     owners: dict[str, list[str]] = {}
     for index in taken:
@@ -478,15 +498,14 @@ def _tell_owner(account_id: str, kinds: list[str]) -> None:
     from chalicelib.services import notices
 
     with storage_errors():
-        sealed = AccountModel.get(account_id, attributes_to_get=["pii"]).pii
-    pii = crypto.unseal(sealed, {"purpose": "account", "account_id": account_id})
-    what = " и ".join(_KIND_RU.get(kind, "ваши данные") for kind in kinds)
-    text = (
-        f"Кто-то пытался зарегистрировать новый личный кабинет Hava, указав {what}. "
-        "Новый кабинет не создан, ваш кабинет не изменён. Если это были вы — войдите "
-        "в свой кабинет или восстановите пароль. Если нет — сообщите нам через "
-        "«Не получается зайти» на странице входа."
-    )
+        owner = AccountModel.get(account_id, attributes_to_get=["pii", "language"])
+    pii = crypto.unseal(owner.pii, {"purpose": "account", "account_id": account_id})
+    language = i18n.normalise(owner.language)
+    what: str = ""
+    for kind in kinds:
+        name = _KIND_RU.get(kind, _KIND_RU["iin"])
+        what = Msg(_BOTH, first=what, second=name) if what else name
     merge = crypto.blind_index("registration-attempt", account_id)
-    notices.sms(pii["phone"], f"Hava: {text}", merge_key=merge)
-    notices.email(pii["email"], "Hava: попытка регистрации с вашими данными", text, merge_key=merge)
+    sms, text = Msg(ATTEMPT_SMS, what=what), Msg(ATTEMPT_TEXT, what=what)
+    notices.sms(pii["phone"], sms, merge_key=merge, language=language)
+    notices.email(pii["email"], ATTEMPT_SUBJECT, text, merge_key=merge, language=language)

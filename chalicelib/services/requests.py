@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.models import Model
 
-from chalicelib import clock, metrics
+from chalicelib import clock, i18n, metrics
 from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
+from chalicelib.domain.lending import LoanStatus
 from chalicelib.errors import (
     CodeExpired,
     CodeInvalid,
@@ -23,6 +24,8 @@ from chalicelib.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from chalicelib.formats import LongDate
+from chalicelib.i18n import N_, Msg, plural
 from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services.forms import Form, secret, string
@@ -126,7 +129,12 @@ def view(request: RequestModel) -> dict[str, Any]:
 
 # --- filing requests ------------------------------------------------------------
 
-UNPAID_LOAN_STATUSES = ("approved", "signed", "issued", "overdue")
+UNPAID_LOAN_STATUSES = (
+    LoanStatus.APPROVED,
+    LoanStatus.SIGNED,
+    LoanStatus.ISSUED,
+    LoanStatus.OVERDUE,
+)
 PHONE_CODE_PURPOSE = "phone_change"
 #: A phone change not completed within a week is dropped (its code and uploads expire).
 PHONE_CHANGE_LIFETIME_SECONDS = 7 * 24 * 3600
@@ -212,7 +220,7 @@ def start_phone_change(
     check_current_password(account, password, "password")
     new_index = crypto.blind_index("phone", new_phone)
     if new_index == account.phone_index:
-        raise ValidationFailed({"new_phone": "Это ваш текущий номер."})
+        raise ValidationFailed({"new_phone": N_("Это ваш текущий номер.")})
     _charge_attempt(account_id, client_ip)
     _check_no_open_request(rules.PHONE_CHANGE, account_id)
     codes.limit_recipient(new_index)
@@ -241,7 +249,11 @@ def start_phone_change(
         codes.refund(charged)
         raise
     notifications.enqueue(
-        "sms", new_phone, _phone_code_text(None if taken else code), kind="phone_change_code"
+        "sms",
+        new_phone,
+        _phone_code_text(None if taken else code),
+        kind="phone_change_code",
+        language=i18n.normalise(account.language),
     )
     return {**view(request), "uploads": documents.upload_forms(request.request_id, slots)}
 
@@ -260,7 +272,11 @@ def _charge_attempt(account_id: str, client_ip: str | None) -> None:
         hours = -(-exc.retry_after // 3600)
         raise RateLimited(
             exc.retry_after,
-            f"Слишком много попыток смены номера за сутки. Повторите через {hours} ч.",
+            plural(
+                "Слишком много попыток смены номера за сутки. Повторите через {n} час.",
+                "Слишком много попыток смены номера за сутки. Повторите через {n} часов.",
+                hours,
+            ),
         ) from exc
     if client_ip is not None:
         codes.limit_address(client_ip)
@@ -278,22 +294,27 @@ def _check_no_open_request(request_type: str, account_id: str) -> None:
 
 def _open_conflict(request_type: str) -> Conflict:
     return Conflict(
-        f"У вас уже есть открытая заявка «{rules.TYPE_RU[request_type]}». Дождитесь решения по ней."
+        N_("У вас уже есть открытая заявка «{type}». Дождитесь решения по ней."),
+        type=rules.TYPE_RU[request_type],
     )
+
+
+PHONE_TAKEN_SMS = N_(
+    "Hava: этот номер уже указан в личном кабинете Hava, поэтому его нельзя "
+    "привязать к другому кабинету. Ваш кабинет не изменён. Если номер указывали "
+    "не вы, просто удалите это SMS."
+)
+PHONE_CODE_SMS = N_(
+    "Hava: код подтверждения нового номера {code}. {valid} Никому не сообщайте этот код."
+)
 
 
 def _phone_code_text(code: str | None) -> str:
+    """A msgid or template: ``notifications.enqueue`` renders it in the account's language."""
     if code is None:
-        return (
-            "Hava: этот номер уже указан в личном кабинете Hava, поэтому его нельзя "
-            "привязать к другому кабинету. Ваш кабинет не изменён. Если номер указывали "
-            "не вы, просто удалите это SMS."
-        )
-    minutes = get_settings().code_ttl_seconds // 60
-    return (
-        f"Hava: код подтверждения нового номера {code}. Действует {minutes} минут. "
-        "Никому не сообщайте этот код."
-    )
+        return PHONE_TAKEN_SMS
+    valid = i18n.valid_for_minutes(get_settings().code_ttl_seconds // 60)
+    return Msg(PHONE_CODE_SMS, code=code, valid=valid)
 
 
 def _kz_mobile(raw: Any) -> str:
@@ -306,7 +327,7 @@ def own_request(account_id: str, request_id: str) -> RequestModel:
     """The borrower's own request; any other id is ``NotFound`` (no hint that it exists)."""
     request = load(request_id)
     if request.account_id != account_id:
-        raise NotFound("Заявка не найдена.")
+        raise NotFound(N_("Заявка не найдена."))
     return request
 
 
@@ -318,14 +339,14 @@ def confirm_new_phone(account_id: str, request_id: str, data: Mapping[str, Any])
     code = read_code(data)
     request = own_request(account_id, request_id)
     if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
-        raise Conflict("Эта заявка уже не ждёт подтверждения номера.")
+        raise Conflict(N_("Эта заявка уже не ждёт подтверждения номера."))
     challenge = codes.open_challenge(
-        request.challenge_id or "", PHONE_CODE_PURPOSE, "Заявка не найдена."
+        request.challenge_id or "", PHONE_CODE_PURPOSE, N_("Заявка не найдена.")
     )
     codes.verify(challenge, code)
     if challenge.phone_taken:
         # Nobody was ever sent this code; should one still be guessed, it counts as wrong.
-        raise CodeInvalid("Неверный код подтверждения.")
+        raise CodeInvalid(N_("Неверный код подтверждения."))
     try:
         with transaction() as tx:
             tx.update(
@@ -344,7 +365,7 @@ def confirm_new_phone(account_id: str, request_id: str, data: Mapping[str, Any])
             )
     except TransactWriteError as exc:
         if failed_conditions(exc):
-            raise CodeExpired("Этот код уже использован.") from exc
+            raise CodeExpired(N_("Этот код уже использован.")) from exc
         raise ServiceUnavailable() from exc
     audit.record(account_id, "new_phone_confirmed", account_id, target=request_id)
     submit_if_ready(request_id)
@@ -355,20 +376,21 @@ def resend_phone_code(
     account_id: str, request_id: str, client_ip: str | None = None
 ) -> dict[str, Any]:
     """A new code to the new number (cooldown and hourly cap apply)."""
-    from chalicelib.services import codes, notifications
+    from chalicelib.services import codes, notices, notifications
 
     request = own_request(account_id, request_id)
     if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
-        raise Conflict("Эта заявка уже не ждёт подтверждения номера.")
+        raise Conflict(N_("Эта заявка уже не ждёт подтверждения номера."))
     if request.phone_confirmed:
-        raise Conflict("Новый номер уже подтверждён.")
+        raise Conflict(N_("Новый номер уже подтверждён."))
     challenge = codes.open_challenge(
-        request.challenge_id or "", PHONE_CODE_PURPOSE, "Заявка не найдена."
+        request.challenge_id or "", PHONE_CODE_PURPOSE, N_("Заявка не найдена.")
     )
     code = codes.reissue(challenge, client_ip)
     new_phone = crypto.unseal(request.details or "", request_context(request_id))["new_phone"]
     text = _phone_code_text(None if challenge.phone_taken else code)
-    notifications.enqueue("sms", new_phone, text, kind="phone_change_code")
+    language = notices.language_of(request.account_id)
+    notifications.enqueue("sms", new_phone, text, kind="phone_change_code", language=language)
     return {"resend_after": get_settings().code_resend_cooldown_seconds}
 
 
@@ -378,7 +400,7 @@ def fresh_upload_forms(account_id: str, request_id: str) -> dict[str, Any]:
 
     request = own_request(account_id, request_id)
     if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
-        raise Conflict("По этой заявке документы больше не принимаются.")
+        raise Conflict(N_("По этой заявке документы больше не принимаются."))
     return {"uploads": documents.renew_forms(request)}
 
 
@@ -405,10 +427,36 @@ def request_deletion(account_id: str, data: Mapping[str, Any]) -> dict[str, Any]
     pii = _account_pii(account)
     notices.sms(
         pii["phone"],
-        "Hava: заявка на удаление учётной записи принята. Кабинет работает до решения "
-        f"службы поддержки (срок — до {request.due_on}).",
+        Msg(DELETION_FILED_SMS, due=LongDate(date.fromisoformat(request.due_on))),
+        language=i18n.normalise(account.language),
     )
     return view(request)
+
+
+DELETION_FILED_SMS = N_(
+    "Hava: заявка на удаление учётной записи принята. Кабинет работает до решения "
+    "службы поддержки (срок — до {due})."
+)
+COMPROMISE_SMS = N_(
+    "Hava: по вашему сообщению о взломе все сеансы кабинета завершены, прежний "
+    "пароль больше не действует. Задайте новый: «Забыли пароль?» на странице входа."
+)
+
+
+UNPAID = N_(
+    "Удалить учётную запись нельзя, пока не погашен займ на {amount}. "
+    "Погасите задолженность и подайте заявку снова."
+)
+UNPAID_DUE = N_(
+    "Удалить учётную запись нельзя, пока не погашен займ на {amount}, срок возврата {due}. "
+    "Погасите задолженность и подайте заявку снова."
+)
+
+
+def regulation_amount(amount: int) -> str:
+    from chalicelib.domain.regulation import format_tenge
+
+    return format_tenge(amount)
 
 
 def check_no_unpaid_loans(account_id: str) -> None:
@@ -417,11 +465,10 @@ def check_no_unpaid_loans(account_id: str) -> None:
         unpaid = [loan for loan in loans_of(account_id) if loan.status in UNPAID_LOAN_STATUSES]
     if unpaid:
         loan = unpaid[0]
-        due = f", срок возврата {loan.due_date}" if loan.due_date else ""
-        raise UnpaidLoan(
-            f"Удалить учётную запись нельзя, пока не погашен займ на {int(loan.amount)} ₸"
-            f"{due}. Погасите задолженность и подайте заявку снова."
-        )
+        amount = regulation_amount(int(loan.amount))
+        if loan.due_date:
+            raise UnpaidLoan(UNPAID_DUE, amount=amount, due=loan.due_date)
+        raise UnpaidLoan(UNPAID, amount=amount)
 
 
 def report_compromise(principal_account_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -454,8 +501,8 @@ def report_compromise(principal_account_id: str, data: Mapping[str, Any]) -> dic
     pii = _account_pii(account)
     notices.sms(
         pii["phone"],
-        "Hava: по вашему сообщению о взломе все сеансы кабинета завершены, прежний "
-        "пароль больше не действует. Задайте новый: «Забыли пароль?» на странице входа.",
+        COMPROMISE_SMS,
+        language=i18n.normalise(account.language),
     )
     return view(request)
 
@@ -475,7 +522,7 @@ def report_compromise_anonymously(data: Mapping[str, Any], client_ip: str) -> di
     contact = form.field("contact", _contact)
     description = form.field("description", string(2000))
     if description is not None and len(description) < 10:
-        form.fail("description", "Опишите, что случилось (не меньше 10 символов).")
+        form.fail("description", N_("Опишите, что случилось (не меньше 10 символов)."))
     form.raise_if_invalid()
     assert login is not None and contact is not None
     index = identifier_index(login)
@@ -498,8 +545,10 @@ def report_compromise_anonymously(data: Mapping[str, Any], client_ip: str) -> di
         "anonymous", "compromise_reported", account_id or "none", target=request.request_id
     )
     return {
-        "message": "Сообщение получено. Специалист службы безопасности свяжется с вами "
-        "по указанному контакту. Если вы ещё можете войти — смените пароль."
+        "message": N_(
+            "Сообщение получено. Специалист службы безопасности свяжется с вами "
+            "по указанному контакту. Если вы ещё можете войти — смените пароль."
+        )
     }
 
 
@@ -513,7 +562,7 @@ def _contact(raw: Any) -> str:
         return normalize_email(text) if "@" in text else normalize_kz_mobile(text)
     except InvalidValue:
         raise InvalidValue(
-            "Укажите мобильный номер или e-mail, по которому с вами связаться."
+            N_("Укажите мобильный номер или e-mail, по которому с вами связаться.")
         ) from None
 
 

@@ -9,13 +9,16 @@ so a retry of the calling worker could not send it again anyway.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib import clock
+from chalicelib import clock, i18n
 from chalicelib.adapters import crypto, facematch
 from chalicelib.domain import requests as rules
 from chalicelib.errors import NotFound
+from chalicelib.formats import LongDate
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import notices
 from chalicelib.storage.accounts import AccountModel
@@ -37,11 +40,16 @@ def on_phone_change_submitted(request: RequestModel) -> None:
             "face match not stored",
             extra={"request_id": request.request_id, "error": type(exc).__name__},
         )
-    _sms(
-        request,
-        "Hava: документы приняты, заявка на изменение номера передана на рассмотрение. "
-        f"Срок — до {_ru_date(request.due_on)}.",
-    )
+    _sms(request, Msg(IN_REVIEW_SMS, due=_due(request.due_on)))
+
+
+# No full stop after {due}: the Russian date ends with «г.» itself.
+IN_REVIEW_SMS = N_(
+    "Hava: документы приняты, заявка на изменение номера передана на рассмотрение. Срок — до {due}"
+)
+DOCUMENT_REJECTED_SMS = N_(
+    "Hava: документ «{title}» не принят. Причина указана в личном кабинете — загрузите его заново."
+)
 
 
 def on_document_rejected(request: RequestModel, doc: str, reason: str) -> None:
@@ -51,11 +59,7 @@ def on_document_rejected(request: RequestModel, doc: str, reason: str) -> None:
         "document rejected",
         extra={"request_id": request.request_id, "document": doc, "reason": reason},
     )
-    _sms(
-        request,
-        f"Hava: документ «{title}» не принят. Причина указана в личном кабинете — "
-        "загрузите его заново.",
-    )
+    _sms(request, Msg(DOCUMENT_REJECTED_SMS, title=title))
 
 
 def _face_match(request: RequestModel) -> facematch.FaceMatchResult:
@@ -105,14 +109,16 @@ def _store_face_match(request: RequestModel, result: facematch.FaceMatchResult) 
     logger.error("face match not stored", extra={"request_id": request.request_id})
 
 
-def _ru_date(iso_date: str) -> str:
+def _due(iso_date: str) -> Any:
+    """The due date as a ``formats.LongDate`` (per language), or the raw text if unreadable."""
     try:
-        return date.fromisoformat(iso_date).strftime("%d.%m.%Y")
+        return LongDate(date.fromisoformat(iso_date))
     except ValueError:
         return iso_date
 
 
-def _current_phone(account_id: str) -> str:
+def _current_phone(account_id: str) -> tuple[str, str]:
+    """The account's current phone and its language."""
     with storage_errors():
         try:
             account = AccountModel.get(account_id)
@@ -120,13 +126,14 @@ def _current_phone(account_id: str) -> str:
             raise NotFound() from None
     pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
     phone: str = pii["phone"]
-    return phone
+    return phone, i18n.normalise(account.language)
 
 
 def _sms(request: RequestModel, text: str) -> None:
     """Queue an SMS to the account's current phone; failures are logged, never raised."""
     try:
-        notices.sms(_current_phone(request.account_id), text)
+        phone, language = _current_phone(request.account_id)
+        notices.sms(phone, text, language=language)
     except Exception as exc:
         logger.error(
             "borrower notification failed",

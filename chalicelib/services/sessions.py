@@ -20,6 +20,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.errors import NotFound, Unauthenticated
+from chalicelib.i18n import N_
 from chalicelib.storage.base import new_id, storage_errors
 from chalicelib.storage.sessions import SessionModel
 
@@ -270,10 +271,10 @@ def active_sessions(account_id: str, current_hash: str | None) -> list[dict[str,
 def end_session_by_id(account_id: str, session_id: str) -> None:
     """End one of the borrower's own sessions; any other id is ``NotFound``."""
     if not isinstance(session_id, str) or not session_id or len(session_id) > 64:
-        raise NotFound("Сеанс не найден.")
+        raise NotFound(N_("Сеанс не найден."))
     match = next((s for s in _live_sessions(account_id) if s.session_id == session_id), None)
     if match is None:
-        raise NotFound("Сеанс не найден.")
+        raise NotFound(N_("Сеанс не найден."))
     end_session(match.token_hash)
 
 

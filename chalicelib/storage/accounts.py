@@ -10,6 +10,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model
 
+from chalicelib.domain.accounts import AccountStatus
 from chalicelib.storage.base import BaseMeta, table_name
 
 
@@ -27,7 +28,7 @@ class AccountModel(Model):
     phone_index = UnicodeAttribute()
     email_index = UnicodeAttribute()
     password_hash = UnicodeAttribute()
-    status = UnicodeAttribute(default="active")
+    status = UnicodeAttribute(default=AccountStatus.ACTIVE)
     must_change_password = BooleanAttribute(default=False)
     consent_version = UnicodeAttribute()
     consent_at = UnicodeAttribute()

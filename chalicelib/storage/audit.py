@@ -39,5 +39,7 @@ class AuditModel(Model):
     at = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
     target = UnicodeAttribute(null=True)
+    #: Staff's internal note on a decision: shown to staff only, never to the borrower.
+    note = UnicodeAttribute(null=True)
 
     by_actor = AuditByActor()

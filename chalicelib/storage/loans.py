@@ -88,6 +88,9 @@ class LoanModel(Model):
     agreement_key = UnicodeAttribute(null=True)
     agreement_sha256 = UnicodeAttribute(null=True)
     agreement_version = UnicodeAttribute(null=True)
+    #: The Kazakh text of the same agreement (both are signed; loans signed before it: none).
+    agreement_key_kk = UnicodeAttribute(null=True)
+    agreement_sha256_kk = UnicodeAttribute(null=True)
     # Issue.
     issue_date = UnicodeAttribute(null=True)
     payout_reference = UnicodeAttribute(null=True)

@@ -53,6 +53,15 @@ def consume(subject: str, limit: int, window_seconds: int) -> str:
     return str(item.key)
 
 
+def hits(key: str) -> int:
+    """The events counted so far under a key ``consume`` returned (0 once it expired)."""
+    with storage_errors():
+        try:
+            return int(ThrottleModel.get(key, consistent_read=True).hits)
+        except DoesNotExist:
+            return 0
+
+
 def release(key: str) -> None:
     """Give back one event counted by ``consume`` (the key it returned), never below zero."""
     with storage_errors():

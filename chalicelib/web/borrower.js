@@ -2,10 +2,10 @@
 // sign-in, recovery, reports and the cabinet's requests. A client of /v1; it decides nothing.
 
 import { client, uploadToBucket } from "./api.js";
-import { t, lang, locale, setLang, translateStatic } from "./i18n.js";
+import { t, lang, setLang, translateStatic } from "./i18n.js";
 import {
   $, $$, el, show, announce, announceNext, alertError, clearErrors, showFieldErrors, setFieldError,
-  formValues, formatMoney, formatPercent, formatDate, sentence, countdown, busy,
+  formValues, formatMoney, formatPercent, formatDate, numberLocale, sentence, countdown, busy,
 } from "./ui.js";
 import * as check from "./checks.js";
 
@@ -125,7 +125,7 @@ let quoteTimer = 0;
 /** The number typed in a calculator input («80 000» → 80000). */
 const typed = (input) => Number(input.value.replace(/\D/g, ""));
 /** An amount shown grouped in the page's locale («80 000»). */
-const grouped = (value) => new Intl.NumberFormat(locale()).format(value);
+const grouped = (value) => new Intl.NumberFormat(numberLocale()).format(value);
 
 function pairInputs(numberId, min, max, step, value, format = String) {
   const number = $(`#${numberId}`);
@@ -587,6 +587,7 @@ async function enterCabinet(how = "push") {
     return;
   }
   setSignedIn(profile);
+  adoptAccountLanguage(profile);
   try {
     const [loans, requests] = await Promise.all([api.get("/v1/me/loans"), api.get("/v1/requests")]);
     renderProfile(profile);
@@ -1132,18 +1133,34 @@ function labelSwitch() {
 
 /** Signed in: the account's language too, so SMS and e-mail follow it (404 = not built yet). */
 async function sendLanguage() {
-  if (!state.user || !localStorage.getItem("hava.lang")) return;
+  let chosen = null;
+  try { chosen = localStorage.getItem("hava.lang"); } catch { /* storage disabled */ }
+  if (!state.user || !chosen) return;
   try { await api.put("/v1/me/language", { language: lang() }); } catch { /* older API: the page alone */ }
 }
 
-async function switchLanguage() {
-  setLang($("#lang-switch").dataset.lang);
+/** On a device where no language was chosen yet, the account's own language is used. */
+function adoptAccountLanguage(profile) {
+  let chosen = null;
+  try { chosen = localStorage.getItem("hava.lang"); } catch { /* storage disabled */ }
+  if (chosen || !profile.language || profile.language === lang()) return;
+  setLang(profile.language);
+  languageChanged();
+}
+
+/** Everything already written by script, again in the new language. */
+function languageChanged() {
   labelSwitch();
   if (state.product) describeLimits();
   renderQuote();
   showBirthDate();
   renderFooter();
   consentLoaded = false;
+}
+
+async function switchLanguage() {
+  setLang($("#lang-switch").dataset.lang);
+  languageChanged();
   await sendLanguage();
   // The view again, in the new language (the API's texts too); no new history entry.
   if (currentView && currentView !== "code") go(currentView, "replace");

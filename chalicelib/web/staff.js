@@ -1,5 +1,9 @@
-// The support desk: sign-in with password + TOTP, the review queue, one request with
-// its photos beside the borrower's data, decisions, the audit trail; for admins the staff
+// The support desk: sign-in with password + TOTP, a day's queue (counts per type, the
+// borrower's name, age and deadline), one request with its photos (a viewer with zoom and
+// rotate) beside the borrower's data, an IIN check against the questionnaire, decisions
+// with nothing pre-selected (approvals confirmed, rejections with a reason from the
+// server's list, an internal note kept out of the borrower's sight), «Следующая», locks
+// on break-in reports, the audit trail in Russian words; for admins the staff
 // list and one-time enrolment links; for new members the enrolment itself (#enrol=<token>:
 // the token stays in the fragment, never in a request URL). A client of /admin/v1.
 
@@ -15,10 +19,12 @@ const api = client({
 
 const state = {
   user: false, admin: false, queueType: "phone_change", queueCursor: null, request: null, auditCursor: null,
-  enrolToken: null, loansQueue: "applications", loansCursor: null,
+  enrolToken: null, loansQueue: "applications", loansCursor: null, queueTypes: null,
+  viewer: { scale: 1, rotation: 0 },
 };
 const STAFF_STATUS = { pending: "ждёт регистрации", enrolling: "ждёт первого входа", active: "активен", disabled: "отключён" };
 const DECISIONS = { approved: "Одобрить", rejected: "Отклонить", resolved: "Закрыть как решённое" };
+const NOTE_MIN = 5;
 const ACCOUNT_STATUS = { active: "активна", locked: "заблокирована", deleted: "удалена" };
 const DOCUMENT_STATUS = { awaiting_upload: "не загружен", checking: "проверяется", accepted: "принят", rejected: "не принят" };
 
@@ -73,8 +79,11 @@ async function signIn(event) {
       form.reset();
       await enterDesk();
     } catch (error) {
+      // A used or wrong code is never worth retyping: the field is emptied for the next one.
+      $("#s-totp").value = "";
       if (error.status === 401 || error.status === 429) {
         message.textContent = error.message;
+        $("#s-totp").focus();
         return;
       }
       failed(error, form);
@@ -171,27 +180,68 @@ async function reissue(username) {
 
 // --- queue ------------------------------------------------------------------
 
+/** How long a request has waited: «35 мин», «5 ч», «3 дн.». */
+function waited(iso) {
+  const minutes = Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 60000));
+  if (minutes < 60) return `${minutes} мин`;
+  const hours = Math.floor(minutes / 60);
+  return hours < 48 ? `${hours} ч` : `${Math.floor(hours / 24)} дн.`;
+}
+
+/** Requests under review per type this member reviews; the types offered follow them. */
+async function loadCounts() {
+  const page = await api.get("/admin/v1/queue/counts");
+  state.queueTypes = page.items.map((c) => c.type);
+  $("#queue-counts").replaceChildren(...page.items.map((c) => el("li", { class: c.count ? "" : "empty-count" },
+    `${c.type_text}: ${c.count}`)));
+  for (const option of $("#queue-type").options) option.hidden = !state.queueTypes.includes(option.value);
+  if (!state.queueTypes.includes(state.queueType) && state.queueTypes.length) state.queueType = state.queueTypes[0];
+  $("#queue-type").value = state.queueType;
+}
+
+function queueRow(item) {
+  const who = item.borrower_name || "—";
+  return el("tr", { class: item.overdue ? "overdue" : "" },
+    el("td", {}, who),
+    el("td", {}, item.type_text),
+    el("td", {}, waited(item.created_at), el("br"), el("span", { class: "hint" }, formatDate(item.created_at))),
+    el("td", {}, formatDate(item.due_on), item.overdue ? el("span", { class: "badge badge-rejected" }, "просрочена") : null),
+    el("td", {}, el("button", {
+      type: "button", class: "secondary",
+      "aria-label": `Открыть заявку: ${who}, ${item.type_text}, подана ${formatDate(item.created_at)}`,
+      onclick: () => openRequest(item.request_id),
+    }, "Открыть")));
+}
+
 async function openQueue(more = false) {
   if (!more) state.queueCursor = null;
   try {
+    if (!more) await loadCounts();
     const page = await api.get(`/admin/v1/queue?${qs({ type: state.queueType, cursor: state.queueCursor })}`);
-    const rows = page.items.map((item) => el("tr", { class: item.overdue ? "overdue" : "" },
-      el("td", {}, item.type_text, el("br"), el("span", { class: "mono" }, item.request_id)),
-      el("td", {}, formatDate(item.created_at)),
-      el("td", {}, formatDate(item.due_on), item.overdue ? el("span", { class: "badge badge-rejected" }, "просрочена") : null),
-      el("td", {}, el("button", {
-        type: "button", class: "secondary",
-        "aria-label": `Открыть заявку ${item.request_id}`,
-        onclick: () => openRequest(item.request_id),
-      }, "Открыть"))));
+    const rows = page.items.map(queueRow);
     const body = $("#queue");
     if (more) body.append(...rows);
-    else body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 4, class: "empty" }, "Заявок нет."))]));
+    else body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 5, class: "empty" }, "Заявок нет."))]));
     state.queueCursor = page.next_cursor;
     $("#queue-more").hidden = !page.next_cursor;
     if (!more) show("queue");
   } catch (error) {
     if (error.status === 401) { signedOut(); return; }
+    failed(error);
+  }
+}
+
+/** «Следующая»: the oldest request of the same type still waiting (the decided one has left). */
+async function openNext() {
+  const current = state.request;
+  try {
+    const page = await api.get(`/admin/v1/queue?${qs({ type: current.type })}`);
+    const next = page.items.find((item) => item.request_id !== current.request_id);
+    if (next) { await openRequest(next.request_id); return; }
+    state.queueType = current.type;
+    await openQueue();
+    announce("В очереди больше нет заявок этого типа.");
+  } catch (error) {
     failed(error);
   }
 }
@@ -237,8 +287,10 @@ function renderDocuments(request) {
   card.hidden = !docs.length;
   $("#review-documents").replaceChildren(...docs.map((doc) => el("figure", { class: "photo" },
     doc.download_url
-      ? el("a", { href: doc.download_url, target: "_blank", rel: "noopener noreferrer" },
-        el("img", { src: doc.download_url, alt: doc.title, loading: "lazy", referrerpolicy: "no-referrer" }))
+      ? el("button", {
+        type: "button", class: "photo-open", "aria-label": `Открыть фото: ${doc.title}`,
+        onclick: () => openViewer(doc),
+      }, el("img", { src: doc.download_url, alt: doc.title, loading: "lazy", referrerpolicy: "no-referrer" }))
       : el("div", { class: "photo-missing" }, "Нет изображения"),
     el("figcaption", {}, `${doc.title} — ${DOCUMENT_STATUS[doc.status] || doc.status}`,
       doc.reason ? `: ${doc.reason}` : ""))));
@@ -246,6 +298,172 @@ function renderDocuments(request) {
   $("#review-facematch").textContent = face
     ? `Автоматическая сверка лица (${face.provider}): ${face.detail}${face.score != null ? `, оценка ${face.score}` : ""}. Решение принимает сотрудник.`
     : "";
+}
+
+// --- the photo viewer: zoom and rotate -----------------------------------------
+
+function applyViewer() {
+  const { scale, rotation } = state.viewer;
+  // CSSOM, not a style attribute: the CSP allows no inline styles.
+  $("#photo-image").style.transform = `rotate(${rotation}deg) scale(${scale})`;
+}
+
+function openViewer(doc) {
+  state.viewer = { scale: 1, rotation: 0 };
+  const image = $("#photo-image");
+  image.src = doc.download_url;
+  image.alt = doc.title;
+  $("#photo-title").textContent = doc.title;
+  applyViewer();
+  $("#photo-dialog").showModal();
+  $("#photo-zoom-in").focus();
+}
+
+function viewerStep(change) {
+  const next = { ...state.viewer, ...change(state.viewer) };
+  next.scale = Math.min(4, Math.max(0.5, Math.round(next.scale * 100) / 100));
+  state.viewer = next;
+  applyViewer();
+}
+
+// --- the decision: nothing pre-selected, approvals confirmed ---------------------
+
+/** A modal question; resolves true only on the explicit «yes» (Escape and «Отмена» say no). */
+function confirmDecision(text, yes) {
+  const dialog = $("#confirm-dialog");
+  $("#confirm-text").textContent = text;
+  $("#confirm-yes").textContent = yes;
+  return new Promise((resolve) => {
+    const finish = (answer) => {
+      $("#confirm-yes").removeEventListener("click", onYes);
+      $("#confirm-no").removeEventListener("click", onNo);
+      dialog.removeEventListener("cancel", onCancel);
+      dialog.close();
+      resolve(answer);
+    };
+    const onYes = () => finish(true);
+    const onNo = () => finish(false);
+    const onCancel = (event) => { event.preventDefault(); finish(false); };
+    $("#confirm-yes").addEventListener("click", onYes);
+    $("#confirm-no").addEventListener("click", onNo);
+    dialog.addEventListener("cancel", onCancel);
+    dialog.showModal();
+    $("#confirm-no").focus(); // the safe answer has the focus
+  });
+}
+
+function borrowerName(request) {
+  const b = request.borrower;
+  return b && b.surname ? [b.surname, b.name, b.patronymic].filter(Boolean).join(" ") : "заёмщика";
+}
+
+function approvalQuestion(request) {
+  if (request.type === "phone_change") {
+    return [`Сменить номер телефона ${borrowerName(request)} на ${request.new_phone}? `
+      + "Все сеансы заёмщика завершатся, войти можно будет только с новым номером.", "Да, сменить номер"];
+  }
+  if (request.type === "deletion") {
+    return [`Удалить учётную запись ${borrowerName(request)}? Персональные данные будут стёрты, `
+      + "отменить это нельзя.", "Да, удалить"];
+  }
+  return ["Одобрить заявку?", "Да, одобрить"];
+}
+
+function chosenDecision() {
+  return ($("#decision-form").querySelector("input[name=decision]:checked") || {}).value;
+}
+
+function showReasonField() {
+  const rejecting = chosenDecision() === "rejected";
+  $("#reason-field").hidden = !rejecting;
+  $("#d-reason-code").required = rejecting;
+  const code = $("#d-reason-code").value;
+  const reason = (state.request.rejection_reasons || []).find((r) => r.code === code);
+  $("#d-reason-text").textContent = reason ? `Заёмщик прочтёт: «${reason.borrower_text}»` : "";
+}
+
+function renderDecisionForm(request) {
+  const options = $("#decision-options");
+  options.replaceChildren(...request.decisions.map((decision) => el("div", { class: "check" },
+    el("input", { type: "radio", id: `d-${decision}`, name: "decision", value: decision, required: true }),
+    el("label", { for: `d-${decision}` }, DECISIONS[decision] || decision))));
+  $("#d-reason-code").replaceChildren(el("option", { value: "" }, "— выберите причину —"),
+    ...(request.rejection_reasons || []).map((r) => el("option", { value: r.code }, r.title)));
+  const form = $("#decision-form");
+  form.reset();
+  clearErrors(form);
+  form.hidden = !request.decisions.length;
+  showReasonField();
+}
+
+function decisionError(message) {
+  const fieldset = $("#decision-fieldset");
+  fieldset.append(el("p", { class: "field-error", id: "decision-apierror", "data-generated": "1" }, message));
+  const first = fieldset.querySelector("input[name=decision]");
+  if (first) {
+    first.setAttribute("aria-invalid", "true");
+    first.setAttribute("aria-describedby", "decision-apierror");
+    first.focus();
+  }
+}
+
+// --- the IIN typed from the photo, checked by the server ------------------------
+
+async function checkIin(event) {
+  event.preventDefault();
+  const form = $("#iin-form");
+  const result = $("#iin-result");
+  clearErrors(form);
+  result.textContent = "";
+  result.className = "iin-result";
+  const iin = $("#iin-typed").value.replace(/\D/g, "");
+  if (iin.length !== 12) { showFieldErrors(form, { iin: "ИИН — 12 цифр." }); return; }
+  await busy(form, async () => {
+    try {
+      const answer = await api.post(`/admin/v1/requests/${encodeURIComponent(state.request.request_id)}/iin-check`, { iin });
+      $("#iin-typed").value = "";
+      result.classList.add(answer.matches ? "match" : "mismatch");
+      result.textContent = `${answer.matches ? "Совпадает с ИИН в анкете." : "Не совпадает с ИИН в анкете."} Осталось сверок: ${answer.attempts_left}.`;
+    } catch (error) {
+      if (error.status === 429) { result.classList.add("mismatch"); result.textContent = error.message; return; }
+      failed(error, form);
+    }
+  });
+}
+
+// --- locks on break-in reports ----------------------------------------------------
+
+function renderLock(request) {
+  const form = $("#lock-form");
+  const b = request.borrower;
+  form.hidden = !(request.type === "compromise" && b && b.account_id);
+  if (form.hidden) return;
+  form.reset();
+  clearErrors(form);
+  const locked = b.account_status === "locked";
+  const button = $("#lock-button");
+  button.textContent = locked ? "Разблокировать учётную запись" : "Заблокировать учётную запись";
+  button.className = locked ? "secondary" : "danger";
+  form.dataset.action = locked ? "unlock" : "lock";
+}
+
+async function lockOrUnlock(event) {
+  event.preventDefault();
+  const form = $("#lock-form");
+  clearErrors(form);
+  const reason = $("#lock-reason").value.trim();
+  if (reason.length < NOTE_MIN) { showFieldErrors(form, { reason: "Укажите причину (не короче 5 символов)." }); return; }
+  const action = form.dataset.action;
+  const accountId = state.request.borrower.account_id;
+  await busy(form, async () => {
+    try {
+      await api.post(`/admin/v1/accounts/${encodeURIComponent(accountId)}/${action}`, { reason });
+      await openRequest(state.request.request_id);
+      announce(action === "lock" ? "Учётная запись заблокирована, сеансы завершены." : "Учётная запись разблокирована.");
+    } catch (error) {
+      failed(error, form);
+    }
+  });
 }
 
 async function openRequest(requestId) {
@@ -257,18 +475,16 @@ async function openRequest(requestId) {
       `Заявка ${request.request_id} · ${request.status_text} · подана ${formatDate(request.created_at)} · срок до ${formatDate(request.due_on)}${request.overdue ? " (просрочена)" : ""}`;
     $("#review-borrower").replaceChildren(...pairs(borrowerPairs(request)));
     $("#review-audit").hidden = !request.account_id;
+    $("#iin-form").hidden = !(request.borrower && request.borrower.account_id && request.decisions.length);
+    $("#iin-form").reset();
+    $("#iin-result").textContent = "";
+    renderLock(request);
     renderDocuments(request);
-    const options = $("#decision-options");
-    options.replaceChildren(...request.decisions.map((decision, i) => el("div", { class: "check" },
-      el("input", { type: "radio", id: `d-${decision}`, name: "decision", value: decision, required: true, checked: i === 0 }),
-      el("label", { for: `d-${decision}` }, DECISIONS[decision] || decision))));
-    const form = $("#decision-form");
-    form.hidden = !request.decisions.length;
-    clearErrors(form);
+    renderDecisionForm(request);
     const done = $("#decision-done");
     done.hidden = Boolean(request.decisions.length);
-    done.textContent = request.decided_at
-      ? `Решение: ${request.status_text}, ${formatDate(request.decided_at)}, ${request.decided_by || ""}. ${request.decision_reason || ""}`
+    $("#decision-done-text").textContent = request.decided_at
+      ? `Решение: ${request.status_text}, ${formatDate(request.decided_at)}, ${request.decided_by || ""}.${request.decision_reason ? ` Причина для заёмщика: ${request.decision_reason}` : ""}`
       : "Решение сейчас принять нельзя.";
     show("review");
   } catch (error) {
@@ -280,14 +496,28 @@ async function decide(event) {
   event.preventDefault();
   const form = $("#decision-form");
   clearErrors(form);
-  const body = formValues(form);
-  body.decision = (form.querySelector("input[name=decision]:checked") || {}).value;
-  if (!body.reason.trim()) { showFieldErrors(form, { reason: "Укажите причину." }); return; }
+  const request = state.request;
+  const decision = chosenDecision();
+  if (!decision) { decisionError("Выберите решение."); return; }
+  const body = { decision };
+  const note = $("#d-note").value.trim();
+  if (note) body.note = note;
+  if (decision === "rejected") {
+    body.reason_code = $("#d-reason-code").value;
+    if (!body.reason_code) { showFieldErrors(form, { reason_code: "Выберите причину отказа из списка." }); return; }
+  } else if (note.length < NOTE_MIN) {
+    showFieldErrors(form, { note: "Запишите, что проверено (не короче 5 символов): заметка останется в журнале." });
+    return;
+  }
+  if (decision === "approved") {
+    const [question, yes] = approvalQuestion(request);
+    if (!await confirmDecision(question, yes)) { announce("Решение не принято."); return; }
+  }
   await busy(form, async () => {
     try {
-      const result = await api.post(`/admin/v1/requests/${encodeURIComponent(state.request.request_id)}/decision`, body);
-      form.reset();
-      await openRequest(state.request.request_id);
+      const result = await api.post(`/admin/v1/requests/${encodeURIComponent(request.request_id)}/decision`, body);
+      await openRequest(request.request_id);
+      $("#decision-done").focus();
       announce(`Решение принято: ${result.status_text}.`);
     } catch (error) {
       failed(error, form);
@@ -303,11 +533,11 @@ async function loadAudit(accountId, more = false) {
     const page = await api.get(`/admin/v1/audit?${qs({ account_id: accountId, cursor: state.auditCursor })}`);
     const rows = page.items.map((entry) => el("tr", {},
       el("td", {}, formatDate(entry.at)), el("td", { class: "mono" }, entry.actor),
-      el("td", {}, entry.action), el("td", { class: "mono" }, entry.target || "—"),
-      el("td", {}, entry.reason || "—")));
+      el("td", {}, entry.action_text || entry.action), el("td", { class: "mono" }, entry.target || "—"),
+      el("td", {}, entry.reason || "—"), el("td", {}, entry.note || "—")));
     const body = $("#audit");
     if (more) body.append(...rows);
-    else body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 5, class: "empty" }, "Записей нет."))]));
+    else body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 6, class: "empty" }, "Записей нет."))]));
     state.auditCursor = page.next_cursor;
     $("#audit-more").hidden = !page.next_cursor;
     announce(`Записей журнала: ${$("#audit").children.length}.`);
@@ -418,6 +648,17 @@ function wire() {
     openQueue();
   });
   $("#queue-more").addEventListener("click", () => openQueue(true));
+  $("#queue-refresh").addEventListener("click", () => openQueue().then(() => announce("Очередь обновлена.")));
+  $("#decision-options").addEventListener("change", showReasonField);
+  $("#d-reason-code").addEventListener("change", showReasonField);
+  $("#decision-next").addEventListener("click", openNext);
+  $("#iin-form").addEventListener("submit", checkIin);
+  $("#lock-form").addEventListener("submit", lockOrUnlock);
+  $("#photo-zoom-in").addEventListener("click", () => viewerStep((v) => ({ scale: v.scale * 1.25 })));
+  $("#photo-zoom-out").addEventListener("click", () => viewerStep((v) => ({ scale: v.scale / 1.25 })));
+  $("#photo-rotate").addEventListener("click", () => viewerStep((v) => ({ rotation: (v.rotation + 90) % 360 })));
+  $("#photo-reset").addEventListener("click", () => viewerStep(() => ({ scale: 1, rotation: 0 })));
+  $("#photo-close").addEventListener("click", () => $("#photo-dialog").close());
   $("#loans-form").addEventListener("submit", (event) => {
     event.preventDefault();
     state.loansQueue = $("#loans-queue").value;

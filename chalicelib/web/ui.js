@@ -1,6 +1,6 @@
 // Small DOM helpers: no innerHTML anywhere (the CSP requires Trusted Types).
 
-import { t, locale } from "./i18n.js";
+import { t, lang, locale } from "./i18n.js";
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
@@ -129,11 +129,29 @@ export function formValues(form) {
   return values;
 }
 
+/**
+ * The locale numbers are written in. Kazakh writes numbers exactly as Russian does (a
+ * space between thousands, a decimal comma), and browsers built with reduced ICU data
+ * (Debian's Chromium among them) format "kk" as English «84,032»: Russian rules for both.
+ */
+export const numberLocale = () => "ru-RU";
+
+const KK_MONTHS = ["қаңтар", "ақпан", "наурыз", "сәуір", "мамыр", "маусым", "шілде", "тамыз",
+  "қыркүйек", "қазан", "қараша", "желтоқсан"];
+
+/** «2026 жылғы 23 желтоқсан» (as Babel writes it on the server), with «, 14:05» for a time. */
+function kazakhDate(date, withTime) {
+  const day = `${date.getFullYear()} жылғы ${date.getDate()} ${KK_MONTHS[date.getMonth()]}`;
+  if (!withTime) return day;
+  const time = `${String(date.getHours()).padStart(2, "0")}:${String(date.getMinutes()).padStart(2, "0")}`;
+  return `${day}, ${time}`;
+}
+
 /** Money per locale: «80 000 ₸» (whole tenge without decimals). */
 export function formatMoney(value) {
   const number = Number(value);
   const digits = Number.isInteger(number) ? 0 : 2;
-  const text = new Intl.NumberFormat(locale(), { minimumFractionDigits: digits, maximumFractionDigits: 2 }).format(number);
+  const text = new Intl.NumberFormat(numberLocale(), { minimumFractionDigits: digits, maximumFractionDigits: 2 }).format(number);
   return `${text} ₸`;
 }
 
@@ -141,18 +159,19 @@ export function formatMoney(value) {
 export function formatPercent(value) {
   const text = String(value);
   const decimals = text.includes(".") ? text.split(".")[1].length : 0;
-  const number = new Intl.NumberFormat(locale(), { minimumFractionDigits: decimals, maximumFractionDigits: decimals })
+  const number = new Intl.NumberFormat(numberLocale(), { minimumFractionDigits: decimals, maximumFractionDigits: decimals })
     .format(Number(value));
   return `${number} %`;
 }
 
 /** A whole number per locale («12 345»). */
-export const formatNumber = (value) => new Intl.NumberFormat(locale()).format(Number(value));
+export const formatNumber = (value) => new Intl.NumberFormat(numberLocale()).format(Number(value));
 
 /** «23 декабря 2026 г.» / «2026 ж. 23 желтоқсан»; with the time for a timestamp. */
 export function formatDate(iso) {
   if (!iso) return "—";
   const date = new Date(iso.length === 10 ? `${iso}T00:00:00` : iso);
+  if (lang() === "kk") return kazakhDate(date, iso.length !== 10);
   const options = iso.length === 10
     ? { day: "numeric", month: "long", year: "numeric" }
     : { day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit" };

@@ -25,17 +25,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib import i18n
 from chalicelib.adapters import crypto
 from chalicelib.adapters.aws import client
 from chalicelib.config import get_settings
 from chalicelib.domain import inbound_mail as mail
 from chalicelib.errors import RateLimited
+from chalicelib.i18n import N_
 from chalicelib.logs import logger
 from chalicelib.storage.accounts import IdentifierModel
 from chalicelib.storage.base import storage_errors
 
 INBOUND_PREFIX = "inbound/"
-NEUTRAL_TEXT = (
+NEUTRAL_TEXT = N_(
     "Здравствуйте!\n\nВаше письмо получено. Если этот адрес принадлежит личному кабинету "
     "Hava, обращение будет обработано.\n\nЕсли вы потеряли доступ к кабинету, позвоните на "
     "горячую линию.\n\n— Hava (письмо отправлено автоматически)"
@@ -165,12 +167,14 @@ def decide(
     ses_id: str, notification: dict[str, Any], parsed: mail.ParsedMail
 ) -> tuple[str, str] | None:
     """Act on the message; ``(subject, text)`` of the reply, or None for no reply."""
-    from chalicelib.services import email_requests
+    from chalicelib.services import email_requests, notices
 
     kind = _recipient_kind(notification)
     trusted = mail.verdicts_pass(notification.get("receipt") or {})
     account_id = email_requests.account_for_address(parsed.from_address) if trusted else None
-    subject = mail.reply_subject(parsed.subject or "Обращение в Hava")
+    # The reply is in the account's language; a sender with no account gets Russian.
+    language = notices.language_of(account_id) if account_id else i18n.DEFAULT
+    subject = mail.reply_subject(parsed.subject or i18n.gettext(language, N_("Обращение в Hava")))
     outcome = "neutral"
     try:
         if kind == "security":
@@ -185,32 +189,35 @@ def decide(
                 outcome = "rate_limited"
                 return None
             if account_id is None:
-                return subject, NEUTRAL_TEXT
+                return subject, i18n.gettext(language, NEUTRAL_TEXT)
             outcome = "compromise"
-            return subject, COMPROMISE_TEXT
+            return subject, i18n.gettext(language, COMPROMISE_TEXT)
         if kind != "phone_change" or account_id is None:
-            return subject, NEUTRAL_TEXT
+            return subject, i18n.gettext(language, NEUTRAL_TEXT)
         if parsed.automatic:
             outcome = "automatic"
             return None
         if mail.match_subject(parsed.subject) != mail.PHONE_CHANGE:
             outcome = "wrong_subject"
-            return subject, WRONG_SUBJECT_TEXT
+            return subject, i18n.gettext(language, WRONG_SUBJECT_TEXT)
         if parsed.too_many_attachments:
             outcome = "too_many_attachments"
-            return subject, TOO_MANY_TEXT.format(limit=mail.MAX_ATTACHMENTS)
+            return subject, i18n.render(language, TOO_MANY_TEXT, limit=mail.MAX_ATTACHMENTS)
         result = email_requests.file_phone_change(account_id, ses_id, parsed)
         if result.request is not None:
             outcome = "filed"
-            return subject, FILED_TEXT.format(
-                request_id=result.request.request_id, due_on=result.request.due_on
+            return subject, i18n.render(
+                language,
+                FILED_TEXT,
+                request_id=result.request.request_id,
+                due_on=result.request.due_on,
             )
         if result.problem:
             outcome = "refused"
-            return subject, PROBLEM_TEXT.format(problem=result.problem)
+            return subject, i18n.render(language, PROBLEM_TEXT, problem=result.problem)
         outcome = "missing"
-        items = "\n".join(f"— {item}" for item in result.missing or [])
-        return subject, MISSING_TEXT.format(items=items)
+        items = "\n".join(f"— {i18n.localise(item, language)}" for item in result.missing or [])
+        return subject, i18n.render(language, MISSING_TEXT, items=items)
     finally:
         logger.info(
             "inbound mail handled",
@@ -218,31 +225,31 @@ def decide(
         )
 
 
-FILED_TEXT = (
+FILED_TEXT = N_(
     "Здравствуйте!\n\nЗаявка на изменение номера телефона принята, её номер: {request_id}.\n"
     "На новый номер отправлено SMS со ссылкой: откройте её, чтобы подтвердить, что номер ваш. "
     "После этого заявку рассмотрит служба поддержки (срок — до {due_on}). Статус заявки виден "
     "в кабинете в разделе «Мои заявки».\n\n— Hava (письмо отправлено автоматически)"
 )
-MISSING_TEXT = (
+MISSING_TEXT = N_(
     "Здравствуйте!\n\nЧтобы принять заявку на изменение номера телефона, не хватает:\n{items}\n\n"
     "Ответьте на это письмо, не меняя тему: укажите новый номер в тексте письма и приложите "
     "три фото (JPEG или PNG) — лицевую и оборотную стороны удостоверения личности и селфи с "
     "удостоверением в руке.\n\n— Hava (письмо отправлено автоматически)"
 )
-WRONG_SUBJECT_TEXT = (
+WRONG_SUBJECT_TEXT = N_(
     "Здравствуйте!\n\nНа этот адрес принимаются заявки на изменение номера телефона. Отправьте "
     "письмо с темой «Изменить номер телефона» (или «Телефон нөмірін өзгерту»), новым номером в "
     "тексте и тремя фото: лицевая и оборотная стороны удостоверения личности и селфи с ним.\n\n"
     "— Hava (письмо отправлено автоматически)"
 )
-TOO_MANY_TEXT = (
+TOO_MANY_TEXT = N_(
     "Здравствуйте!\n\nВ письме слишком много вложений: не больше {limit}. Приложите только три "
     "фото — лицевую и оборотную стороны удостоверения и селфи с ним.\n\n"
     "— Hava (письмо отправлено автоматически)"
 )
-PROBLEM_TEXT = "Здравствуйте!\n\n{problem}\n\n— Hava (письмо отправлено автоматически)"
-COMPROMISE_TEXT = (
+PROBLEM_TEXT = N_("Здравствуйте!\n\n{problem}\n\n— Hava (письмо отправлено автоматически)")
+COMPROMISE_TEXT = N_(
     "Здравствуйте!\n\nСообщение о взломе получено. Все сеансы кабинета завершены, прежний "
     "пароль больше не действует. Задайте новый пароль: «Забыли пароль?» на странице входа "
     "(код придёт по SMS). Специалист службы безопасности рассмотрит обращение.\n\n"

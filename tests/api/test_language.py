@@ -99,3 +99,121 @@ def test_put_language_with_the_web_cookie_needs_the_csrf_token(api: Api) -> None
         "PUT", "/v1/me/language", {"language": "kk"}, headers={**cookie, "X-CSRF-Token": csrf}
     )
     assert (done.status, done.body) == (200, {"language": "kk"})
+
+
+def test_a_kazakh_account_gets_loan_sms_reminders_and_agreement_in_kazakh(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime, timedelta
+
+    from chalicelib import clock, formats
+    from chalicelib.services import lending
+    from chalicelib.storage.loans import LoanModel
+    from tests.api.test_lending import IBAN, account_of, first_loan, loan_path
+    from tests.api.test_requests import after_cooldown
+    from tests.api.test_staff_and_admin import make_staff, staff_login
+
+    support = staff_login(api, "kamila.support", make_staff("kamila.support", "support"))
+    data, token = register(api, "kk-KZ")
+    account_id = account_of(api, token)
+    loan_id = first_loan(api, token)["loan_id"]
+    base = f"/v1/me/loans/{loan_id}"
+    decision = api.post(
+        loan_path(account_id, loan_id, "decision"), {"decision": "approve"}, support
+    )
+    assert decision.status == 200
+    approved = api.sms_to(data["phone"])[-1]
+    assert approved.startswith("Hava: 50\xa0000\xa0₸ сомасындағы несие өтінімі мақұлданды.")
+
+    body = {"iban": IBAN, "own_account": True}
+    assert api.call("PUT", f"{base}/payout-account", body, token).status == 200
+    after_cooldown(monkeypatch)
+    started = api.post(f"{base}/signature", {}, token=token)
+    assert started.status == 202, started.body
+    sign_sms = api.sms_to(data["phone"])[-1]
+    assert "50\xa0000\xa0₸ сомасындағы 15 күндік несие шартына қол қою коды" in sign_sms
+    code = api.latest_code(data["phone"])
+    right = {"challenge_id": started.body["challenge_id"], "code": code}
+    assert api.post(f"{base}/signature/confirm", right, token=token).status == 200
+    assert "шартына қол қойылды" in api.sms_to(data["phone"])[-1]
+
+    # The agreement link follows the account's language; ?language= picks the other one.
+    kazakh = api.get(f"{base}/agreement", token=token)
+    assert kazakh.status == 200 and kazakh.body["language"] == "kk"
+    russian = api.get(f"{base}/agreement?language=ru", token=token)
+    assert russian.body["language"] == "ru" and russian.body["sha256"] != kazakh.body["sha256"]
+    assert "/kk-" in kazakh.body["url"] and "/ru-" in russian.body["url"]
+    refused = api.get(f"{base}/agreement?language=en", token=token)
+    assert refused.status == 400 and "language" in refused.error["fields"]
+
+    reply = api.post(
+        loan_path(account_id, loan_id, "payout"), {"transfer_reference": "ПП-7"}, token=support
+    )
+    assert reply.status == 200, reply.body
+    due = datetime.fromisoformat(reply.body["due_date"]).date()
+    issued = api.sms_to(data["phone"])[-1]
+    assert f"қайтару мерзімі: {formats.long_date(due, 'kk')}." in issued
+    assert "\xa0ж. " in formats.long_date(due, "kk")
+
+    loan = LoanModel.get(account_id, loan_id)
+    loan.due_date = (clock.today_kz() + timedelta(days=3)).isoformat()
+    loan.save()
+    day = clock.today_kz()
+    assert (
+        lending.reminders_due(datetime(day.year, day.month, day.day, 10, 0, tzinfo=clock.KZ_TZ))
+        == 1
+    )
+    reminder = api.sms_to(data["phone"])[-1]
+    assert reminder.startswith("Hava: 3 күннен кейін, ")
+    assert "несиені қайтару мерзімі" in reminder and "₸" in reminder
+
+    pay = {"amount": "1000.00", "paid_on": day.isoformat(), "bank_reference": "KK-1"}
+    paid = api.post(loan_path(account_id, loan_id, "payments"), pay, token=support)
+    assert paid.status == 201, paid.body
+    assert api.sms_to(data["phone"])[-1].startswith(
+        "Hava: несие бойынша 1\xa0000\xa0₸ төлем түсті."
+    )
+
+
+def test_a_russian_account_keeps_russian_sms_with_babel_formats(api: Api) -> None:
+    from tests.api.test_lending import account_of, first_loan, loan_path
+    from tests.api.test_staff_and_admin import make_staff, staff_login
+
+    support = staff_login(api, "ruslan.support", make_staff("ruslan.support", "support"))
+    data, token = register(api)
+    account_id, loan_id = account_of(api, token), first_loan(api, token)["loan_id"]
+    body = {"decision": "reject", "reason": "Не подходит по условиям"}
+    assert api.post(loan_path(account_id, loan_id, "decision"), body, support).status == 200
+    assert api.sms_to(data["phone"])[-1] == (
+        "Hava: по заявке на займ 50\xa0000\xa0₸ принято отрицательное решение."
+    )
+
+
+def test_switching_to_kazakh_changes_the_next_sms(api: Api) -> None:
+    data, token = register(api)
+    assert put_language(api, token, {"language": "kk"}).status == 200
+    changed = api.post(
+        "/v1/me/password",
+        {
+            "current_password": data["password"],
+            "new_password": "басқа-ұзын-құпиясөз-42",
+            "new_password_confirm": "басқа-ұзын-құпиясөз-42",
+        },
+        token=token,
+    )
+    assert changed.status == 200, changed.body
+    assert api.sms_to(data["phone"])[-1].startswith("Hava: жеке кабинеттің құпиясөзі өзгертілді.")
+
+
+def test_iban_refusals_in_kazakh(api: Api) -> None:
+    from tests.api.test_lending import first_loan
+
+    _, token = register(api)
+    loan_id = first_loan(api, token)["loan_id"]
+    path = f"/v1/me/loans/{loan_id}/payout-account"
+    body = {"iban": "KZ12 3456", "own_account": True}
+    reply = api.call("PUT", path, body, token=token, headers={"Accept-Language": "kk"})
+    assert reply.status == 400
+    assert reply.error["fields"]["iban"] == "Қазақстандық IBAN 20 таңбадан тұрады; көрсетілгені: 8."
+    russian = api.call("PUT", path, body, token=token)
+    assert russian.error["fields"]["iban"] == "Казахстанский IBAN содержит 20 знаков; указано 8."

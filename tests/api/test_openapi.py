@@ -610,7 +610,7 @@ def test_the_staff_desk_answers_as_documented(api: Api, document: dict[str, Any]
     decided = check("POST", decide, 200, approve, support, request_id=deletion).body
     assert decided["status"] == "approved"
     check("POST", decide, 200, approve, support, request_id=deletion)  # a retry: idempotent
-    reject = {"decision": "rejected", "reason": "Передумали"}
+    reject = {"decision": "rejected", "reason_code": "legal_hold", "note": "Передумали"}
     check("POST", decide, 409, reject, support, request_id=deletion)
 
     assert check("GET", queue + "?type=phone_change", 200, token=support).body["items"]

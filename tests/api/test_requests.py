@@ -245,13 +245,13 @@ def test_rejection_reason_reaches_the_borrower(api: Api) -> None:
     assert filed.status == 201
     decisions.decide(
         filed.body["request_id"],
-        {"decision": "rejected", "reason": "Нужна личная явка в офис"},
+        {"decision": "rejected", "reason_code": "legal_hold"},
         staff("support"),
     )
     (mine,) = api.get("/v1/requests", token=token).body["items"]
     assert mine["status"] == "rejected"
-    assert mine["rejection_reason"] == "Нужна личная явка в офис"
-    assert "Нужна личная явка" in api.sms_to(data["phone"])[-1]
+    assert mine["rejection_reason"].startswith("Мы обязаны хранить данные по вашим договорам")
+    assert "Мы обязаны хранить данные" in api.sms_to(data["phone"])[-1]
 
 
 def test_two_staff_deciding_at_once_one_wins(api: Api) -> None:
@@ -270,7 +270,7 @@ def test_two_staff_deciding_at_once_one_wins(api: Api) -> None:
         try:
             decisions.decide(
                 request_id,
-                {"decision": decision, "reason": "Проверено"},
+                {"decision": decision, "reason_code": "contact_support", "note": "Проверено"},
                 staff("support", name=who),
             )
             outcomes.append("ok")
@@ -404,7 +404,7 @@ def test_a_losing_deletion_approval_sends_no_farewell(
             raced.append(True)
             decisions.decide(
                 request_id,
-                {"decision": "rejected", "reason": "Нужна личная явка"},
+                {"decision": "rejected", "reason_code": "contact_support"},
                 staff("support", name="quicker"),
             )
         return real_entry(*args, **kwargs)

@@ -438,9 +438,12 @@ def test_decision_routes_reach_the_decision_service(api: Api, support: str) -> N
     request_id = file_request(rules.DELETION, datetime.now(UTC), account_id)
     path = f"/admin/v1/requests/{request_id}/decision"
 
-    short = api.post(path, {"decision": "rejected", "reason": "нет"}, token=support)
+    short = api.post(path, {"decision": "approved", "note": "нет"}, token=support)
     assert short.status == 400
-    body = {"decision": "rejected", "reason": "Не подтверждена личность заявителя"}
+    free_text = {"decision": "rejected", "reason": "Не подтверждена личность заявителя"}
+    unlisted = api.post(path, free_text, token=support)
+    assert unlisted.status == 400 and "reason_code" in unlisted.error["fields"]
+    body = {"decision": "rejected", "reason_code": "owner_unconfirmed"}
     decided = api.post(path, body, token=support)
     assert decided.status == 200, decided.body
     assert decided.body["status"] == "rejected"
@@ -448,7 +451,7 @@ def test_decision_routes_reach_the_decision_service(api: Api, support: str) -> N
     again = api.post(path, body, token=support)
     assert again.status == 200 and again.body["status"] == "rejected"
     # … changing it is not.
-    changed = api.post(path, {**body, "decision": "approved"}, token=support)
+    changed = api.post(path, {"decision": "approved", "note": "Передумали"}, token=support)
     assert changed.status == 409
 
 

@@ -327,3 +327,30 @@ def test_break_in_report_from_anyone_else_is_the_anonymous_report(
     assert api.get("/v1/me", token).status == 200  # nothing ended on an unproven word
     (reply,) = inbound.emails_to("helper@example.kz")
     assert "Если этот адрес принадлежит личному кабинету" in reply["text"]
+
+
+def test_a_kazakh_account_gets_kazakh_replies_and_link_sms(api: Api, inbound: Inbound) -> None:
+    data, token = borrower(api, 361)
+    reply = api.call("PUT", "/v1/me/language", {"language": "kk"}, token=token)
+    assert reply.status == 200
+    heic = b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64
+    inbound.send(
+        letter(data["email"], body="", photos=2, extra=[(heic, "image", "heic", "IMG_1.HEIC")]),
+        source=data["email"],
+    )
+    inbound.run()
+    (missing,) = inbound.emails_to(data["email"])
+    assert missing["text"].startswith("Сәлеметсіз бе!\n\nТелефон нөмірін өзгерту өтінімін")
+    assert "— хат мәтінінде жаңа ұялы телефон нөмірі (+7 7XX XXX XX XX)" in missing["text"]
+    assert (
+        "«IMG_1.HEIC» файлы қабылданбады: HEIC/HEIF пішіміне қолдау көрсетілмейді."
+        in (missing["text"])
+    )
+    new_phone = test_phone(362)
+    inbound.send(letter(data["email"], body=f"Жаңа нөмір {new_phone}"), source=data["email"])
+    inbound.run()
+    filed = inbound.emails_to(data["email"])[-1]
+    assert "Телефон нөмірін өзгерту өтінімі қабылданды" in filed["text"]
+    (sms,) = api.sms_to(new_phone)
+    assert sms.startswith("Hava: бұл нөмірді кабинетіңіз үшін растау үшін мына сілтемені ашыңыз: ")
+    assert "/v1/phone-links/" in sms and "сағат жарамды" in sms
