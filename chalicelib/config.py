@@ -135,6 +135,9 @@ class Settings:
     lender_address_ru: str
     lender_address_kk: str
     lender_iban: str
+    #: Support contacts printed in the pages' footer (defaults are fictional placeholders).
+    support_phone: str
+    support_email: str
     # Codes, sessions, limits.
     code_ttl_seconds: int
     code_max_attempts: int
@@ -281,6 +284,8 @@ def _read_settings() -> Settings:
             "HAVA_LENDER_ADDRESS_KK", "Қазақстан Республикасы, Алматы қ., Үлгі к-сі, 1"
         ),
         lender_iban=env("HAVA_LENDER_IBAN", "KZ726010000000000000"),
+        support_phone=env("HAVA_SUPPORT_PHONE", "+7 727 000 00 00"),
+        support_email=env("HAVA_SUPPORT_EMAIL", "support@example.kz"),
         code_ttl_seconds=_int("HAVA_CODE_TTL_SECONDS", 600),
         code_max_attempts=_int("HAVA_CODE_MAX_ATTEMPTS", 5),
         code_resend_cooldown_seconds=_int("HAVA_CODE_RESEND_COOLDOWN_SECONDS", 60),

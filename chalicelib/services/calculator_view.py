@@ -22,7 +22,8 @@ def _query_int(raw: Any) -> int:
 
 def product_view() -> dict[str, Any]:
     """Limits and rate of the configured product (for sliders)."""
-    p = product(get_settings())
+    settings = get_settings()
+    p = product(settings)
     return {
         "min_amount": p.min_amount,
         "max_amount": p.max_amount,
@@ -30,6 +31,14 @@ def product_view() -> dict[str, Any]:
         "max_term_days": p.max_term_days,
         "daily_rate": format(p.daily_rate, "f"),
         "currency": "KZT",
+        # The pages' footer: who lends, under which licence, and how to reach support.
+        "lender": {
+            "name_ru": settings.lender_name_ru,
+            "name_kk": settings.lender_name_kk,
+            "licence": settings.lender_licence,
+            "support_phone": settings.support_phone,
+            "support_email": settings.support_email,
+        },
     }
 
 
