@@ -9,6 +9,7 @@ import pytest
 
 from tests.api.conftest import Api, Reply, form
 from tests.api.test_web_sessions import CSRF, SESSION, web_login, with_cookies
+from tests.conftest import FrozenClock
 
 KAZAKH_LETTERS = set("әғқңөұүһі")
 
@@ -102,7 +103,7 @@ def test_put_language_with_the_web_cookie_needs_the_csrf_token(api: Api) -> None
 
 
 def test_a_kazakh_account_gets_loan_sms_reminders_and_agreement_in_kazakh(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, frozen_clock: FrozenClock
 ) -> None:
     from datetime import datetime, timedelta
 
@@ -127,7 +128,7 @@ def test_a_kazakh_account_gets_loan_sms_reminders_and_agreement_in_kazakh(
 
     body = {"iban": IBAN, "own_account": True}
     assert api.call("PUT", f"{base}/payout-account", body, token).status == 200
-    after_cooldown(monkeypatch)
+    after_cooldown(frozen_clock)
     started = api.post(f"{base}/signature", {}, token=token)
     assert started.status == 202, started.body
     sign_sms = api.sms_to(data["phone"])[-1]
