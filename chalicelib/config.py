@@ -11,7 +11,6 @@ moto locally, or on DynamoDB-/S3-compatible stores hosted in Kazakhstan
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import re
@@ -208,28 +207,6 @@ class Settings:
         """``security@hava.kz`` by default."""
         return f"{self.security_local_part}@{self.inbound_domain}".lower()
 
-    @property
-    def index_key(self) -> bytes:
-        """The secret key of the blind indexes and code hashes (32 bytes)."""
-        return _index_key(self.index_key_b64, self.index_key_parameter)
-
-
-@lru_cache(maxsize=4)
-def _index_key(key_b64: str, parameter: str) -> bytes:
-    if key_b64:
-        key = base64.b64decode(key_b64)
-    elif parameter:
-        # Fetched once per cold start; Lambda keeps it in memory only.
-        from chalicelib.adapters.aws import client
-
-        response = client("ssm").get_parameter(Name=parameter, WithDecryption=True)
-        key = base64.b64decode(response["Parameter"]["Value"])
-    else:
-        raise RuntimeError("Set HAVA_INDEX_KEY_PARAMETER (or HAVA_INDEX_KEY locally).")
-    if len(key) < 32:
-        raise RuntimeError("The index key must be at least 32 bytes.")
-    return key
-
 
 def get_settings() -> Settings:
     """The settings of this process: read once, then cached.
@@ -364,4 +341,3 @@ def reset_settings() -> None:
     """Forget cached settings (tests change the environment)."""
     _read_settings.cache_clear()
     _require_real_values.cache_clear()
-    _index_key.cache_clear()

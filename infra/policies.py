@@ -166,7 +166,7 @@ def _pii_key(t: Target, actions: list[str]) -> Statement:
 
 
 def _index_key(t: Target) -> Statement:
-    """``config._index_key``: the blind-index/HMAC key, one SecureString parameter.
+    """``crypto.index_key``: the blind-index/HMAC key, one SecureString parameter.
 
     Under the AWS-managed ``aws/ssm`` key no KMS grant is needed; a parameter
     under a customer key would also need ``kms:Decrypt`` on that key.
@@ -309,7 +309,7 @@ def uploads_worker(t: Target) -> list[Statement]:
                 "requests": ["GetItem", "UpdateItem"],
                 # The borrower's current phone for a rejection or "in review" SMS.
                 "accounts": ["GetItem"],
-                # That SMS is charged to the number's notice budget (issue 9 §3).
+                # That SMS is charged to the number's notice budget.
                 "throttles": ["UpdateItem"],
             },
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.clock import today_kz
+from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import calculator
 from chalicelib.errors import InvalidValue
@@ -48,5 +48,5 @@ def quote_view(amount: Any, term_days: Any) -> dict[str, Any]:
     parsed_amount = form.field("amount", _query_int)
     parsed_term = form.field("term_days", _query_int)
     form.raise_if_invalid()
-    offer = calculator.quote(parsed_amount, parsed_term, product(get_settings()), today_kz())
+    offer = calculator.quote(parsed_amount, parsed_term, product(get_settings()), clock.today_kz())
     return offer.as_dict()

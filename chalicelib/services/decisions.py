@@ -12,9 +12,8 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib import i18n
+from chalicelib import clock, i18n
 from chalicelib.adapters import crypto
-from chalicelib.clock import iso, now
 from chalicelib.domain import accounts
 from chalicelib.domain import requests as rules
 from chalicelib.domain.accounts import AccountStatus
@@ -129,7 +128,7 @@ def _pii(account: AccountModel) -> dict[str, Any]:
 
 def _closing_actions(status: str, reason: str | None, staff: Principal) -> list[Action]:
     """``reason``: what the borrower reads (rejections only); staff notes never go here."""
-    moment = iso(now())
+    moment = clock.iso(clock.now())
     return [
         RequestModel.status.set(status),
         RequestModel.queue.remove(),

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import clock
 from chalicelib.adapters import crypto
-from chalicelib.clock import today_kz
 from chalicelib.domain import requests as rules
 from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.lending import LoanStatus
@@ -65,7 +65,7 @@ MSG_IIN = "ИИН — 12 цифр, как на удостоверении."
 
 
 def _overdue(request: RequestModel) -> bool:
-    return request.status == rules.IN_REVIEW and request.due_on < today_kz().isoformat()
+    return request.status == rules.IN_REVIEW and request.due_on < clock.today_kz().isoformat()
 
 
 def queue_page(staff: Principal, request_type: str | None, cursor: str | None) -> dict[str, Any]:

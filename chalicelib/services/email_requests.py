@@ -17,8 +17,8 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import clock
 from chalicelib.adapters import crypto
-from chalicelib.clock import epoch, iso, now
 from chalicelib.config import get_settings
 from chalicelib.domain import images
 from chalicelib.domain import inbound_mail as mail
@@ -208,7 +208,7 @@ def _store(request_id: str, doc: str, data: bytes, verdict: images.Verdict) -> d
         "key": key,
         "status": rules.DOC_ACCEPTED,
         "reason": None,
-        "checked_at": iso(now()),
+        "checked_at": clock.iso(clock.now()),
         "etag": source,
         "stored_etag": etag,
         "content_type": verdict.content_type,
@@ -228,7 +228,7 @@ def new_link(request_id: str, account_id: str, phone_index: str) -> tuple[Challe
     """A single-use, expiring link challenge (not saved) and its token in clear."""
     ttl = get_settings().phone_link_ttl_seconds
     token = secrets.token_urlsafe(32)
-    current = epoch()
+    current = clock.epoch()
     challenge = ChallengeModel(
         challenge_id=_link_id(token),
         purpose=LINK_PURPOSE,
@@ -268,7 +268,7 @@ def _open_link(token: str) -> ChallengeModel:
             raise NotFound("Ссылка не найдена.") from None
     if challenge.purpose != LINK_PURPOSE:
         raise NotFound("Ссылка не найдена.")
-    if challenge.consumed or challenge.code_expires_at <= epoch():
+    if challenge.consumed or challenge.code_expires_at <= clock.epoch():
         raise CodeExpired("Ссылка уже использована или устарела.")
     return challenge
 
@@ -298,7 +298,7 @@ def confirm_phone_link(token: str) -> dict[str, Any]:
             request,
             actions=[
                 RequestModel.phone_confirmed.set(True),
-                RequestModel.updated_at.set(iso(now())),
+                RequestModel.updated_at.set(clock.iso(clock.now())),
             ],
             condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
             add_version_condition=False,
@@ -378,7 +378,7 @@ def relabel_documents(
             request.update(
                 actions=[
                     RequestModel.documents.set(relabelled),
-                    RequestModel.updated_at.set(iso(now())),
+                    RequestModel.updated_at.set(clock.iso(clock.now())),
                 ]
             )
         except Exception as exc:

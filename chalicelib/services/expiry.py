@@ -21,8 +21,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import i18n
-from chalicelib.clock import iso, now
+from chalicelib import clock, i18n
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
 from chalicelib.domain.accounts import AccountStatus
@@ -48,7 +47,7 @@ class _ChangedMeanwhile(Exception):
 def cutoff(moment: datetime | None = None) -> str:
     """Requests filed before this ISO time are past their age."""
     days = get_settings().phone_change_expiry_days
-    return iso((moment or now()) - timedelta(days=days))
+    return clock.iso((moment or clock.now()) - timedelta(days=days))
 
 
 def expire_requests(moment: datetime | None = None) -> dict[str, int]:
@@ -102,7 +101,7 @@ def cancel_abandoned(request_id: str, limit: str) -> bool:
                 actions=[
                     RequestModel.status.set(rules.CANCELLED),
                     RequestModel.queue.remove(),
-                    RequestModel.updated_at.set(iso(now())),
+                    RequestModel.updated_at.set(clock.iso(clock.now())),
                 ],
                 condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
                 on_fail=_ChangedMeanwhile,

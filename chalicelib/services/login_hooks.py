@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import clock
 from chalicelib.adapters import crypto
-from chalicelib.clock import KZ_TZ, epoch
 from chalicelib.config import get_settings
 from chalicelib.i18n import N_, Msg, normalise
 from chalicelib.logs import logger
@@ -132,7 +132,11 @@ def _send_new_device_notice(account_id: str, user_agent: str | None) -> NoticeOu
     family = device_family(user_agent)
     account = AccountModel.get(account_id, attributes_to_get=["pii", "language"])
     pii = unseal_pii(account_id, account.pii)
-    moment = datetime.fromtimestamp(epoch(), UTC).astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M")
+    moment = (
+        datetime.fromtimestamp(clock.epoch(), UTC)
+        .astimezone(clock.KZ_TZ)
+        .strftime("%d.%m.%Y %H:%M")
+    )
     return notices.sms(
         pii["phone"],
         Msg(NEW_DEVICE_SMS, device=family, moment=moment),

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib import clock
 from chalicelib.adapters import crypto
-from chalicelib.clock import iso, now
 from chalicelib.config import get_settings
 from chalicelib.domain.consent import LAW, consent_text
 from chalicelib.i18n import N_, Msg
@@ -58,7 +58,7 @@ def accept_consent(principal: Principal, data: Mapping[str, Any]) -> dict[str, A
         )
     account = get_account(principal.account_id)
     if account.consent_version != current:
-        moment = iso(now())
+        moment = clock.iso(clock.now())
         with tx.write() as t:
             update_with_login(
                 t,
@@ -119,7 +119,7 @@ def export(principal: Principal) -> dict[str, Any]:
     pii = unseal_pii(account_id, account.pii)
     return {
         "format": EXPORT_FORMAT,
-        "generated_at": iso(now()),
+        "generated_at": clock.iso(clock.now()),
         "operator": "Hava",
         "law": LAW,
         "account": {

@@ -33,10 +33,9 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib import i18n
+from chalicelib import clock, i18n
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import hash_password
-from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain import calculator
 from chalicelib.domain.accounts import AccountStatus
@@ -139,7 +138,7 @@ def _parse_iin(raw: Any) -> Iin:
     if not isinstance(raw, str):
         raise InvalidValue(N_("ИИН — 12 цифр."))
     iin = parse_iin(raw)
-    check_borrower_age(iin, today_kz())
+    check_borrower_age(iin, clock.today_kz())
     return iin
 
 
@@ -157,7 +156,7 @@ def _email(raw: Any) -> str:
 
 def _read_form(data: Mapping[str, Any], settings: Settings) -> tuple[dict[str, Any], Any]:
     form = Form(data, FIELDS)
-    today = today_kz()
+    today = clock.today_kz()
     amount = form.field("amount", integer)
     term = form.field("term_days", integer)
     person = {
@@ -279,7 +278,7 @@ def start(
     challenge.amount = offer.amount
     challenge.term_days = offer.term_days
     challenge.consent_version = settings.consent_version
-    challenge.consent_at = iso(now())
+    challenge.consent_at = clock.iso(clock.now())
     challenge.phone_taken = phone_taken
     challenge.language = i18n.normalise(language)
     with storage_errors():
@@ -361,7 +360,7 @@ def _confirm(
     challenge = _open_challenge(registration_id)
     codes.verify(challenge, code)
 
-    created = iso(now())
+    created = clock.iso(clock.now())
     account = AccountModel(
         account_id=challenge.account_id,
         pii=challenge.pii,
@@ -379,7 +378,7 @@ def _confirm(
         language=i18n.normalise(challenge.language),
     )
     offer = calculator.quote(
-        int(challenge.amount), int(challenge.term_days), product(settings), today_kz()
+        int(challenge.amount), int(challenge.term_days), product(settings), clock.today_kz()
     )
     loan = LoanModel(
         account_id=account.account_id,

@@ -9,9 +9,8 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
-from chalicelib import i18n, metrics
+from chalicelib import clock, i18n, metrics
 from chalicelib.adapters import crypto
-from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
 from chalicelib.domain.lending import LoanStatus
@@ -40,7 +39,7 @@ from chalicelib.storage.accounts import (
 from chalicelib.storage.base import new_id, storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.loans import loans_of
-from chalicelib.storage.requests import RequestModel
+from chalicelib.storage.requests import RequestModel, load_request
 
 
 class UnpaidLoan(Conflict):
@@ -51,13 +50,7 @@ class UnpaidLoan(Conflict):
 
 def load(request_id: str) -> RequestModel:
     """A request by id (strongly consistent), or ``NotFound``."""
-    if not isinstance(request_id, str) or not request_id or len(request_id) > 64:
-        raise NotFound(N_("Заявка не найдена."))
-    with storage_errors():
-        try:
-            return RequestModel.get(request_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound(N_("Заявка не найдена.")) from None
+    return load_request(request_id)
 
 
 def submit_if_ready(request_id: str) -> bool:
@@ -86,7 +79,7 @@ def submit_if_ready(request_id: str) -> bool:
                     actions=[
                         RequestModel.status.set(rules.IN_REVIEW),
                         RequestModel.queue.set(queue),
-                        RequestModel.updated_at.set(iso(now())),
+                        RequestModel.updated_at.set(clock.iso(clock.now())),
                     ]
                 )
             except UpdateError:
@@ -156,7 +149,7 @@ def _new_request(
     request_type: str, status: str, account_id: str | None, details: Mapping[str, Any] | None
 ) -> RequestModel:
     settings = get_settings()
-    moment = now()
+    moment = clock.now()
     request_id = new_id("req")
     return RequestModel(
         request_id=request_id,
@@ -164,9 +157,9 @@ def _new_request(
         type=request_type,
         status=status,
         queue=rules.queue_key(request_type, status),
-        created_at=iso(moment),
-        updated_at=iso(moment),
-        due_on=(today_kz() + timedelta(days=settings.review_days)).isoformat(),
+        created_at=clock.iso(moment),
+        updated_at=clock.iso(moment),
+        due_on=(clock.today_kz() + timedelta(days=settings.review_days)).isoformat(),
         details=crypto.seal(details, request_context(request_id)) if details else None,
         phone_confirmed=False,
     )
@@ -365,7 +358,7 @@ def confirm_new_phone(account_id: str, request_id: str, data: Mapping[str, Any])
             request,
             actions=[
                 RequestModel.phone_confirmed.set(True),
-                RequestModel.updated_at.set(iso(now())),
+                RequestModel.updated_at.set(clock.iso(clock.now())),
             ],
             condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
             add_version_condition=False,

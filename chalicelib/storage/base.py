@@ -11,7 +11,6 @@ from functools import lru_cache
 import pynamodb.connection.base
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException
-from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.adapters.aws import botocore_session
@@ -64,32 +63,6 @@ def storage_errors() -> Iterator[None]:
         raise ServiceUnavailable() from exc
 
 
-def all_models() -> list[type[Model]]:
-    """Every table model of the application (local provisioning and tests use it)."""
-    from chalicelib.storage import (
-        accounts,
-        audit,
-        challenges,
-        loans,
-        requests,
-        sessions,
-        staff,
-        throttles,
-    )
-
-    return [
-        accounts.AccountModel,
-        accounts.IdentifierModel,
-        audit.AuditModel,
-        challenges.ChallengeModel,
-        loans.LoanModel,
-        requests.RequestModel,
-        sessions.SessionModel,
-        staff.StaffModel,
-        throttles.ThrottleModel,
-    ]
-
-
 @lru_cache(maxsize=1)
 def _transaction_connection() -> Connection:
     return Connection(
@@ -109,11 +82,6 @@ def transaction() -> TransactWrite:
     return TransactWrite(connection=_transaction_connection())
 
 
-def reset_connections() -> None:
-    """Forget every cached DynamoDB connection (tests point them at a fresh moto)."""
+def reset_transaction_connection() -> None:
+    """Forget the shared transaction connection (``registry.reset_connections`` uses it)."""
     _transaction_connection.cache_clear()
-    from chalicelib.storage.loans import PaymentModel  # shares the loans table
-
-    models: list[type[Model]] = [*all_models(), PaymentModel]
-    for model in models:
-        model._connection = None
