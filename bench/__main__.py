@@ -10,9 +10,11 @@ Figures (targets from issue 2, "Benchmarks"):
 - ``cold_import_ratio``: fresh ``python -c "import app"`` ÷ fresh
   ``python -c "import boto3"`` (medians, interleaved).
 - ``cold_first_login_ratio``: a fresh process that imports the app and serves one
-  login through ``chalice.test.Client`` against the already running moto ÷ a fresh
+  login through the Lambda entry point (``app(event, context)`` with an API Gateway
+  event, as the runtime calls it) against the already running moto ÷ a fresh
   process doing only what any login must (import boto3, a DynamoDB client, one
-  GetItem, one PutItem, one argon2id verify with the app's parameters).
+  GetItem, one PutItem, one argon2id verify with the app's parameters). The same
+  login through ``chalice.test.Client`` (a harness that never ships) is kept in ``raw``.
 - ``login_dynamodb_calls`` / ``login_kms_calls``: AWS calls of one login (the most
   any measured login made, cold process or warm), counted by botocore event
   hooks on every client (``bench.calls``).
@@ -498,9 +500,9 @@ def table(results: dict[str, Any]) -> str:
     sources = {
         "cold_import_ratio": "import app {import_app_median_ms} ms / import boto3 "
         "{import_boto3_median_ms} ms".format(**raw["cold_import"]),
-        "cold_first_login_ratio": "first login {first_login_median_ms} ms / floor "
-        "{login_floor_median_ms} ms (Lambda entry, no harness: {first_login_lambda_entry_median_ms}"
-        " ms)".format(**raw["cold_first_login"]),
+        "cold_first_login_ratio": "first login (Lambda entry) "
+        "{first_login_lambda_entry_median_ms} ms / floor {login_floor_median_ms} ms "
+        "(through chalice.test: {first_login_median_ms} ms)".format(**raw["cold_first_login"]),
         "login_dynamodb_calls": "max over {logins_counted} logins".format(**raw["login_calls"]),
         "login_kms_calls": "max over {logins_counted} logins".format(**raw["login_calls"]),
         "login_over_verify_ratio": "login {login_median_ms} ms / verify {verify_median_ms} ms "
@@ -578,7 +580,9 @@ def main(argv: list[str] | None = None) -> int:
         cold_import_ratio = fresh["imports"]["import_app"].median_ms / (
             fresh["imports"]["import_boto3"].median_ms
         )
-        cold_login_ratio = fresh["logins"]["first_login"].median_ms / (
+        # Issue 11 §7: through the Lambda entry point (app(event, context), as the runtime
+        # calls it); the chalice.test figure (a harness that never ships) stays in raw.
+        cold_login_ratio = fresh["logins"]["first_login_lambda_entry"].median_ms / (
             fresh["logins"]["login_floor"].median_ms
         )
         # Where the cold time goes (always: the margins are thin and runs are noisy).
@@ -639,11 +643,12 @@ def main(argv: list[str] | None = None) -> int:
             "runs": args.runs,
             "first_login_median_ms": round(logins["first_login"].median_ms, 1),
             "login_floor_median_ms": round(logins["login_floor"].median_ms, 1),
-            # Inside the first-login process: importing app, then chalice.test (the
-            # harness, not shipped to Lambda), then building the client and logging in.
+            # Diagnostic, not the figure: the same login through chalice.test. Inside that
+            # process: importing app, then chalice.test (the harness, not shipped to
+            # Lambda), then building the client and logging in.
             "first_login_phases": phase_medians(logins["first_login"]),
-            # Diagnostic, not the figure: the same login with the app called as the
-            # Lambda runtime calls it (app(event, context)), no chalice.test imported.
+            # The figure: the app called as the Lambda runtime calls it
+            # (app(event, context)), no chalice.test imported.
             "first_login_lambda_entry_median_ms": round(
                 logins["first_login_lambda_entry"].median_ms, 1
             ),

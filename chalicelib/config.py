@@ -11,7 +11,6 @@ moto locally, or on DynamoDB-/S3-compatible stores hosted in Kazakhstan
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import re
@@ -136,6 +135,9 @@ class Settings:
     lender_address_ru: str
     lender_address_kk: str
     lender_iban: str
+    #: Support contacts printed in the pages' footer (defaults are fictional placeholders).
+    support_phone: str
+    support_email: str
     # Codes, sessions, limits.
     code_ttl_seconds: int
     code_max_attempts: int
@@ -204,28 +206,6 @@ class Settings:
     def security_address(self) -> str:
         """``security@hava.kz`` by default."""
         return f"{self.security_local_part}@{self.inbound_domain}".lower()
-
-    @property
-    def index_key(self) -> bytes:
-        """The secret key of the blind indexes and code hashes (32 bytes)."""
-        return _index_key(self.index_key_b64, self.index_key_parameter)
-
-
-@lru_cache(maxsize=4)
-def _index_key(key_b64: str, parameter: str) -> bytes:
-    if key_b64:
-        key = base64.b64decode(key_b64)
-    elif parameter:
-        # Fetched once per cold start; Lambda keeps it in memory only.
-        from chalicelib.adapters.aws import client
-
-        response = client("ssm").get_parameter(Name=parameter, WithDecryption=True)
-        key = base64.b64decode(response["Parameter"]["Value"])
-    else:
-        raise RuntimeError("Set HAVA_INDEX_KEY_PARAMETER (or HAVA_INDEX_KEY locally).")
-    if len(key) < 32:
-        raise RuntimeError("The index key must be at least 32 bytes.")
-    return key
 
 
 def get_settings() -> Settings:
@@ -304,6 +284,8 @@ def _read_settings() -> Settings:
             "HAVA_LENDER_ADDRESS_KK", "Қазақстан Республикасы, Алматы қ., Үлгі к-сі, 1"
         ),
         lender_iban=env("HAVA_LENDER_IBAN", "KZ726010000000000000"),
+        support_phone=env("HAVA_SUPPORT_PHONE", "+7 727 000 00 00"),
+        support_email=env("HAVA_SUPPORT_EMAIL", "support@example.kz"),
         code_ttl_seconds=_int("HAVA_CODE_TTL_SECONDS", 600),
         code_max_attempts=_int("HAVA_CODE_MAX_ATTEMPTS", 5),
         code_resend_cooldown_seconds=_int("HAVA_CODE_RESEND_COOLDOWN_SECONDS", 60),
@@ -359,4 +341,3 @@ def reset_settings() -> None:
     """Forget cached settings (tests change the environment)."""
     _read_settings.cache_clear()
     _require_real_values.cache_clear()
-    _index_key.cache_clear()

@@ -10,6 +10,8 @@ What it checks (each finding's ``kind``):
 - ``guard_without_account`` / ``guard_points_elsewhere``: an identifier guard
   whose account is missing, deleted, or does not carry that index any more;
 - ``account_missing_guard``: a live account lacking its IIN, phone or e-mail guard;
+- ``guard_login_copy_stale``: a guard's sign-in copy (``storage.accounts.LOGIN_FIELDS``)
+  that differs from its account's fields;
 - ``open_guard_without_open_request``: ``open#<type>#<account>`` whose request is
   missing, closed, of another type or another account's;
 - ``open_request_without_guard``: an open phone change or deletion without its guard;
@@ -148,6 +150,8 @@ def _live(account: Any) -> bool:
 
 
 def _guards(snap: Snapshot) -> Iterable[Finding]:
+    from chalicelib.storage.accounts import LOGIN_FIELDS
+
     for lookup, guard in snap.guards.items():
         if lookup.startswith(("open#loan#", "payment#", "reminder#")):
             continue  # the loans' guards and markers: see _lending
@@ -165,6 +169,21 @@ def _guards(snap: Snapshot) -> Iterable[Finding]:
                 lookup,
                 f"account {guard.account_id} no longer has this index",
             )
+        elif guard.has_login:
+            stale = [
+                name
+                for name in LOGIN_FIELDS
+                if _login_value(getattr(guard, name)) != _login_value(getattr(account, name))
+            ]
+            if stale:
+                yield Finding(
+                    "guard_login_copy_stale", "identifiers", lookup, "differs: " + ", ".join(stale)
+                )
+
+
+def _login_value(value: Any) -> Any:
+    """Absent and empty lists, absent and False compare equal (the model's defaults)."""
+    return value or None
 
 
 def _open_guard(snap: Snapshot, lookup: str, guard: Any) -> Iterable[Finding]:

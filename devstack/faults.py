@@ -216,7 +216,7 @@ def forget_application_clients() -> None:
     from chalicelib.adapters.aws import reset_clients
     from chalicelib.adapters.crypto import reset_crypto
     from chalicelib.services.notifications import reset_queue_cache
-    from chalicelib.storage.base import reset_connections
+    from chalicelib.storage.registry import reset_connections
     from chalicelib.workers.notify import reset_worker
 
     reset_clients()

@@ -166,7 +166,7 @@ def _pii_key(t: Target, actions: list[str]) -> Statement:
 
 
 def _index_key(t: Target) -> Statement:
-    """``config._index_key``: the blind-index/HMAC key, one SecureString parameter.
+    """``crypto.index_key``: the blind-index/HMAC key, one SecureString parameter.
 
     Under the AWS-managed ``aws/ssm`` key no KMS grant is needed; a parameter
     under a customer key would also need ``kms:Decrypt`` on that key.
@@ -309,7 +309,7 @@ def uploads_worker(t: Target) -> list[Statement]:
                 "requests": ["GetItem", "UpdateItem"],
                 # The borrower's current phone for a rejection or "in review" SMS.
                 "accounts": ["GetItem"],
-                # That SMS is charged to the number's notice budget (issue 9 §3).
+                # That SMS is charged to the number's notice budget.
                 "throttles": ["UpdateItem"],
             },
         ),
@@ -345,8 +345,9 @@ def inbound_worker(t: Target) -> list[Statement]:
             "DynamoDB",
             {
                 # The account of the From address (blind index), the per-message guard,
-                # the one-open-request guard of a phone change.
-                "identifiers": ["GetItem", "PutItem"],
+                # the one-open-request guard of a phone change; a break-in report sets
+                # must_change_password in the guards' sign-in copy too (UpdateItem).
+                "identifiers": ["GetItem", "PutItem", "UpdateItem"],
                 # get_account; a break-in report sets must_change_password.
                 "accounts": ["GetItem", "UpdateItem"],
                 "requests": ["GetItem", "PutItem"],

@@ -243,3 +243,71 @@ def aws(
         outputs=dict(provisioned.outputs),
     )
     reset_process_caches()
+
+
+class FrozenClock:
+    """The application's clock (``chalicelib.clock``), stopped and moved by the test.
+
+    Real time until the test first moves it; from then on ``clock.now()``,
+    ``clock.epoch()`` and ``clock.today_kz()`` all read one stopped instant, in every
+    module (they call the clock through its module, so one patch reaches all).
+    """
+
+    def __init__(self, patch: pytest.MonkeyPatch) -> None:
+        self._patch = patch
+        self._base: float | None = None
+        self._instant: float | None = None
+
+    def epoch(self) -> int:
+        """Where the clock stands (seconds since the epoch)."""
+        import time
+
+        return int(time.time() if self._instant is None else self._instant)
+
+    def at(self, offset: float) -> None:
+        """Stop the clock ``offset`` seconds after the moment it was first stopped."""
+        import time
+
+        if self._base is None:
+            self._base = float(int(time.time()))
+        self._stop(self._base + offset)
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock ``seconds`` forward from where it stands, and stop it there."""
+        import time
+
+        start = time.time() if self._instant is None else self._instant
+        if self._base is None:
+            self._base = float(int(start))
+        self._stop(int(start) + seconds)
+
+    def restart(self) -> None:
+        """Forget the first stop: the next ``at`` counts from the real time again."""
+        self._base = None
+
+    def thaw(self) -> None:
+        """Real time again."""
+        self._patch.undo()
+        self._base = self._instant = None
+
+    def _stop(self, instant: float) -> None:
+        from datetime import UTC, datetime
+
+        from chalicelib import clock
+
+        self._instant = instant
+        self._patch.setattr(clock, "epoch", lambda: int(instant))
+        self._patch.setattr(clock, "now", lambda: datetime.fromtimestamp(instant, UTC))
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[FrozenClock]:
+    """Move time in a test: ``frozen_clock.advance(61)``, ``frozen_clock.at(4)``.
+
+    Its own patch (a test's ``monkeypatch.undo()`` leaves it alone), undone at the end.
+    """
+    patch = pytest.MonkeyPatch()
+    try:
+        yield FrozenClock(patch)
+    finally:
+        patch.undo()

@@ -31,7 +31,33 @@ def derived_key(purpose: str) -> bytes:
     """A sub-key of the index key, one per purpose (no key is used twice)."""
     if purpose not in _PURPOSES:
         raise ValueError(purpose)
-    return _derive(get_settings().index_key, purpose)
+    return _derive(index_key(), purpose)
+
+
+def index_key() -> bytes:
+    """The secret key of the blind indexes, code hashes and CSRF tokens (32 bytes or more).
+
+    ``HAVA_INDEX_KEY`` (base64) locally; on a deployed stage the SecureString named by
+    ``HAVA_INDEX_KEY_PARAMETER``, fetched once per cold start and kept in memory only.
+    """
+    settings = get_settings()
+    return _index_key(settings.index_key_b64, settings.index_key_parameter)
+
+
+@lru_cache(maxsize=4)
+def _index_key(key_b64: str, parameter: str) -> bytes:
+    if key_b64:
+        key = base64.b64decode(key_b64)
+    elif parameter:
+        from chalicelib.adapters.aws import client
+
+        response = client("ssm").get_parameter(Name=parameter, WithDecryption=True)
+        key = base64.b64decode(response["Parameter"]["Value"])
+    else:
+        raise RuntimeError("Set HAVA_INDEX_KEY_PARAMETER (or HAVA_INDEX_KEY locally).")
+    if len(key) < 32:
+        raise RuntimeError("The index key must be at least 32 bytes.")
+    return key
 
 
 @lru_cache(maxsize=8)
@@ -140,3 +166,4 @@ def reset_crypto() -> None:
     with _lock:
         _sealers.clear()
     _derive.cache_clear()
+    _index_key.cache_clear()

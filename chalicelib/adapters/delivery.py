@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import Protocol
 
-from chalicelib.clock import iso, now
+from chalicelib import clock
 from chalicelib.config import Settings, get_settings
 
 
@@ -98,7 +98,12 @@ class OutboxSender:
         subject: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        line: dict[str, object] = {"channel": channel, "to": to, "text": text, "at": iso(now())}
+        line: dict[str, object] = {
+            "channel": channel,
+            "to": to,
+            "text": text,
+            "at": clock.iso(clock.now()),
+        }
         if subject:
             line["subject"] = subject
         if headers:

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chalicelib.clock import KZ_TZ
+from chalicelib import clock
 from chalicelib.domain import regulation
 from chalicelib.domain.iban import PayoutAccount, format_iban, parse_payout_account
 from chalicelib.domain.iin import mask_iin
@@ -123,7 +123,7 @@ def _rate(daily: Decimal) -> str:
 def _moment(moment: datetime | None, language: str) -> str:
     if moment is None:
         return _NOT_SIGNED[language]
-    return moment.astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M:%S (UTC+5)")
+    return moment.astimezone(clock.KZ_TZ).strftime("%d.%m.%Y %H:%M:%S (UTC+5)")
 
 
 @lru_cache(maxsize=8)
@@ -223,7 +223,7 @@ def render_agreement_pdf(data: AgreementData, language: str) -> bytes:
             self.cell(0, 6, f"{footer} {self.page_no()}/{{nb}}", align="C")
 
     pdf = _Pdf(format="A4")
-    pdf.set_creation_date(datetime.combine(data.document_date, time(0), KZ_TZ))
+    pdf.set_creation_date(datetime.combine(data.document_date, time(0), clock.KZ_TZ))
     pdf.set_lang(language)
     pdf.set_title(text.splitlines()[0].lstrip("# "))
     pdf.set_author(data.lender.name_ru if language == "ru" else data.lender.name_kk)

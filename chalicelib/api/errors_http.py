@@ -86,21 +86,35 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(body=body, status_code=status, headers=all_headers)
 
 
+def as_error(exc: Exception) -> HavaError | None:
+    """The domain error an exception answers as: itself, ``ServiceUnavailable`` for a
+    storage or AWS client failure (pynamodb's errors, botocore's), else None (a bug).
+
+    The one mapping of storage and AWS failures: services let them propagate.
+    """
+    if isinstance(exc, HavaError):
+        return exc
+    from botocore.exceptions import BotoCoreError, ClientError
+    from pynamodb.exceptions import PynamoDBException
+
+    if isinstance(exc, BotoCoreError | ClientError | PynamoDBException):
+        return ServiceUnavailable()
+    return None
+
+
 def handles_errors(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Wrap a view: domain errors → their status; AWS failures → 503; anything else → 500."""
+    """Wrap a view: domain errors → their status; storage/AWS failures → 503; else → 500."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
             return view(*args, **kwargs)
-        except HavaError as error:
-            return error_response(error)
         except Exception as exc:
-            from botocore.exceptions import BotoCoreError, ClientError
-
-            if isinstance(exc, BotoCoreError | ClientError):
-                logger.warning("dependency failed", extra={"error": type(exc).__name__})
-                return error_response(ServiceUnavailable())
+            error = as_error(exc)
+            if error is not None:
+                if error is not exc:
+                    logger.warning("dependency failed", extra={"error": type(exc).__name__})
+                return error_response(error)
             logger.exception("unhandled error", extra={"error": type(exc).__name__})
             response = error_response(HavaError(N_("Внутренняя ошибка. Мы уже разбираемся.")))
             response.status_code = 500

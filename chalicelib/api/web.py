@@ -10,7 +10,9 @@ Every answer carries a strict Content-Security-Policy: scripts and styles only
 from this origin (no inline code), Trusted Types required for DOM sinks, no
 framing. Uploads go from the browser straight to the documents bucket and staff
 view photos from it, so the bucket's origin (as the S3 client signs its URLs)
-is allowed for ``connect-src`` and ``img-src``.
+is allowed for ``connect-src`` and ``img-src``. ``blob:`` images are the
+borrower's own photo shown back before it is sent (a preview made in the page
+from the chosen file; scripts can never load from ``blob:``).
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ def content_security_policy() -> str:
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        f"img-src 'self' {bucket}".rstrip(),
+        f"img-src 'self' blob: {bucket}".rstrip(),
         f"connect-src 'self' {bucket}".rstrip(),
         "font-src 'self'",
         "object-src 'none'",

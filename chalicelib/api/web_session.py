@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.config import get_settings
+from chalicelib import clock
+from chalicelib.adapters import crypto
 from chalicelib.errors import Forbidden
 from chalicelib.i18n import N_
 
@@ -70,7 +71,7 @@ def request_cookies(request: Request) -> dict[str, str]:
 
 def csrf_token_for(session_token: str) -> str:
     """The CSRF token bound to a session token (keyed, so unforgeable without the key)."""
-    key = get_settings().index_key
+    key = crypto.index_key()
     digest = hmac.new(key, _CSRF_LABEL + session_token.encode("utf-8"), hashlib.sha256)
     return digest.hexdigest()
 
@@ -122,7 +123,7 @@ def _seconds_until(expires_at: object) -> int:
         return 0
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return max(0, int((moment - datetime.now(UTC)).total_seconds()))
+    return max(0, int((moment - clock.now()).total_seconds()))
 
 
 def session_cookies(request: Request, response: Response) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
-from chalicelib.clock import iso, now
+from chalicelib import clock
 from chalicelib.errors import ServiceUnavailable
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.base import sortable_id, storage_errors
@@ -40,7 +40,7 @@ def new_entry(
 
     ``note``: staff's internal words, read only through ``internal=True`` (staff).
     """
-    moment = iso(now())
+    moment = clock.iso(clock.now())
     return AuditModel(
         subject=subject or "none",
         entry_id=sortable_id(moment),

@@ -15,8 +15,7 @@ the right password after the wait works and a success resets the count.
 A wrong guess cannot lock a borrower out for good: the wait is capped, the other
 two identifiers of the account count separately, and recovery is never throttled
 by it. A fixed window per client address (``login_per_ip_per_minute``) limits
-password spraying across identifiers. ``AccountModel.failed_logins`` is no longer
-written: that state lived only on existing accounts.
+password spraying across identifiers.
 While an account must change its password (``must_change_password``: a compromise
 report, a staff lock), the old password proves nothing. The right one answers 403
 ``password_recovery_required`` and opens no session (a wrong one answers as always, so
@@ -24,8 +23,10 @@ only the password's holder learns it, and nothing they did not know: the passwor
 right but no longer enough); the new password is set only through the code sent to the
 phone of record (``services.recovery``). Every check of the current password inside
 the cabinet (password, phone, e-mail change, deletion) refuses the same way.
-A login costs: address window, identifier state, guard, account, session
-(DynamoDB); a failure one or two more writes.
+A login costs three DynamoDB calls: the address window, the guard (which carries
+the sign-in copy of its account, ``storage.accounts``) with the failure counter in
+one read, and the session; a failure one or two more writes, an unknown login the
+same reads and writes and one argon2 verify on a dummy hash.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import burn_verify, hash_password, verify_password
@@ -54,12 +55,14 @@ from chalicelib.services.backoff import record_failure as _record_failure
 from chalicelib.services.backoff import refuse_if_locked as _refuse_if_locked
 from chalicelib.services.forms import Form, secret, string
 from chalicelib.services.sessions import NewSession, Principal, end_session, start_session
-from chalicelib.storage.accounts import AccountModel
-from chalicelib.storage.base import storage_errors
+from chalicelib.storage.accounts import (
+    AccountModel,
+    account_pii,
+    login_account,
+    update_with_login,
+)
 
 MAX_LOGIN_LENGTH = 254
-#: Never an account id (ids are ``acc_`` + 32 hex digits): read for unknown logins.
-NO_ACCOUNT = "acc_none"
 #: What signing in reads of the account: not the sealed personal data. ``version`` is
 #: read so that an update of this projection ADDs to it instead of resetting it.
 LOGIN_ATTRIBUTES = (
@@ -71,6 +74,8 @@ LOGIN_ATTRIBUTES = (
     "known_devices",
     "version",
 )
+#: The keys of an account's identifier guards.
+INDEX_ATTRIBUTES = ("iin_index", "phone_index", "email_index")
 #: Per-address attempt windows: action → (setting with the limit, window seconds).
 ADDRESS_WINDOWS = {
     "login": ("login_per_ip_per_minute", 60),
@@ -98,21 +103,24 @@ def identifier_index(login: str) -> str | None:
 
 
 def _find_account(index: str | None, subject: str) -> tuple[AccountModel | None, int]:
-    """The account a login points to and the login's failure count (429 while locked).
+    """The account a login points to (as sign-in sees it) and the login's failure count.
 
-    Two round trips: guard + failure counter in one TransactGetItems, then the account.
+    One round trip: the guard, which carries the sign-in copy of its account, and the
+    failure counter in one TransactGetItems (429 while locked). An unknown login reads
+    the same two items, so the answer's timing does not tell whether the account exists.
+    A guard written before the copy existed costs one more read: the account.
     """
     from chalicelib.storage import logins, throttles
 
     guard, counter = logins.guard_and_failures(index, subject)
     failures = _refuse_if_locked(subject, throttles.state_of(counter))
-    # An unknown login reads a key that never exists: the same round trips as a known
-    # one, so the answer's timing does not tell whether the account exists.
-    account_id = guard.account_id if guard is not None else NO_ACCOUNT
-    with storage_errors():
+    if guard is None:
+        return None, failures
+    account = login_account(guard)
+    if account is None:
         try:
             # Only what signing in needs: not the sealed personal data.
-            account = AccountModel.get(account_id, attributes_to_get=list(LOGIN_ATTRIBUTES))
+            account = AccountModel.get(guard.account_id, attributes_to_get=list(LOGIN_ATTRIBUTES))
         except DoesNotExist:
             return None, failures
     return account, failures
@@ -215,12 +223,7 @@ def login(
 
         throttles.clear_failures(subject)
     if needs_rehash:
-        # Parameters changed since this hash was made (ASVS: rehash on login).
-        with storage_errors():
-            account.update(
-                actions=[AccountModel.password_hash.set(hash_password(password))],
-                add_version_condition=False,
-            )
+        _rehash(account.account_id, password)
     session = start_session(
         account.account_id,
         user_agent,
@@ -232,6 +235,20 @@ def login(
     login_hooks.after_sign_in(account, session, user_agent)
     logger.info("signed in", extra={"account_id": account.account_id})
     return session
+
+
+def _rehash(account_id: str, password: str) -> None:
+    """Parameters changed since this hash was made (ASVS: rehash on login).
+
+    Rare (only after the parameters change), so it may read the account: the new hash
+    goes to the account and its guards' sign-in copy in one transaction.
+    """
+    from chalicelib.storage import tx
+
+    stored = AccountModel.get(account_id, attributes_to_get=["account_id", *INDEX_ATTRIBUTES])
+    new_hash = hash_password(password)
+    with tx.write() as t:
+        update_with_login(t, stored, lambda m: [m.password_hash.set(new_hash)])
 
 
 def logout(token_hash: str) -> None:
@@ -253,7 +270,6 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     Refused (``PasswordRecoveryRequired``) while the account must change its password:
     then only recovery by SMS code sets it.
     """
-    from chalicelib.adapters import crypto as crypto_adapter
     from chalicelib.domain.password import check_password
     from chalicelib.services import notices
     from chalicelib.services.cabinet import get_account
@@ -272,9 +288,7 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
         check_current_password(account, current, "current_password")
     except ValidationFailed:
         raise ValidationFailed({"current_password": N_("Неверный текущий пароль.")}) from None
-    pii = crypto_adapter.unseal(
-        account.pii, {"purpose": "account", "account_id": account.account_id}
-    )
+    pii = account_pii(account)
     personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
     try:
         check_password(new, confirm, personal)
@@ -283,19 +297,19 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
         raise ValidationFailed({names.get(k, k): v for k, v in exc.fields.items()}) from None
     if verify_password(account.password_hash, normalize_password(new))[0]:
         raise ValidationFailed({"new_password": N_("Новый пароль совпадает с текущим.")})
-    with storage_errors():
-        try:
-            account.update(
-                actions=[AccountModel.password_hash.set(hash_password(normalize_password(new)))],
-                # A compromise report or a staff lock meanwhile wins: recovery only.
-                condition=AccountModel.must_change_password.does_not_exist()
-                | (AccountModel.must_change_password == False),  # noqa: E712
-                add_version_condition=False,
-            )
-        except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-                raise PasswordRecoveryRequired() from exc
-            raise
+    from chalicelib.storage import tx
+
+    new_hash = hash_password(normalize_password(new))
+    with tx.write() as t:
+        update_with_login(
+            t,
+            account,
+            lambda m: [m.password_hash.set(new_hash)],
+            # A compromise report or a staff lock meanwhile wins: recovery only.
+            condition=AccountModel.must_change_password.does_not_exist()
+            | (AccountModel.must_change_password == False),  # noqa: E712
+            on_fail=PasswordRecoveryRequired(),
+        )
     from chalicelib.storage import throttles
 
     throttles.clear_failures(*account_subjects(account))

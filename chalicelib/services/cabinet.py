@@ -8,7 +8,6 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import i18n
-from chalicelib.adapters import crypto
 from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.email import mask_email
 from chalicelib.domain.iin import mask_iin
@@ -16,7 +15,7 @@ from chalicelib.domain.lending import STATUS_RU
 from chalicelib.domain.phone import mask_phone
 from chalicelib.errors import Unauthenticated, ValidationFailed
 from chalicelib.i18n import N_
-from chalicelib.storage.accounts import AccountModel
+from chalicelib.storage.accounts import AccountModel, unseal_pii
 from chalicelib.storage.base import storage_errors
 
 #: Status names the borrower reads (domain.lending owns them).
@@ -38,7 +37,7 @@ def get_account(account_id: str) -> AccountModel:
 def profile(account_id: str) -> dict[str, Any]:
     """The profile with personal data masked."""
     account = get_account(account_id)
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
+    pii = unseal_pii(account_id, account.pii)
     return {
         "account_id": account.account_id,
         "surname": pii["surname"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.clock import today_kz
+from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.domain import calculator
 from chalicelib.errors import InvalidValue
@@ -22,7 +22,8 @@ def _query_int(raw: Any) -> int:
 
 def product_view() -> dict[str, Any]:
     """Limits and rate of the configured product (for sliders)."""
-    p = product(get_settings())
+    settings = get_settings()
+    p = product(settings)
     return {
         "min_amount": p.min_amount,
         "max_amount": p.max_amount,
@@ -30,6 +31,14 @@ def product_view() -> dict[str, Any]:
         "max_term_days": p.max_term_days,
         "daily_rate": format(p.daily_rate, "f"),
         "currency": "KZT",
+        # The pages' footer: who lends, under which licence, and how to reach support.
+        "lender": {
+            "name_ru": settings.lender_name_ru,
+            "name_kk": settings.lender_name_kk,
+            "licence": settings.lender_licence,
+            "support_phone": settings.support_phone,
+            "support_email": settings.support_email,
+        },
     }
 
 
@@ -39,5 +48,5 @@ def quote_view(amount: Any, term_days: Any) -> dict[str, Any]:
     parsed_amount = form.field("amount", _query_int)
     parsed_term = form.field("term_days", _query_int)
     form.raise_if_invalid()
-    offer = calculator.quote(parsed_amount, parsed_term, product(get_settings()), today_kz())
+    offer = calculator.quote(parsed_amount, parsed_term, product(get_settings()), clock.today_kz())
     return offer.as_dict()

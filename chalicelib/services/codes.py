@@ -23,8 +23,8 @@ from typing import Literal
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 
+from chalicelib import clock
 from chalicelib.adapters import crypto
-from chalicelib.clock import epoch
 from chalicelib.config import get_settings
 from chalicelib.domain import otp
 from chalicelib.errors import (
@@ -186,7 +186,7 @@ def new_challenge(
     """A challenge (not saved) and its code in clear, to be sent once."""
     settings = get_settings()
     code = otp.new_code()
-    current = epoch()
+    current = clock.epoch()
     challenge = ChallengeModel(
         challenge_id=challenge_id,
         purpose=purpose,
@@ -213,7 +213,7 @@ def open_challenge(challenge_id: str, purpose: str, not_found: str) -> Challenge
             raise NotFound(not_found) from None
     if challenge.purpose != purpose:
         raise NotFound(not_found)
-    if challenge.consumed or challenge.expires_at.timestamp() <= epoch():
+    if challenge.consumed or challenge.expires_at.timestamp() <= clock.epoch():
         raise CodeExpired(N_("Этот запрос уже завершён или устарел. Начните заново."))
     return challenge
 
@@ -223,7 +223,7 @@ def reissue(challenge: ChallengeModel, client_ip: str | None = None) -> str:
     settings = get_settings()
     limit_sends(challenge.phone_index, client_ip)
     code = otp.new_code()
-    current = epoch()
+    current = clock.epoch()
     with storage_errors():
         try:
             challenge.update(
@@ -251,7 +251,7 @@ def verify(challenge: ChallengeModel, code: str) -> None:
     sent twenty times at once.
     """
     limit = get_settings().code_max_attempts
-    if challenge.code_expires_at <= epoch():
+    if challenge.code_expires_at <= clock.epoch():
         raise CodeExpired()
     if challenge.attempts >= limit:
         raise CodeAttemptsExhausted()

@@ -6,19 +6,19 @@ attribute makes exactly one write succeed; the other gets ``Conflict`` (409).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib import i18n
+from chalicelib import clock, i18n
 from chalicelib.adapters import crypto
-from chalicelib.clock import iso, now
 from chalicelib.domain import accounts
 from chalicelib.domain import requests as rules
 from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.lending import LoanStatus
-from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
+from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import audit, notices, notifications
@@ -32,9 +32,18 @@ from chalicelib.services.requests import (
 )
 from chalicelib.services.sessions import Principal, end_all_sessions
 from chalicelib.services.staff_accounts import SECURITY, SUPPORT
-from chalicelib.storage.accounts import AccountModel, IdentifierModel
+from chalicelib.storage import tx
+from chalicelib.storage.accounts import (
+    AccountModel,
+    IdentifierModel,
+    account_pii,
+    identifier_guard,
+    open_guard_key,
+    seal_pii,
+    update_with_login,
+)
 from chalicelib.storage.audit import AuditModel
-from chalicelib.storage.base import failed_conditions, storage_errors, transaction
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.loans import LoanModel, loans_of
 from chalicelib.storage.requests import RequestModel
 
@@ -114,12 +123,12 @@ def _account(account_id: str | None) -> AccountModel:
 
 
 def _pii(account: AccountModel) -> dict[str, Any]:
-    return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    return account_pii(account)
 
 
 def _closing_actions(status: str, reason: str | None, staff: Principal) -> list[Action]:
     """``reason``: what the borrower reads (rejections only); staff notes never go here."""
-    moment = iso(now())
+    moment = clock.iso(clock.now())
     return [
         RequestModel.status.set(status),
         RequestModel.queue.remove(),
@@ -133,7 +142,7 @@ def _closing_actions(status: str, reason: str | None, staff: Principal) -> list[
 
 
 def _open_guard(request: RequestModel) -> IdentifierModel:
-    return IdentifierModel(lookup=f"open#{request.type}#{request.account_id}")
+    return IdentifierModel(lookup=open_guard_key(request.type, request.account_id or ""))
 
 
 def decide(request_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
@@ -178,29 +187,23 @@ def _done(request_id: str) -> dict[str, Any]:
     return view(load(request_id))
 
 
-def _commit(tx_body: Any) -> None:
+def _commit(tx_body: Callable[[tx.Write], None]) -> None:
     """Run a decision's transaction; a failed condition means someone else decided first."""
-    try:
-        with transaction() as tx:
-            tx_body(tx)
-    except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if not failed and exc.cause_response_code != "TransactionCanceledException":
-            raise ServiceUnavailable() from exc
-        raise Conflict(CONCURRENT) from exc
+    with tx.write(on_cancel=Conflict(CONCURRENT)) as t:
+        tx_body(t)
 
 
-def _save_entry(tx: Any, entry: AuditModel) -> None:
-    tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
+def _save_entry(t: tx.Write, entry: AuditModel) -> None:
+    t.put(entry, condition=AuditModel.entry_id.does_not_exist())
 
 
 def _commit_reject(
     request: RequestModel, reason: str | None, staff: Principal, entry: AuditModel
 ) -> None:
-    def body(tx: Any) -> None:
-        tx.delete(_open_guard(request))
-        _save_entry(tx, entry)
-        tx.update(request, actions=_closing_actions(rules.REJECTED, reason, staff))
+    def body(t: tx.Write) -> None:
+        t.delete(_open_guard(request))
+        _save_entry(t, entry)
+        t.update(request, actions=_closing_actions(rules.REJECTED, reason, staff))
 
     _commit(body)
 
@@ -255,44 +258,35 @@ def _commit_phone_change(
         {"new_phone": new_phone, "old_phone": pii["phone"], "email": pii["email"]}, context
     )
     pii["phone"] = new_phone
-    sealed = crypto.seal(pii, {"purpose": "account", "account_id": account.account_id})
+    sealed = seal_pii(account.account_id, pii)
 
-    def body(tx: Any) -> None:
-        # Positions for the error mapping: deletes 0–1, puts 2–3, updates 4–5.
-        tx.delete(
+    def body(t: tx.Write) -> None:
+        t.put(
+            identifier_guard(new_index, account),
+            condition=IdentifierModel.lookup.does_not_exist(),
+            on_fail=Conflict(
+                "Новый номер за это время занял другой кабинет. Отклоните заявку с объяснением."
+            ),
+        )
+        t.delete(
             IdentifierModel(lookup=account.phone_index),
             condition=IdentifierModel.account_id == account.account_id,
         )
-        tx.delete(_open_guard(request))
-        tx.save(
-            IdentifierModel(lookup=new_index, account_id=account.account_id),
-            condition=IdentifierModel.lookup.does_not_exist(),
-        )
-        _save_entry(tx, entry)
-        tx.update(
+        t.delete(_open_guard(request))
+        _save_entry(t, entry)
+        t.update(
             request,
             actions=[
                 *_closing_actions(rules.APPROVED, reason, staff),
                 RequestModel.details.set(details),
             ],
         )
-        tx.update(
+        t.update(
             account,
             actions=[AccountModel.pii.set(sealed), AccountModel.phone_index.set(new_index)],
         )
 
-    try:
-        with transaction() as tx:
-            body(tx)
-    except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if 2 in failed:
-            raise Conflict(
-                "Новый номер за это время занял другой кабинет. Отклоните заявку с объяснением."
-            ) from exc
-        if failed or exc.cause_response_code == "TransactionCanceledException":
-            raise Conflict(CONCURRENT) from exc
-        raise ServiceUnavailable() from exc
+    _commit(body)
 
 
 def _after_phone_change(request: RequestModel) -> None:
@@ -322,15 +316,15 @@ def _commit_deletion(
         {"phone": pii["phone"], "email": pii["email"]}, request_context(request.request_id)
     )
 
-    def body(tx: Any) -> None:
+    def body(t: tx.Write) -> None:
         for index in (account.iin_index, account.phone_index, account.email_index):
-            tx.delete(
+            t.delete(
                 IdentifierModel(lookup=index),
                 condition=IdentifierModel.account_id == account.account_id,
             )
-        tx.delete(_open_guard(request))
-        _save_entry(tx, entry)
-        tx.update(
+        t.delete(_open_guard(request))
+        _save_entry(t, entry)
+        t.update(
             request,
             actions=[
                 *_closing_actions(rules.APPROVED, reason, staff),
@@ -339,7 +333,7 @@ def _commit_deletion(
         )
         # Personal data erased: the sealed blob, the blind indexes and the password go;
         # the account id stays only as the key that loan records (kept by law) point to.
-        tx.update(
+        t.update(
             account,
             actions=[
                 AccountModel.status.set(AccountStatus.DELETED),
@@ -352,8 +346,8 @@ def _commit_deletion(
         )
         for loan in loans:
             if loan.status == LoanStatus.SUBMITTED:
-                tx.update(loan, actions=[LoanModel.status.set(LoanStatus.REJECTED)])
-                tx.delete(open_guard(account.account_id))
+                t.update(loan, actions=[LoanModel.status.set(LoanStatus.REJECTED)])
+                t.delete(open_guard(account.account_id))
 
     _commit(body)
 
@@ -386,16 +380,20 @@ def _erase_request(request: RequestModel) -> None:
             request.update(
                 actions=[RequestModel.details.remove(), RequestModel.new_phone_index.remove()]
             )
-        except UpdateError:
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                # A failed write, not a changed request: answer 503 so the retried
+                # decision runs its follow-ups (and this erasure) again.
+                raise
             logger.warning("request not erased", extra={"request_id": request.request_id})
 
 
 def _commit_compromise(
     request: RequestModel, reason: str | None, staff: Principal, entry: AuditModel
 ) -> None:
-    def body(tx: Any) -> None:
-        _save_entry(tx, entry)
-        tx.update(request, actions=_closing_actions(rules.RESOLVED, reason, staff))
+    def body(t: tx.Write) -> None:
+        _save_entry(t, entry)
+        t.update(request, actions=_closing_actions(rules.RESOLVED, reason, staff))
 
     _commit(body)
 
@@ -429,12 +427,12 @@ def lock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dic
     reason = _reason(data)
     account = _account(account_id)
     accounts.check_transition(account.status, AccountStatus.LOCKED)
-    with storage_errors():
-        account.update(
-            actions=[
-                AccountModel.status.set(AccountStatus.LOCKED),
-                AccountModel.must_change_password.set(True),
-            ]
+    with tx.write() as t:
+        update_with_login(
+            t,
+            account,
+            lambda m: [m.status.set(AccountStatus.LOCKED), m.must_change_password.set(True)],
+            add_version_condition=True,
         )
     end_all_sessions(account_id)
     audit.record(_staff_name(staff), "account_locked", account_id, reason=reason)
@@ -453,12 +451,12 @@ def unlock_account(account_id: str, data: dict[str, Any], staff: Principal) -> d
     account = _account(account_id)
     if account.status != AccountStatus.LOCKED:
         raise Conflict("Учётная запись не заблокирована.")
-    with storage_errors():
-        account.update(
-            actions=[
-                AccountModel.status.set(AccountStatus.ACTIVE),
-                AccountModel.must_change_password.set(True),
-            ]
+    with tx.write() as t:
+        update_with_login(
+            t,
+            account,
+            lambda m: [m.status.set(AccountStatus.ACTIVE), m.must_change_password.set(True)],
+            add_version_condition=True,
         )
     end_all_sessions(account_id)
     audit.record(_staff_name(staff), "account_unlocked", account_id, reason=reason)

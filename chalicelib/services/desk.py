@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import clock
 from chalicelib.adapters import crypto
-from chalicelib.clock import today_kz
 from chalicelib.domain import requests as rules
 from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.lending import LoanStatus
@@ -65,7 +65,7 @@ MSG_IIN = "ИИН — 12 цифр, как на удостоверении."
 
 
 def _overdue(request: RequestModel) -> bool:
-    return request.status == rules.IN_REVIEW and request.due_on < today_kz().isoformat()
+    return request.status == rules.IN_REVIEW and request.due_on < clock.today_kz().isoformat()
 
 
 def queue_page(staff: Principal, request_type: str | None, cursor: str | None) -> dict[str, Any]:
@@ -125,7 +125,7 @@ def _borrower_names(account_ids: Iterable[str | None]) -> dict[str, str]:
     """
     from pynamodb.exceptions import TransactGetError
 
-    from chalicelib.storage.accounts import AccountModel
+    from chalicelib.storage.accounts import AccountModel, account_pii
     from chalicelib.storage.base import read_transaction
 
     wanted = sorted({a for a in account_ids if a})
@@ -146,7 +146,7 @@ def _borrower_names(account_ids: Iterable[str | None]) -> dict[str, str]:
             continue
         if account.status == AccountStatus.DELETED or not account.pii:
             continue
-        pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+        pii = account_pii(account)
         names[account.account_id] = " ".join(
             part for part in (pii.get("surname"), pii.get("name"), pii.get("patronymic")) if part
         )
@@ -209,7 +209,7 @@ def loan_queue(status: str | None, cursor: str | None) -> dict[str, Any]:
 
 
 def _account_pii(account_id: str) -> tuple[AccountModel, dict[str, Any]] | None:
-    from chalicelib.storage.accounts import AccountModel
+    from chalicelib.storage.accounts import AccountModel, unseal_pii
 
     if not account_id:
         return None
@@ -220,7 +220,7 @@ def _account_pii(account_id: str) -> tuple[AccountModel, dict[str, Any]] | None:
             return None
     if account.status == AccountStatus.DELETED:
         return None
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
+    pii = unseal_pii(account_id, account.pii)
     return account, pii
 
 

@@ -27,8 +27,8 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from chalicelib import clock
 from chalicelib.adapters.aws import client
-from chalicelib.clock import iso, now
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
 from chalicelib.domain.images import ACCEPTED_CONTENT_TYPES
@@ -159,9 +159,8 @@ def renew_forms(request: Any) -> dict[str, dict[str, Any]]:
     """
     from pynamodb.exceptions import UpdateError
 
-    from chalicelib.services.requests import load
     from chalicelib.storage.base import storage_errors
-    from chalicelib.storage.requests import RequestModel
+    from chalicelib.storage.requests import RequestModel, load_request
 
     for _ in range(_UPDATE_ATTEMPTS):
         if request.status != rules.AWAITING_DOCUMENTS:
@@ -182,14 +181,14 @@ def renew_forms(request: Any) -> dict[str, dict[str, Any]]:
                 request.update(
                     actions=[
                         RequestModel.documents.set(slots),
-                        RequestModel.updated_at.set(iso(now())),
+                        RequestModel.updated_at.set(clock.iso(clock.now())),
                     ],
                     condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
                 )
             except UpdateError as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
-                request = load(request.request_id)
+                request = load_request(request.request_id)
                 continue
         return upload_forms(request.request_id, slots)
     raise ServiceUnavailable()

@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-
 from chalicelib import i18n
 from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
@@ -31,8 +29,15 @@ from chalicelib.services.auth import check_current_password
 from chalicelib.services.cabinet import get_account
 from chalicelib.services.forms import Form, secret, string
 from chalicelib.services.sessions import Principal
-from chalicelib.storage.accounts import AccountModel, IdentifierModel
-from chalicelib.storage.base import failed_conditions, storage_errors, transaction
+from chalicelib.storage import tx
+from chalicelib.storage.accounts import (
+    AccountModel,
+    IdentifierModel,
+    account_pii,
+    identifier_guard,
+    seal_pii,
+)
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 
 PURPOSE = "email_change"
@@ -57,7 +62,7 @@ def _new_email(raw: Any) -> str:
 
 
 def _account_pii(account: AccountModel) -> dict[str, Any]:
-    return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    return account_pii(account)
 
 
 TAKEN_EMAIL = N_(
@@ -146,41 +151,33 @@ def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     new_email: str = crypto.unseal(challenge.pii, _context(challenge.challenge_id))["email"]
     pii = _account_pii(account)
     old_email, old_index = pii["email"], account.email_index
-    sealed = crypto.seal(
-        {**pii, "email": new_email}, {"purpose": "account", "account_id": account.account_id}
-    )
-    try:
-        with transaction() as tx:
-            # Order of the reasons: deletes (0), puts (1), updates (2, 3).
-            tx.delete(
-                IdentifierModel(lookup=old_index),
-                condition=IdentifierModel.account_id == account.account_id,
-            )
-            tx.save(
-                IdentifierModel(lookup=challenge.email_index, account_id=account.account_id),
-                condition=IdentifierModel.lookup.does_not_exist(),
-            )
-            tx.update(
-                account,
-                actions=[
-                    AccountModel.pii.set(sealed),
-                    AccountModel.email_index.set(challenge.email_index),
-                ],
-                condition=AccountModel.email_index == old_index,
-                add_version_condition=False,
-            )
-            tx.update(
-                challenge,
-                actions=[ChallengeModel.consumed.set(True)],
-                condition=codes.consume_condition(challenge),
-            )
-    except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if 3 in failed:
-            raise CodeExpired(N_("Этот код уже использован.")) from exc
-        if 1 in failed:
-            raise ValidationFailed({"new_email": TAKEN}) from exc
-        raise Conflict() from exc
+    sealed = seal_pii(account.account_id, {**pii, "email": new_email})
+    with tx.write(on_cancel=Conflict()) as t:
+        t.update(
+            challenge,
+            actions=[ChallengeModel.consumed.set(True)],
+            condition=codes.consume_condition(challenge),
+            on_fail=CodeExpired(N_("Этот код уже использован.")),
+        )
+        t.put(
+            identifier_guard(challenge.email_index, account),
+            IdentifierModel.lookup.does_not_exist(),
+            on_fail=ValidationFailed({"new_email": TAKEN}),
+        )
+        t.delete(
+            IdentifierModel(lookup=old_index),
+            condition=IdentifierModel.account_id == account.account_id,
+        )
+        t.update(
+            account,
+            actions=[
+                AccountModel.pii.set(sealed),
+                AccountModel.email_index.set(challenge.email_index),
+            ],
+            condition=AccountModel.email_index == old_index,
+            # The new guard's sign-in copy is this account's as read: nothing changed since.
+            add_version_condition=True,
+        )
     audit.record(account.account_id, "email_changed", account.account_id)
     notifications.enqueue(
         "email",

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import clock
 from chalicelib.adapters import crypto
-from chalicelib.clock import epoch, iso, now
 from chalicelib.config import get_settings
 from chalicelib.domain import images
 from chalicelib.domain import inbound_mail as mail
@@ -27,15 +27,15 @@ from chalicelib.errors import (
     CodeExpired,
     Conflict,
     NotFound,
-    ServiceUnavailable,
     ValidationFailed,
 )
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services import requests as request_service
+from chalicelib.storage import tx
 from chalicelib.storage.accounts import IdentifierModel
-from chalicelib.storage.base import failed_conditions, storage_errors, transaction
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.requests import RequestModel
 
@@ -208,7 +208,7 @@ def _store(request_id: str, doc: str, data: bytes, verdict: images.Verdict) -> d
         "key": key,
         "status": rules.DOC_ACCEPTED,
         "reason": None,
-        "checked_at": iso(now()),
+        "checked_at": clock.iso(clock.now()),
         "etag": source,
         "stored_etag": etag,
         "content_type": verdict.content_type,
@@ -228,7 +228,7 @@ def new_link(request_id: str, account_id: str, phone_index: str) -> tuple[Challe
     """A single-use, expiring link challenge (not saved) and its token in clear."""
     ttl = get_settings().phone_link_ttl_seconds
     token = secrets.token_urlsafe(32)
-    current = epoch()
+    current = clock.epoch()
     challenge = ChallengeModel(
         challenge_id=_link_id(token),
         purpose=LINK_PURPOSE,
@@ -268,7 +268,7 @@ def _open_link(token: str) -> ChallengeModel:
             raise NotFound("Ссылка не найдена.") from None
     if challenge.purpose != LINK_PURPOSE:
         raise NotFound("Ссылка не найдена.")
-    if challenge.consumed or challenge.code_expires_at <= epoch():
+    if challenge.consumed or challenge.code_expires_at <= clock.epoch():
         raise CodeExpired("Ссылка уже использована или устарела.")
     return challenge
 
@@ -286,26 +286,24 @@ def confirm_phone_link(token: str) -> dict[str, Any]:
     request = request_service.load(request_id)
     if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
         raise Conflict("Эта заявка уже не ждёт подтверждения номера.")
-    try:
-        with transaction() as tx:
-            tx.update(
-                challenge,
-                actions=[ChallengeModel.consumed.set(True)],
-                condition=ChallengeModel.consumed == False,  # noqa: E712 (pynamodb condition)
-            )
-            tx.update(
-                request,
-                actions=[
-                    RequestModel.phone_confirmed.set(True),
-                    RequestModel.updated_at.set(iso(now())),
-                ],
-                condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
-                add_version_condition=False,
-            )
-    except TransactWriteError as exc:
-        if failed_conditions(exc):
-            raise CodeExpired("Ссылка уже использована или устарела.") from exc
-        raise ServiceUnavailable() from exc
+    used = CodeExpired("Ссылка уже использована или устарела.")
+    with tx.write() as t:
+        t.update(
+            challenge,
+            actions=[ChallengeModel.consumed.set(True)],
+            condition=ChallengeModel.consumed == False,  # noqa: E712 (pynamodb condition)
+            on_fail=used,
+        )
+        t.update(
+            request,
+            actions=[
+                RequestModel.phone_confirmed.set(True),
+                RequestModel.updated_at.set(clock.iso(clock.now())),
+            ],
+            condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
+            add_version_condition=False,
+            on_fail=used,
+        )
     account_id = str(request.account_id)
     audit.record(account_id, "new_phone_confirmed", account_id, target=request_id)
     request_service.submit_if_ready(request_id)
@@ -380,7 +378,7 @@ def relabel_documents(
             request.update(
                 actions=[
                     RequestModel.documents.set(relabelled),
-                    RequestModel.updated_at.set(iso(now())),
+                    RequestModel.updated_at.set(clock.iso(clock.now())),
                 ]
             )
         except Exception as exc:

@@ -19,17 +19,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import i18n
-from chalicelib.clock import iso, now
+from chalicelib import clock, i18n
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
 from chalicelib.domain.accounts import AccountStatus
 from chalicelib.errors import NotFound
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
-from chalicelib.storage.base import failed_conditions, storage_errors, transaction
+from chalicelib.storage import tx
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.requests import RequestModel
 
 ACTOR = "system:expire_requests"
@@ -40,10 +40,14 @@ EXPIRED_SMS = N_(
 )
 
 
+class _ChangedMeanwhile(Exception):
+    """The request or its guard changed since it was read: not this run's to expire."""
+
+
 def cutoff(moment: datetime | None = None) -> str:
     """Requests filed before this ISO time are past their age."""
     days = get_settings().phone_change_expiry_days
-    return iso((moment or now()) - timedelta(days=days))
+    return clock.iso((moment or clock.now()) - timedelta(days=days))
 
 
 def expire_requests(moment: datetime | None = None) -> dict[str, int]:
@@ -91,24 +95,27 @@ def cancel_abandoned(request_id: str, limit: str) -> bool:
         except DoesNotExist:
             guard = None
     try:
-        with transaction() as tx:
-            tx.update(
+        with tx.write() as t:
+            t.update(
                 request,
                 actions=[
                     RequestModel.status.set(rules.CANCELLED),
                     RequestModel.queue.remove(),
-                    RequestModel.updated_at.set(iso(now())),
+                    RequestModel.updated_at.set(clock.iso(clock.now())),
                 ],
                 condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
+                on_fail=_ChangedMeanwhile,
             )
             if guard is not None and guard.account_id == request_id:
-                tx.delete(guard, condition=IdentifierModel.account_id == request_id)
-            tx.save(audit.new_entry(ACTOR, "phone_change_expired", account_id, target=request_id))
-    except TransactWriteError as exc:
-        if failed_conditions(exc):
-            logger.info("expiring request changed meanwhile", extra={"request_id": request_id})
-            return False
-        raise
+                t.delete(
+                    guard,
+                    condition=IdentifierModel.account_id == request_id,
+                    on_fail=_ChangedMeanwhile,
+                )
+            t.put(audit.new_entry(ACTOR, "phone_change_expired", account_id, target=request_id))
+    except _ChangedMeanwhile:
+        logger.info("expiring request changed meanwhile", extra={"request_id": request_id})
+        return False
     logger.info("phone change expired", extra={"request_id": request_id})
     _after_cancel(request)
     return True

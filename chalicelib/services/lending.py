@@ -21,11 +21,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import i18n
+from chalicelib import clock, i18n
 from chalicelib.adapters import crypto
-from chalicelib.clock import KZ_TZ, iso, now, today_kz
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain import calculator, lending
 from chalicelib.domain.accounts import AccountStatus
@@ -34,7 +33,6 @@ from chalicelib.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    ServiceUnavailable,
     ValidationFailed,
 )
 from chalicelib.formats import LongDate, Money
@@ -43,14 +41,16 @@ from chalicelib.logs import logger
 from chalicelib.services import audit, notifications
 from chalicelib.services.forms import Form, integer, string
 from chalicelib.services.sessions import Principal
-from chalicelib.storage.accounts import AccountModel, IdentifierModel
-from chalicelib.storage.audit import AuditModel
-from chalicelib.storage.base import (
-    failed_conditions,
-    sortable_id,
-    storage_errors,
-    transaction,
+from chalicelib.storage import tx
+from chalicelib.storage.accounts import (
+    AccountModel,
+    IdentifierModel,
+    account_pii,
+    open_guard_key,
+    payment_guard_key,
 )
+from chalicelib.storage.audit import AuditModel
+from chalicelib.storage.base import sortable_id, storage_errors
 from chalicelib.storage.loans import (
     LoanModel,
     PaymentModel,
@@ -64,6 +64,18 @@ REPAYMENT = "repayment"
 EXTENSION = "extension"
 PAGE_SIZE = 25
 CONCURRENT = N_("Займ уже изменил другой сотрудник. Обновите страницу.")
+
+
+class _AlreadyOpen(Exception):
+    """The account's one-open-loan guard is taken."""
+
+
+class _ReferenceUsed(Exception):
+    """The bank document's reference guard is taken (recorded before, on some loan)."""
+
+
+class _ChangedMeanwhile(Exception):
+    """The loan changed since it was read: recompute from the fresh one."""
 
 
 #: ``domain.regulation``'s allocation buckets → ``domain.lending.Balance`` components.
@@ -102,11 +114,11 @@ def rules_on(on: date, settings: Settings | None = None) -> Rules:
 
 def open_guard(account_id: str) -> IdentifierModel:
     """The guard item that makes "one open loan per account" a DynamoDB condition."""
-    return IdentifierModel(lookup=f"open#loan#{account_id}", account_id=account_id)
+    return IdentifierModel(lookup=open_guard_key("loan", account_id), account_id=account_id)
 
 
 def _reference_guard(reference_index: str, account_id: str) -> IdentifierModel:
-    return IdentifierModel(lookup=f"payment#{reference_index}", account_id=account_id)
+    return IdentifierModel(lookup=payment_guard_key(reference_index), account_id=account_id)
 
 
 def product_for(settings: Settings, repeat: bool) -> calculator.Product:
@@ -167,7 +179,7 @@ def _account(account_id: str) -> AccountModel:
 
 
 def _phone(account: AccountModel) -> str:
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    pii = account_pii(account)
     return str(pii["phone"])
 
 
@@ -218,39 +230,37 @@ def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     with storage_errors():
         loans, _ = account_items(principal.account_id)
     repeat = any(loan.status == LoanStatus.REPAID for loan in loans)
-    offer = calculator.quote(amount, term, product_for(settings, repeat), today_kz())
+    offer = calculator.quote(amount, term, product_for(settings, repeat), clock.today_kz())
     from chalicelib.domain import regulation
 
     regulation.check_contract_terms(
-        offer.amount, offer.interest, settings.loan_penalty_daily_rate, today_kz()
+        offer.amount, offer.interest, settings.loan_penalty_daily_rate, clock.today_kz()
     )
-    created = iso(now())
+    created = clock.iso(clock.now())
     loan = new_loan(principal.account_id, offer, created, repeat)
     entry = audit.new_entry(principal.account_id, "loan_applied", principal.account_id)
     entry.target = loan.loan_id
     try:
-        with transaction() as tx:
-            tx.save(
-                open_guard(principal.account_id), condition=IdentifierModel.lookup.does_not_exist()
+        with tx.write() as t:
+            t.put(
+                open_guard(principal.account_id),
+                condition=IdentifierModel.lookup.does_not_exist(),
+                on_fail=_AlreadyOpen,
             )
-            tx.save(loan, condition=LoanModel.loan_id.does_not_exist())
-            tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
-    except TransactWriteError as exc:
-        if 0 in failed_conditions(exc):
-            open_loans = [ln for ln in loans if ln.status in lending.OPEN]
-            if not open_loans:
-                with storage_errors():
-                    open_loans = [
-                        ln
-                        for ln in account_items(principal.account_id)[0]
-                        if ln.status in lending.OPEN
-                    ]
-            if open_loans:
-                raise Conflict(_open_message(open_loans[-1])) from exc
-            raise Conflict(N_("У вас уже есть открытая заявка или займ.")) from exc
-        raise ServiceUnavailable() from exc
+            t.put(loan, condition=LoanModel.loan_id.does_not_exist())
+            t.put(entry, condition=AuditModel.entry_id.does_not_exist())
+    except _AlreadyOpen as exc:
+        open_loans = [ln for ln in loans if ln.status in lending.OPEN]
+        if not open_loans:
+            with storage_errors():
+                open_loans = [
+                    ln for ln in account_items(principal.account_id)[0] if ln.status in lending.OPEN
+                ]
+        if open_loans:
+            raise Conflict(_open_message(open_loans[-1])) from exc
+        raise Conflict(N_("У вас уже есть открытая заявка или займ.")) from exc
     logger.info("loan applied", extra={"account_id": principal.account_id, "loan_id": loan.loan_id})
-    return view(loan, [], today_kz())
+    return view(loan, [], clock.today_kz())
 
 
 # --- What the cabinet shows -----------------------------------------------------------------
@@ -360,7 +370,7 @@ def my_loans(account_id: str) -> list[dict[str, Any]]:
     by_loan: dict[str, list[PaymentModel]] = {}
     for payment in payments:
         by_loan.setdefault(loan_of_payment(payment), []).append(payment)
-    today = today_kz()
+    today = clock.today_kz()
     return [view(loan, by_loan.get(loan.loan_id, []), today) for loan in reversed(loans)]
 
 
@@ -393,16 +403,12 @@ def _audited_update(
     *,
     close: bool = False,
 ) -> None:
-    try:
-        with transaction() as tx:
-            if close:
-                tx.delete(open_guard(loan.account_id))
-            tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
-            tx.update(loan, actions=actions)
-    except TransactWriteError as exc:
-        if failed_conditions(exc):
-            raise Conflict(CONCURRENT) from exc
-        raise ServiceUnavailable() from exc
+    concurrent = Conflict(CONCURRENT)
+    with tx.write() as t:
+        if close:
+            t.delete(open_guard(loan.account_id))
+        t.put(entry, condition=AuditModel.entry_id.does_not_exist(), on_fail=concurrent)
+        t.update(loan, actions=actions, on_fail=concurrent)
 
 
 def decide(
@@ -422,7 +428,7 @@ def decide(
     lending.check_transition(loan.status, new)
     entry = audit.new_entry(staff.account_id, f"loan_{new.value}", account_id, reason=reason)
     entry.target = loan_id
-    moment = iso(now())
+    moment = clock.iso(clock.now())
     actions = [
         LoanModel.status.set(new.value),
         LoanModel.decided_at.set(moment),
@@ -434,7 +440,7 @@ def decide(
         _tell(account_id, Msg(APPROVED_SMS, amount=Money(int(loan.amount))))
     else:
         _tell(account_id, Msg(REJECTED_SMS, amount=Money(int(loan.amount))))
-    return view(load(account_id, loan_id), [], today_kz())
+    return view(load(account_id, loan_id), [], clock.today_kz())
 
 
 def payment_reference(loan: LoanModel) -> str:
@@ -456,7 +462,7 @@ def record_payout(
     lending.check_transition(loan.status, LoanStatus.ISSUED)
     if loan.payout_account is None:
         raise Conflict(N_("Заёмщик ещё не указал счёт для перечисления."))
-    issued = today_kz()
+    issued = clock.today_kz()
     balance = lending.open_balance(
         int(loan.amount), Decimal(loan.daily_rate), issued, int(loan.term_days)
     )
@@ -503,7 +509,7 @@ def _read_payment(data: Mapping[str, Any]) -> tuple[Decimal, date, str]:
     raw_date = form.field("paid_on", string(10))
     reference = form.field("bank_reference", string(64))
     amount = Decimal(0)
-    paid_on = today_kz()
+    paid_on = clock.today_kz()
     if raw_amount is not None:
         try:
             amount = Decimal(raw_amount.replace(",", ".").replace(" ", ""))
@@ -517,7 +523,7 @@ def _read_payment(data: Mapping[str, Any]) -> tuple[Decimal, date, str]:
         except ValueError:
             form.fail("paid_on", N_("Укажите дату платежа в формате ГГГГ-ММ-ДД."))
         else:
-            if paid_on > today_kz():
+            if paid_on > clock.today_kz():
                 form.fail("paid_on", N_("Дата платежа не может быть в будущем."))
     if reference is not None and len(reference.strip()) < 3:
         form.fail("bank_reference", N_("Укажите номер банковского документа."))
@@ -547,7 +553,7 @@ def record_payment(
         balance = balance_of(loan)
         if status not in lending.OUTSTANDING or balance is None:
             if _already_recorded(reference_index, account_id, loan_id):
-                return {"recorded": False, "loan": view(loan, [], today_kz())}
+                return {"recorded": False, "loan": view(loan, [], clock.today_kz())}
             raise Conflict(N_("Этот займ не ожидает платежей."))
         if paid_on < balance.through:
             raise ValidationFailed(
@@ -557,7 +563,7 @@ def record_payment(
         is_extension = kind == EXTENSION
         split = lending.allocate(balance, amount, paid_on, rules, interest_first=is_extension)
         after = split.balance
-        moment = iso(now())
+        moment = clock.iso(clock.now())
         payment = PaymentModel(
             account_id=account_id,
             loan_id=payment_key(loan_id, sortable_id(moment)),
@@ -596,35 +602,31 @@ def record_payment(
         )
         entry.target = loan_id
         try:
-            with transaction() as tx:
-                if closes:
-                    tx.delete(open_guard(account_id))
-                tx.save(
+            with tx.write(on_cancel=_ChangedMeanwhile) as t:
+                t.put(
                     _reference_guard(reference_index, account_id),
                     condition=IdentifierModel.lookup.does_not_exist(),
+                    on_fail=_ReferenceUsed,
                 )
-                tx.save(payment, condition=PaymentModel.loan_id.does_not_exist())
-                tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
-                tx.update(loan, actions=actions)
-        except TransactWriteError as exc:
-            failed = failed_conditions(exc)
-            # Positions: the guard delete (when closing) comes before the puts.
-            guard_position = 1 if closes else 0
-            if guard_position in failed:
-                if _already_recorded(reference_index, account_id, loan_id):
-                    return {
-                        "recorded": False,
-                        "loan": view(load(account_id, loan_id), [], today_kz()),
-                    }
-                raise Conflict(
-                    N_("Платёж с этим банковским документом уже учтён по другому займу.")
-                ) from exc
-            if failed or exc.cause_response_code == "TransactionCanceledException":
-                continue  # someone else changed the loan: recompute from the fresh one
-            raise ServiceUnavailable() from exc
+                if closes:
+                    t.delete(open_guard(account_id))
+                t.put(payment, condition=PaymentModel.loan_id.does_not_exist())
+                t.put(entry, condition=AuditModel.entry_id.does_not_exist())
+                t.update(loan, actions=actions)
+        except _ReferenceUsed as exc:
+            if _already_recorded(reference_index, account_id, loan_id):
+                return {
+                    "recorded": False,
+                    "loan": view(load(account_id, loan_id), [], clock.today_kz()),
+                }
+            raise Conflict(
+                N_("Платёж с этим банковским документом уже учтён по другому займу.")
+            ) from exc
+        except _ChangedMeanwhile:
+            continue  # someone else changed the loan: recompute from the fresh one
         logger.info("loan payment recorded", extra={"account_id": account_id, "loan_id": loan_id})
         _payment_notice(loan, amount, after, closes)
-        return {"recorded": True, "loan": view(load(account_id, loan_id), [], today_kz())}
+        return {"recorded": True, "loan": view(load(account_id, loan_id), [], clock.today_kz())}
     raise Conflict(CONCURRENT)
 
 
@@ -658,7 +660,7 @@ def _payment_notice(loan: LoanModel, amount: Decimal, after: lending.Balance, cl
     if closes:
         _tell(loan.account_id, Msg(REPAID_SMS, amount=Money(int(loan.amount))))
         return
-    today = today_kz()
+    today = clock.today_kz()
     owed = lending.accrue(after, today, rules_on(today)).owed
     _tell(loan.account_id, Msg(PAYMENT_SMS, paid=Money(amount), owed=Money(owed)))
 
@@ -701,7 +703,7 @@ def desk_page(queue: str, cursor: str | None, staff: Principal | None = None) ->
             status.value, limit=PAGE_SIZE, last_evaluated_key=start, scan_index_forward=True
         )
         items = list(result)
-    today = today_kz()
+    today = clock.today_kz()
     last = result.last_evaluated_key
     next_cursor = None
     if last and items:
@@ -723,7 +725,7 @@ def _payout_view(loan: LoanModel) -> dict[str, Any]:
     from chalicelib.domain.iin import mask_iin
 
     account = _account(loan.account_id)
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    pii = account_pii(account)
     payout = (
         crypto.unseal(
             loan.payout_account,
@@ -757,7 +759,7 @@ def crypto_b64decode(text: str) -> str:
 
 def mark_overdue(today: date | None = None) -> int:
     """Move issued loans whose due date has passed to overdue (Query on ``by_due``)."""
-    today = today or today_kz()
+    today = today or clock.today_kz()
     moved = 0
     with storage_errors():
         keys = list(
@@ -809,7 +811,7 @@ def reminders_due(moment: datetime | None = None) -> int:
     so a schedule that runs twice sends nothing twice.
     """
     settings = get_settings()
-    local = (moment or now()).astimezone(KZ_TZ)
+    local = (moment or clock.now()).astimezone(clock.KZ_TZ)
     if not settings.reminder_from_hour <= local.hour < settings.reminder_to_hour:
         return 0
     today = local.date()

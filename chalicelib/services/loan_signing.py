@@ -11,11 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-
-from chalicelib import i18n
+from chalicelib import clock, i18n
 from chalicelib.adapters import crypto
-from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import get_settings
 from chalicelib.domain import lending
 from chalicelib.domain.lending import LoanStatus
@@ -23,7 +20,6 @@ from chalicelib.errors import (
     Conflict,
     HavaError,
     NotFound,
-    ServiceUnavailable,
     ValidationFailed,
 )
 from chalicelib.formats import LongDate, Money
@@ -44,9 +40,10 @@ from chalicelib.services.lending import (
     view,
 )
 from chalicelib.services.sessions import Principal
-from chalicelib.storage.accounts import AccountModel
+from chalicelib.storage import tx
+from chalicelib.storage.accounts import AccountModel, account_pii
 from chalicelib.storage.audit import AuditModel
-from chalicelib.storage.base import failed_conditions, storage_errors, transaction
+from chalicelib.storage.base import storage_errors
 from chalicelib.storage.loans import LoanModel
 
 # --- Payout account, signing, extension (borrower) --------------------------------------------
@@ -100,7 +97,12 @@ def set_payout_account(
         raise Conflict(N_("Счёт для перечисления можно указать только до подписания договора."))
     bank = account.bank.name_ru
     sealed = crypto.seal(
-        {"iban": account.iban, "bank": bank, "bic": account.bank.bic, "confirmed_at": iso(now())},
+        {
+            "iban": account.iban,
+            "bank": bank,
+            "bic": account.bank.bic,
+            "confirmed_at": clock.iso(clock.now()),
+        },
         loan_context(loan.account_id, loan.loan_id),
     )
     entry = audit.new_entry(principal.account_id, "loan_payout_account_set", principal.account_id)
@@ -108,13 +110,13 @@ def set_payout_account(
     _audited_update(
         loan, [LoanModel.payout_account.set(sealed), LoanModel.payout_bank.set(bank)], entry
     )
-    return view(load(principal.account_id, loan_id), [], today_kz())
+    return view(load(principal.account_id, loan_id), [], clock.today_kz())
 
 
 def offer(loan: LoanModel, account: AccountModel) -> dict[str, Any]:
     """What the borrower signs: the terms, the penalty rules, the lender, the borrower."""
     settings = get_settings()
-    today = today_kz()
+    today = clock.today_kz()
     rules = rules_on(today)
     pii = _pii(account)
     penalty = format((rules.penalty_daily_rate * 100).normalize(), "f")
@@ -142,7 +144,7 @@ def offer(loan: LoanModel, account: AccountModel) -> dict[str, Any]:
 
 
 def _pii(account: AccountModel) -> dict[str, Any]:
-    return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    return account_pii(account)
 
 
 def _full_name(pii: Mapping[str, Any]) -> str:
@@ -231,22 +233,16 @@ def _consume_with(challenge: Any, loan: LoanModel, actions: list[Any], entry: Au
     from chalicelib.services import codes
     from chalicelib.storage.challenges import ChallengeModel
 
-    try:
-        with transaction() as tx:
-            tx.save(entry, condition=AuditModel.entry_id.does_not_exist())
-            tx.update(
-                challenge,
-                actions=[ChallengeModel.consumed.set(True)],
-                condition=codes.consume_condition(challenge),
-            )
-            tx.update(loan, actions=actions)
-    except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if 1 in failed:
-            raise CodeExpired(N_("Этот код уже использован.")) from exc
-        if failed:
-            raise Conflict(N_("Займ изменился. Обновите страницу.")) from exc
-        raise ServiceUnavailable() from exc
+    changed = Conflict(N_("Займ изменился. Обновите страницу."))
+    with tx.write() as t:
+        t.update(
+            challenge,
+            actions=[ChallengeModel.consumed.set(True)],
+            condition=codes.consume_condition(challenge),
+            on_fail=CodeExpired(N_("Этот код уже использован.")),
+        )
+        t.put(entry, condition=AuditModel.entry_id.does_not_exist(), on_fail=changed)
+        t.update(loan, actions=actions, on_fail=changed)
 
 
 def _signature_record(
@@ -256,7 +252,7 @@ def _signature_record(
     return json.dumps(
         {
             "code_hash": challenge.code_digest,
-            "signed_at": iso(now()),
+            "signed_at": clock.iso(clock.now()),
             "address": client_ip,
             "device": (device or "")[:200],
             "document_sha256": sha256,
@@ -287,7 +283,7 @@ def confirm_signing(
     keys = {language: agreement_key(loan, hashes[language], language) for language in pdfs}
     for language, pdf in pdfs.items():
         store_document(keys[language], pdf)
-    moment = iso(now())
+    moment = clock.iso(clock.now())
     entry = audit.new_entry(
         principal.account_id,
         "loan_agreement_signed",
@@ -312,7 +308,7 @@ def confirm_signing(
         Msg(SIGNED_SMS, amount=Money(int(loan.amount))),
         language=i18n.normalise(account.language),
     )
-    return view(load(principal.account_id, loan_id), [], today_kz())
+    return view(load(principal.account_id, loan_id), [], clock.today_kz())
 
 
 AGREEMENTS_PREFIX = "agreements/"
@@ -343,7 +339,7 @@ def agreement_data(loan: LoanModel, account: AccountModel, reference: str) -> An
     from chalicelib.domain.iban import parse_payout_account
 
     settings = get_settings()
-    today = today_kz()
+    today = clock.today_kz()
     pii = _pii(account)
     payout = crypto.unseal(loan.payout_account or "", loan_context(loan.account_id, loan.loan_id))
     return AgreementData(
@@ -362,7 +358,7 @@ def agreement_data(loan: LoanModel, account: AccountModel, reference: str) -> An
         total=Decimal(loan.total),
         due_date=lending.due_date(today, int(loan.term_days)),
         penalty_daily_rate=settings.loan_penalty_daily_rate,
-        signed_at=now(),
+        signed_at=clock.now(),
         payment_reference=reference,
     )
 
@@ -432,7 +428,7 @@ def _extension_quote(loan: LoanModel, days: int) -> lending.ExtensionQuote:
         raise Conflict(N_("Продлить можно только выданный и не погашенный займ."))
     balance = balance_of(loan)
     assert balance is not None
-    today = today_kz()
+    today = clock.today_kz()
     return lending.extension_quote(
         balance,
         today,
@@ -470,7 +466,7 @@ def confirm_extension(
         "pay_now": _money(quote.pay_now),
         "rate": str(quote.daily_rate),
         "signed": True,
-        "signed_at": iso(now()),
+        "signed_at": clock.iso(clock.now()),
     }
     text_sha = hashlib.sha256(json.dumps(pending, sort_keys=True).encode()).hexdigest()
     entry = audit.new_entry(
@@ -484,5 +480,5 @@ def confirm_extension(
     return {
         "extension": _quote_view(quote),
         "pay_to": repayment_details(loan),
-        "loan": view(load(principal.account_id, loan_id), [], today_kz()),
+        "loan": view(load(principal.account_id, loan_id), [], clock.today_kz()),
     }

@@ -12,7 +12,8 @@ is merged: at most one per device family per account per day.
 The sign-in path stays lean: a known device costs no KMS call and no write;
 the phone is decrypted only when a notice is due. A notice that cannot be
 queued does not refuse the sign-in: the fingerprint is then not recorded, so
-the next sign-in from that device tries again.
+the next sign-in from that device tries again. The fingerprints are also in each
+identifier guard's sign-in copy (``storage.accounts``), so checking them reads nothing.
 
 When the configured consent version differs from the account's, sign-in creates
 the session marked ``consent_pending`` (see ``auth.login``) and the cabinet answers
@@ -25,15 +26,14 @@ import hmac
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import clock
 from chalicelib.adapters import crypto
-from chalicelib.clock import KZ_TZ, epoch
 from chalicelib.config import get_settings
 from chalicelib.i18n import N_, Msg, normalise
 from chalicelib.logs import logger
-from chalicelib.storage.accounts import AccountModel
-from chalicelib.storage.base import storage_errors
+from chalicelib.storage.accounts import AccountModel, unseal_pii, update_with_login
 
 if TYPE_CHECKING:
     from chalicelib.services.codes import NoticeOutcome
@@ -58,8 +58,7 @@ def _hook_view(account: AccountModel) -> AccountModel:
     """
     if "consent_version" in account.attribute_values:
         return account
-    with storage_errors():
-        return AccountModel.get(account.account_id, attributes_to_get=list(HOOK_ATTRIBUTES))
+    return AccountModel.get(account.account_id, attributes_to_get=list(HOOK_ATTRIBUTES))
 
 
 def after_sign_in(account: AccountModel, session: NewSession, user_agent: str | None) -> None:
@@ -83,29 +82,40 @@ def after_sign_in(account: AccountModel, session: NewSession, user_agent: str | 
 
 
 def remember_device(account_id: str, fingerprint: str, known: list[str]) -> None:
-    """Add ``fingerprint`` to the account's known devices, dropping the oldest over the cap."""
+    """Add ``fingerprint`` to the account's known devices, dropping the oldest over the cap.
+
+    The account and its guards' sign-in copy change in one transaction; the guards'
+    keys cost one read (only on this path: a sign-in from a new device).
+    """
+    from chalicelib.storage import tx
+
     limit = max(1, get_settings().known_devices_max)
-    action: Any
-    if len(known) + 1 > limit:
-        action = AccountModel.known_devices.set([*known, fingerprint][-limit:])
-    else:
+
+    def actions(m: Any) -> list[Any]:
+        if len(known) + 1 > limit:
+            return [m.known_devices.set([*known, fingerprint][-limit:])]
         # Appends atomically: two sign-ins from two new devices both stay known.
-        action = AccountModel.known_devices.set(
-            (AccountModel.known_devices | []).append([fingerprint])
-        )
-    item = AccountModel(account_id=account_id)
+        return [m.known_devices.set((m.known_devices | []).append([fingerprint]))]
+
+    try:
+        item = AccountModel.get(account_id, attributes_to_get=list(_INDEXES))
+    except DoesNotExist:
+        return  # the account is gone
     # Any non-None version makes pynamodb ADD 1 to the stored one (None would SET it
     # to 1); without the condition, concurrent versioned writers simply re-read.
     item.version = 0
-    with storage_errors():
-        try:
-            item.update(
-                actions=[action],
-                condition=AccountModel.account_id.exists(),
-                add_version_condition=False,
-            )
-        except UpdateError:
-            return  # the account is gone
+    try:
+        with tx.write(on_cancel=_Gone) as t:
+            update_with_login(t, item, actions, condition=AccountModel.account_id.exists())
+    except _Gone:
+        return  # the account is gone (or an identifier moved meanwhile: tried again next time)
+
+
+class _Gone(Exception):
+    """The account or one of its guards changed under the update."""
+
+
+_INDEXES = ("account_id", "iin_index", "phone_index", "email_index")
 
 
 NEW_DEVICE_SMS = N_(
@@ -120,10 +130,13 @@ def _send_new_device_notice(account_id: str, user_agent: str | None) -> NoticeOu
     from chalicelib.services import notices
 
     family = device_family(user_agent)
-    with storage_errors():
-        account = AccountModel.get(account_id, attributes_to_get=["pii", "language"])
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
-    moment = datetime.fromtimestamp(epoch(), UTC).astimezone(KZ_TZ).strftime("%d.%m.%Y %H:%M")
+    account = AccountModel.get(account_id, attributes_to_get=["pii", "language"])
+    pii = unseal_pii(account_id, account.pii)
+    moment = (
+        datetime.fromtimestamp(clock.epoch(), UTC)
+        .astimezone(clock.KZ_TZ)
+        .strftime("%d.%m.%Y %H:%M")
+    )
     return notices.sms(
         pii["phone"],
         Msg(NEW_DEVICE_SMS, device=family, moment=moment),

@@ -17,15 +17,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib import clock
 from chalicelib.adapters import crypto
-from chalicelib.clock import iso, now
 from chalicelib.config import get_settings
 from chalicelib.domain.consent import LAW, consent_text
 from chalicelib.i18n import N_, Msg
 from chalicelib.services import audit
 from chalicelib.services.forms import Form, string
 from chalicelib.services.sessions import Principal, active_sessions, clear_consent_pending
-from chalicelib.storage.accounts import AccountModel
+from chalicelib.storage import tx
+from chalicelib.storage.accounts import AccountModel, unseal_pii, update_with_login
 from chalicelib.storage.base import storage_errors
 
 EXPORT_FORMAT = "hava-export/1"
@@ -57,15 +58,15 @@ def accept_consent(principal: Principal, data: Mapping[str, Any]) -> dict[str, A
         )
     account = get_account(principal.account_id)
     if account.consent_version != current:
-        moment = iso(now())
-        with storage_errors():
-            account.update(
-                actions=[
-                    AccountModel.consent_version.set(current),
-                    AccountModel.consent_at.set(moment),
-                ],
-                add_version_condition=False,
+        moment = clock.iso(clock.now())
+        with tx.write() as t:
+            update_with_login(
+                t,
+                account,
+                lambda m: [m.consent_version.set(current)],
+                other_actions=[AccountModel.consent_at.set(moment)],
             )
+        account.consent_version, account.consent_at = current, moment
         audit.record(principal.account_id, "consent_accepted", principal.account_id, target=current)
     clear_consent_pending(principal.account_id)
     return {"version": account.consent_version, "accepted_at": account.consent_at}
@@ -115,10 +116,10 @@ def export(principal: Principal) -> dict[str, Any]:
     account = cabinet.get_account(account_id)
     throttles.consume(f"export:{account_id}", get_settings().exports_per_hour, 3600)
     audit.record(account_id, "data_exported", account_id)
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
+    pii = unseal_pii(account_id, account.pii)
     return {
         "format": EXPORT_FORMAT,
-        "generated_at": iso(now()),
+        "generated_at": clock.iso(clock.now()),
         "operator": "Hava",
         "law": LAW,
         "account": {

@@ -29,10 +29,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import i18n
-from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import hash_password
 from chalicelib.config import get_settings
 from chalicelib.domain.accounts import AccountStatus
@@ -50,9 +49,14 @@ from chalicelib.services.auth import (
 )
 from chalicelib.services.forms import Form, secret, string
 from chalicelib.services.sessions import end_all_sessions
-from chalicelib.storage import throttles
-from chalicelib.storage.accounts import AccountModel, IdentifierModel
-from chalicelib.storage.base import failed_conditions, new_id, storage_errors, transaction
+from chalicelib.storage import throttles, tx
+from chalicelib.storage.accounts import (
+    AccountModel,
+    IdentifierModel,
+    account_pii,
+    update_with_login,
+)
+from chalicelib.storage.base import new_id, storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 
 PURPOSE = "password_recovery"
@@ -127,7 +131,7 @@ def _account_of(login: str) -> AccountModel | None:
 
 
 def _phone_of(account: AccountModel) -> str:
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    pii = account_pii(account)
     phone: str = pii["phone"]
     return phone
 
@@ -234,34 +238,29 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     if account is None:
         # Only reachable if the account vanished after the code was sent.
         raise CodeExpired(N_("Этот запрос уже завершён или устарел. Начните заново."))
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    pii = account_pii(account)
     personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
     try:
         check_password(new, again, personal)
     except ValidationFailed as exc:
         names = {"password": "new_password", "password_confirm": "new_password_confirm"}
         raise ValidationFailed({names[k]: v for k, v in exc.fields.items()}) from None
-    try:
-        with transaction() as tx:
-            tx.update(
-                account,
-                actions=[
-                    AccountModel.password_hash.set(hash_password(normalize_password(new))),
-                    AccountModel.must_change_password.set(False),
-                    AccountModel.failed_logins.set(0),
-                ],
-                condition=AccountModel.status != AccountStatus.DELETED,
-                add_version_condition=False,
-            )
-            tx.update(
-                challenge,
-                actions=[ChallengeModel.consumed.set(True)],
-                condition=codes.consume_condition(challenge),
-            )
-    except TransactWriteError as exc:
-        if 1 in failed_conditions(exc):
-            raise CodeExpired(N_("Этот код уже использован. Начните заново.")) from exc
-        raise Conflict(N_("Восстановление уже выполняется. Повторите попытку.")) from exc
+    with tx.write(
+        on_cancel=Conflict(N_("Восстановление уже выполняется. Повторите попытку."))
+    ) as t:
+        t.update(
+            challenge,
+            actions=[ChallengeModel.consumed.set(True)],
+            condition=codes.consume_condition(challenge),
+            on_fail=CodeExpired(N_("Этот код уже использован. Начните заново.")),
+        )
+        new_hash = hash_password(normalize_password(new))
+        update_with_login(
+            t,
+            account,
+            lambda m: [m.password_hash.set(new_hash), m.must_change_password.set(False)],
+            condition=AccountModel.status != AccountStatus.DELETED,
+        )
     ended = end_all_sessions(account.account_id)
     throttles.clear_failures(*account_subjects(account))
     audit.record(account.account_id, "password_recovered", account.account_id)

@@ -31,12 +31,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib import i18n
+from chalicelib import clock, i18n
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import hash_password
-from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain import calculator
 from chalicelib.domain.accounts import AccountStatus
@@ -49,7 +48,6 @@ from chalicelib.errors import (
     CodeExpired,
     Conflict,
     InvalidValue,
-    ServiceUnavailable,
     ValidationFailed,
 )
 from chalicelib.i18n import N_, Msg
@@ -67,14 +65,15 @@ from chalicelib.services.forms import (
 from chalicelib.services.lending import open_guard
 from chalicelib.services.login_hooks import device_fingerprint
 from chalicelib.services.sessions import NewSession, build_session
-from chalicelib.storage.accounts import AccountModel, IdentifierModel
-from chalicelib.storage.base import (
-    failed_conditions,
-    new_id,
-    sortable_id,
-    storage_errors,
-    transaction,
+from chalicelib.storage import tx
+from chalicelib.storage.accounts import (
+    AccountModel,
+    IdentifierModel,
+    identifier_guard,
+    seal_pii,
+    unseal_pii,
 )
+from chalicelib.storage.base import new_id, sortable_id, storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.loans import LoanModel
 
@@ -139,7 +138,7 @@ def _parse_iin(raw: Any) -> Iin:
     if not isinstance(raw, str):
         raise InvalidValue(N_("ИИН — 12 цифр."))
     iin = parse_iin(raw)
-    check_borrower_age(iin, today_kz())
+    check_borrower_age(iin, clock.today_kz())
     return iin
 
 
@@ -157,7 +156,7 @@ def _email(raw: Any) -> str:
 
 def _read_form(data: Mapping[str, Any], settings: Settings) -> tuple[dict[str, Any], Any]:
     form = Form(data, FIELDS)
-    today = today_kz()
+    today = clock.today_kz()
     amount = form.field("amount", integer)
     term = form.field("term_days", integer)
     person = {
@@ -272,14 +271,14 @@ def start(
     )
     # A taken phone gets a notice, not the code: nobody ever learns that code.
     challenge.account_id = account_id
-    challenge.pii = crypto.seal(pii, {"purpose": "account", "account_id": account_id})
+    challenge.pii = seal_pii(account_id, pii)
     challenge.iin_index = crypto.blind_index("iin", pii["iin"])
     challenge.email_index = crypto.blind_index("email", pii["email"])
     challenge.password_hash = hash_password(password)
     challenge.amount = offer.amount
     challenge.term_days = offer.term_days
     challenge.consent_version = settings.consent_version
-    challenge.consent_at = iso(now())
+    challenge.consent_at = clock.iso(clock.now())
     challenge.phone_taken = phone_taken
     challenge.language = i18n.normalise(language)
     with storage_errors():
@@ -310,7 +309,7 @@ def resend(registration_id: str, *, client_ip: str | None = None) -> Started:
     settings = get_settings()
     challenge = _open_challenge(registration_id)
     code = codes.reissue(challenge, client_ip)
-    pii = crypto.unseal(challenge.pii, {"purpose": "account", "account_id": challenge.account_id})
+    pii = unseal_pii(challenge.account_id, challenge.pii)
     language = i18n.normalise(challenge.language)
     text = _sms_text(None if challenge.phone_taken else code, settings, language)
     notifications.enqueue("sms", pii["phone"], text, kind="registration_code")
@@ -361,7 +360,7 @@ def _confirm(
     challenge = _open_challenge(registration_id)
     codes.verify(challenge, code)
 
-    created = iso(now())
+    created = clock.iso(clock.now())
     account = AccountModel(
         account_id=challenge.account_id,
         pii=challenge.pii,
@@ -376,11 +375,10 @@ def _confirm(
         created_at=created,
         # The device that registers is the borrower's: no "new device" notice for it.
         known_devices=[device_fingerprint(user_agent)],
-        failed_logins=0,
         language=i18n.normalise(challenge.language),
     )
     offer = calculator.quote(
-        int(challenge.amount), int(challenge.term_days), product(settings), today_kz()
+        int(challenge.amount), int(challenge.term_days), product(settings), clock.today_kz()
     )
     loan = LoanModel(
         account_id=account.account_id,
@@ -395,39 +393,46 @@ def _confirm(
         created_at=created,
     )
     session = build_session(account.account_id, user_agent, client_ip=client_ip)
+    # Each guard carries the sign-in copy of the account (``storage.accounts``).
     guards = [
-        IdentifierModel(lookup=index, account_id=account.account_id)
+        identifier_guard(index, account)
         for index in (challenge.iin_index, challenge.phone_index, challenge.email_index)
     ]
+    used = CodeExpired(N_("Этот код уже использован. Войдите в кабинет."))
     try:
-        with transaction() as tx:
-            # Puts first (positions 0..6), then the challenge update (position 7).
-            tx.save(account, condition=AccountModel.account_id.does_not_exist())
-            for guard in guards:
-                tx.save(guard, condition=IdentifierModel.lookup.does_not_exist())
-            tx.save(loan, condition=LoanModel.loan_id.does_not_exist())
-            tx.save(session.model, condition=type(session.model).token_hash.does_not_exist())
-            # One open loan per account (services.lending): the first one takes the guard.
-            tx.save(
-                open_guard(account.account_id), condition=IdentifierModel.lookup.does_not_exist()
-            )
-            tx.update(
+        with tx.write(
+            on_cancel=Conflict(N_("Подтверждение уже выполняется. Повторите попытку."))
+        ) as t:
+            t.update(
                 challenge,
                 actions=[ChallengeModel.consumed.set(True)],
                 condition=codes.consume_condition(challenge),
+                on_fail=used,
             )
-    except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if 7 in failed or 0 in failed:
-            raise CodeExpired(N_("Этот код уже использован. Войдите в кабинет.")) from exc
-        taken = [guards[i - 1].lookup for i in sorted(failed) if 1 <= i <= 3]
-        if taken:
-            return _taken_identifiers(challenge, taken, account, loan, session)
-        if exc.cause_response_code == "TransactionCanceledException":
-            raise Conflict(N_("Подтверждение уже выполняется. Повторите попытку.")) from exc
-        raise ServiceUnavailable() from exc
+            t.put(account, AccountModel.account_id.does_not_exist(), on_fail=used)
+            for guard in guards:
+                t.put(
+                    guard,
+                    IdentifierModel.lookup.does_not_exist(),
+                    on_fail=_IdentifierTaken(guard.lookup),
+                )
+            t.put(loan, LoanModel.loan_id.does_not_exist())
+            t.put(session.model, type(session.model).token_hash.does_not_exist())
+            # One open loan per account (services.lending): the first one takes the guard.
+            t.put(open_guard(account.account_id), IdentifierModel.lookup.does_not_exist())
+    except _IdentifierTaken:
+        taken = [e.index for e in t.failures if isinstance(e, _IdentifierTaken)]
+        return _taken_identifiers(challenge, taken, account, loan, session)
     logger.info("registration confirmed", extra={"account_id": account.account_id})
     return Registered(account_id=account.account_id, loan_id=loan.loan_id, session=session)
+
+
+class _IdentifierTaken(Exception):
+    """A guard of the new account already exists: that identifier is some account's."""
+
+    def __init__(self, index: str) -> None:
+        super().__init__(index)
+        self.index = index
 
 
 #: What the owner of record is told, by the kind of identifier found taken.
@@ -501,7 +506,7 @@ def _tell_owner(account_id: str, kinds: list[str]) -> None:
 
     with storage_errors():
         owner = AccountModel.get(account_id, attributes_to_get=["pii", "language"])
-    pii = crypto.unseal(owner.pii, {"purpose": "account", "account_id": account_id})
+    pii = unseal_pii(account_id, owner.pii)
     language = i18n.normalise(owner.language)
     what: str = ""
     for kind in kinds:

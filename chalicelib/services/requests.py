@@ -6,12 +6,11 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
-from chalicelib import i18n, metrics
+from chalicelib import clock, i18n, metrics
 from chalicelib.adapters import crypto
-from chalicelib.clock import iso, now, today_kz
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
 from chalicelib.domain.lending import LoanStatus
@@ -22,7 +21,6 @@ from chalicelib.errors import (
     InvalidValue,
     NotFound,
     RateLimited,
-    ServiceUnavailable,
     ValidationFailed,
 )
 from chalicelib.formats import LongDate
@@ -30,17 +28,18 @@ from chalicelib.i18n import N_, Msg, plural
 from chalicelib.logs import logger
 from chalicelib.services import audit
 from chalicelib.services.forms import Form, secret, string
-from chalicelib.storage import throttles
-from chalicelib.storage.accounts import AccountModel, IdentifierModel
-from chalicelib.storage.base import (
-    failed_conditions,
-    new_id,
-    storage_errors,
-    transaction,
+from chalicelib.storage import throttles, tx
+from chalicelib.storage.accounts import (
+    AccountModel,
+    IdentifierModel,
+    account_pii,
+    open_guard_key,
+    update_with_login,
 )
+from chalicelib.storage.base import new_id, storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.loans import loans_of
-from chalicelib.storage.requests import RequestModel
+from chalicelib.storage.requests import RequestModel, load_request
 
 
 class UnpaidLoan(Conflict):
@@ -51,13 +50,7 @@ class UnpaidLoan(Conflict):
 
 def load(request_id: str) -> RequestModel:
     """A request by id (strongly consistent), or ``NotFound``."""
-    if not isinstance(request_id, str) or not request_id or len(request_id) > 64:
-        raise NotFound(N_("Заявка не найдена."))
-    with storage_errors():
-        try:
-            return RequestModel.get(request_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound(N_("Заявка не найдена.")) from None
+    return load_request(request_id)
 
 
 def submit_if_ready(request_id: str) -> bool:
@@ -86,7 +79,7 @@ def submit_if_ready(request_id: str) -> bool:
                     actions=[
                         RequestModel.status.set(rules.IN_REVIEW),
                         RequestModel.queue.set(queue),
-                        RequestModel.updated_at.set(iso(now())),
+                        RequestModel.updated_at.set(clock.iso(clock.now())),
                     ]
                 )
             except UpdateError:
@@ -149,14 +142,14 @@ PHONE_CHANGE_LIFETIME_SECONDS = 7 * 24 * 3600
 
 def _open_guard(request_type: str, account_id: str) -> str:
     """Key of the guard item that allows one open request of a type per account."""
-    return f"open#{request_type}#{account_id}"
+    return open_guard_key(request_type, account_id)
 
 
 def _new_request(
     request_type: str, status: str, account_id: str | None, details: Mapping[str, Any] | None
 ) -> RequestModel:
     settings = get_settings()
-    moment = now()
+    moment = clock.now()
     request_id = new_id("req")
     return RequestModel(
         request_id=request_id,
@@ -164,9 +157,9 @@ def _new_request(
         type=request_type,
         status=status,
         queue=rules.queue_key(request_type, status),
-        created_at=iso(moment),
-        updated_at=iso(moment),
-        due_on=(today_kz() + timedelta(days=settings.review_days)).isoformat(),
+        created_at=clock.iso(moment),
+        updated_at=clock.iso(moment),
+        due_on=(clock.today_kz() + timedelta(days=settings.review_days)).isoformat(),
         details=crypto.seal(details, request_context(request_id)) if details else None,
         phone_confirmed=False,
     )
@@ -182,21 +175,20 @@ def _file(request: RequestModel, *extra: Model) -> None:
     guard = IdentifierModel(
         lookup=_open_guard(request.type, request.account_id), account_id=request.request_id
     )
-    try:
-        with transaction() as tx:
-            tx.save(guard, condition=IdentifierModel.lookup.does_not_exist())
-            tx.save(request, condition=RequestModel.request_id.does_not_exist())
-            for item in extra:
-                tx.save(item)
-    except TransactWriteError as exc:
-        if 0 in failed_conditions(exc):
-            raise _open_conflict(request.type) from exc
-        raise ServiceUnavailable() from exc
+    with tx.write() as t:
+        t.put(
+            guard,
+            IdentifierModel.lookup.does_not_exist(),
+            on_fail=lambda: _open_conflict(request.type),
+        )
+        t.put(request, RequestModel.request_id.does_not_exist())
+        for item in extra:
+            t.put(item)
     metrics.count("RequestFiled", Type=request.type)
 
 
 def _account_pii(account: AccountModel) -> dict[str, Any]:
-    return crypto.unseal(account.pii, {"purpose": "account", "account_id": account.account_id})
+    return account_pii(account)
 
 
 def start_phone_change(
@@ -354,26 +346,24 @@ def confirm_new_phone(account_id: str, request_id: str, data: Mapping[str, Any])
     if challenge.phone_taken:
         # Nobody was ever sent this code; should one still be guessed, it counts as wrong.
         raise CodeInvalid(N_("Неверный код подтверждения."))
-    try:
-        with transaction() as tx:
-            tx.update(
-                challenge,
-                actions=[ChallengeModel.consumed.set(True)],
-                condition=codes.consume_condition(challenge),
-            )
-            tx.update(
-                request,
-                actions=[
-                    RequestModel.phone_confirmed.set(True),
-                    RequestModel.updated_at.set(iso(now())),
-                ],
-                condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
-                add_version_condition=False,
-            )
-    except TransactWriteError as exc:
-        if failed_conditions(exc):
-            raise CodeExpired(N_("Этот код уже использован.")) from exc
-        raise ServiceUnavailable() from exc
+    used = CodeExpired(N_("Этот код уже использован."))
+    with tx.write() as t:
+        t.update(
+            challenge,
+            actions=[ChallengeModel.consumed.set(True)],
+            condition=codes.consume_condition(challenge),
+            on_fail=used,
+        )
+        t.update(
+            request,
+            actions=[
+                RequestModel.phone_confirmed.set(True),
+                RequestModel.updated_at.set(clock.iso(clock.now())),
+            ],
+            condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
+            add_version_condition=False,
+            on_fail=used,
+        )
     audit.record(account_id, "new_phone_confirmed", account_id, target=request_id)
     submit_if_ready(request_id)
     return view(load(request_id))
@@ -489,10 +479,8 @@ def report_compromise(principal_account_id: str, data: Mapping[str, Any]) -> dic
     description = form.field("description", string(2000), required=False)
     form.raise_if_invalid()
     account = get_account(principal_account_id)
-    with storage_errors():
-        account.update(
-            actions=[AccountModel.must_change_password.set(True)], add_version_condition=False
-        )
+    with tx.write() as t:
+        update_with_login(t, account, lambda m: [m.must_change_password.set(True)])
     end_all_sessions(principal_account_id)
     request = _new_request(
         rules.COMPROMISE,

@@ -13,19 +13,17 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib import i18n
-from chalicelib.adapters import crypto, facematch
-from chalicelib.clock import iso, now
+from chalicelib import clock, i18n
+from chalicelib.adapters import facematch
 from chalicelib.domain import requests as rules
 from chalicelib.errors import NotFound
 from chalicelib.formats import LongDate
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import notices
-from chalicelib.services import requests as request_service
-from chalicelib.storage.accounts import AccountModel
+from chalicelib.storage.accounts import AccountModel, unseal_pii
 from chalicelib.storage.base import storage_errors
-from chalicelib.storage.requests import RequestModel
+from chalicelib.storage.requests import RequestModel, load_request
 
 _UPDATE_ATTEMPTS = 4
 
@@ -92,7 +90,7 @@ def _face_match(request: RequestModel) -> facematch.FaceMatchResult:
 
 def _store_face_match(request: RequestModel, result: facematch.FaceMatchResult) -> None:
     """Versioned update; on a concurrent change re-read and try again."""
-    value = {**result.as_dict(), "checked_at": iso(now())}
+    value = {**result.as_dict(), "checked_at": clock.iso(clock.now())}
     current = request
     for _ in range(_UPDATE_ATTEMPTS):
         with storage_errors():
@@ -101,7 +99,7 @@ def _store_face_match(request: RequestModel, result: facematch.FaceMatchResult) 
             except UpdateError as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
-                current = request_service.load(request.request_id)
+                current = load_request(request.request_id)
                 continue
         logger.info(
             "face match stored",
@@ -126,7 +124,7 @@ def _current_phone(account_id: str) -> tuple[str, str]:
             account = AccountModel.get(account_id)
         except DoesNotExist:
             raise NotFound() from None
-    pii = crypto.unseal(account.pii, {"purpose": "account", "account_id": account_id})
+    pii = unseal_pii(account_id, account.pii)
     phone: str = pii["phone"]
     return phone, i18n.normalise(account.language)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.clock import epoch, iso, now
+from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.errors import NotFound, Unauthenticated
 from chalicelib.i18n import N_
@@ -59,7 +59,7 @@ class NewSession:
         return {
             "token": self.token,
             "token_type": "Bearer",
-            "expires_at": iso(self.model.expires_at),
+            "expires_at": clock.iso(self.model.expires_at),
             "idle_timeout_seconds": idle_seconds(self.model.kind),
             "must_change_password": bool(self.model.restricted),
         }
@@ -94,13 +94,13 @@ def build_session(
         else settings.session_absolute_seconds
     )
     token = secrets.token_urlsafe(32)
-    moment = now()
+    moment = clock.now()
     model = SessionModel(
         token_hash=token_hash(token),
         account_id=account_id,
-        created_at=iso(moment) + "#" + secrets.token_hex(4),
-        last_seen_at=epoch(),
-        expires_at=datetime.fromtimestamp(epoch() + lifetime, UTC),
+        created_at=clock.iso(moment) + "#" + secrets.token_hex(4),
+        last_seen_at=clock.epoch(),
+        expires_at=datetime.fromtimestamp(clock.epoch() + lifetime, UTC),
         user_agent=(user_agent or "")[:200] or None,
         kind=kind,
         roles=set(roles) or None,
@@ -149,7 +149,7 @@ def authenticate(token: str | None, kind: str = BORROWER) -> Principal:
             raise Unauthenticated() from None
     if session.kind != kind:
         raise Unauthenticated()
-    current = epoch()
+    current = clock.epoch()
     if not is_alive(session, current):
         end_session(key)
         raise Unauthenticated()
@@ -245,8 +245,8 @@ def _session_view(session: SessionModel, current_hash: str | None) -> dict[str, 
         "user_agent": session.user_agent,
         "ip_address": session.client_ip,
         "created_at": session.created_at.split("#", 1)[0],
-        "last_used_at": iso(datetime.fromtimestamp(session.last_seen_at, UTC)),
-        "expires_at": iso(session.expires_at),
+        "last_used_at": clock.iso(datetime.fromtimestamp(session.last_seen_at, UTC)),
+        "expires_at": clock.iso(session.expires_at),
         "current": session.token_hash == current_hash,
     }
 
@@ -257,7 +257,7 @@ def _live_sessions(account_id: str) -> list[SessionModel]:
     Sessions without a public id (made before it existed) are left out: nothing
     about them may be derived from the token hash; they end by their timeouts.
     """
-    current = epoch()
+    current = clock.epoch()
     with storage_errors():
         items = list(SessionModel.by_account.query(account_id))
     return [s for s in items if s.kind == BORROWER and s.session_id and is_alive(s, current)]

@@ -45,9 +45,9 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
+from chalicelib import clock
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import burn_verify, hash_password, verify_password
-from chalicelib.clock import epoch, iso, now
 from chalicelib.config import get_settings
 from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.errors import (
@@ -133,7 +133,7 @@ def _new_enrolment(username: str) -> tuple[str, str, int]:
     """A one-time enrolment token for ``username``: (token, its hash, expiry epoch)."""
     # The username tells which record to check; the 256-bit secret is the proof.
     token = f"{username}.{secrets.token_urlsafe(32)}"
-    expires = int(epoch()) + get_settings().staff_enrolment_seconds
+    expires = int(clock.epoch()) + get_settings().staff_enrolment_seconds
     return token, _token_hash(token), expires
 
 
@@ -144,7 +144,7 @@ def _invitation(username: str, roles: Iterable[str], token: str, expires: int) -
         "status": PENDING,
         "enrolment_token": token,
         "enrolment_link": f"staff#enrol={token}",
-        "enrolment_expires_at": iso(datetime.fromtimestamp(expires, UTC)),
+        "enrolment_expires_at": clock.iso(datetime.fromtimestamp(expires, UTC)),
     }
 
 
@@ -173,11 +173,10 @@ def invite_staff(username: str, roles: Iterable[str], created_by: str) -> dict[s
         staff_number=staff_number(username),
         roles=set(chosen),
         status=PENDING,
-        created_at=iso(now()),
+        created_at=clock.iso(clock.now()),
         created_by=created_by,
         enrolment_hash=token_hash,
         enrolment_expires_at=expires,
-        failed_logins=0,
         totp_failures=0,
         last_totp_step=0,
     )
@@ -263,7 +262,7 @@ def enrol(data: Mapping[str, Any], client_ip: str | None = None) -> dict[str, An
                     StaffModel.enrolment_expires_at.remove(),
                 ],
                 condition=(StaffModel.enrolment_hash == _token_hash(token))
-                & (StaffModel.enrolment_expires_at > int(epoch()))
+                & (StaffModel.enrolment_expires_at > int(clock.epoch()))
                 & (StaffModel.status == PENDING),
             )
         except UpdateError as exc:
@@ -283,7 +282,7 @@ def _matching_step(totp_secret: str, code: str) -> int | None:
     import pyotp
 
     totp = pyotp.TOTP(totp_secret)
-    current = int(epoch() // totp.interval)
+    current = int(clock.epoch() // totp.interval)
     for step in range(current - TOTP_VALID_WINDOW, current + TOTP_VALID_WINDOW + 1):
         if hmac.compare_digest(totp.generate_otp(step), code):
             return step

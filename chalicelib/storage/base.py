@@ -10,8 +10,7 @@ from functools import lru_cache
 
 import pynamodb.connection.base
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
-from pynamodb.models import Model
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.adapters.aws import botocore_session
@@ -55,14 +54,6 @@ def sortable_id(iso_time: str) -> str:
     return f"{compact}-{time.time_ns() % 1_000_000_000:09d}{secrets.token_hex(4)}"
 
 
-def failed_conditions(exc: TransactWriteError) -> list[int]:
-    """Positions (condition checks, deletes, puts, updates order) whose condition failed."""
-    reasons = exc.cancellation_reasons or []
-    return [
-        i for i, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"
-    ]
-
-
 @contextmanager
 def storage_errors() -> Iterator[None]:
     """Turn an unexpected DynamoDB failure into a clean, retryable domain error."""
@@ -70,32 +61,6 @@ def storage_errors() -> Iterator[None]:
         yield
     except PynamoDBException as exc:
         raise ServiceUnavailable() from exc
-
-
-def all_models() -> list[type[Model]]:
-    """Every table model of the application (local provisioning and tests use it)."""
-    from chalicelib.storage import (
-        accounts,
-        audit,
-        challenges,
-        loans,
-        requests,
-        sessions,
-        staff,
-        throttles,
-    )
-
-    return [
-        accounts.AccountModel,
-        accounts.IdentifierModel,
-        audit.AuditModel,
-        challenges.ChallengeModel,
-        loans.LoanModel,
-        requests.RequestModel,
-        sessions.SessionModel,
-        staff.StaffModel,
-        throttles.ThrottleModel,
-    ]
 
 
 @lru_cache(maxsize=1)
@@ -117,11 +82,6 @@ def transaction() -> TransactWrite:
     return TransactWrite(connection=_transaction_connection())
 
 
-def reset_connections() -> None:
-    """Forget every cached DynamoDB connection (tests point them at a fresh moto)."""
+def reset_transaction_connection() -> None:
+    """Forget the shared transaction connection (``registry.reset_connections`` uses it)."""
     _transaction_connection.cache_clear()
-    from chalicelib.storage.loans import PaymentModel  # shares the loans table
-
-    models: list[type[Model]] = [*all_models(), PaymentModel]
-    for model in models:
-        model._connection = None

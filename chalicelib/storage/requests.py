@@ -8,10 +8,13 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.storage.base import BaseMeta, table_name
+from chalicelib.errors import NotFound
+from chalicelib.i18n import N_
+from chalicelib.storage.base import BaseMeta, storage_errors, table_name
 
 
 class RequestsByAccount(GlobalSecondaryIndex["RequestModel"]):
@@ -86,3 +89,14 @@ class RequestModel(Model):
     by_account = RequestsByAccount()
     by_queue = RequestsByQueue()
     by_status = RequestsByStatus()
+
+
+def load_request(request_id: str) -> RequestModel:
+    """A request by id (strongly consistent), or ``NotFound``."""
+    if not isinstance(request_id, str) or not request_id or len(request_id) > 64:
+        raise NotFound(N_("Заявка не найдена."))
+    with storage_errors():
+        try:
+            return RequestModel.get(request_id, consistent_read=True)
+        except DoesNotExist:
+            raise NotFound(N_("Заявка не найдена.")) from None

@@ -56,8 +56,6 @@ class StaffModel(Model):
     #: SHA-256 of the one-time enrolment token (never the token) and its expiry (epoch s).
     enrolment_hash = UnicodeAttribute(null=True)
     enrolment_expires_at = NumberAttribute(null=True)
-    #: No longer written: sign-in failures are counted in ``hava-throttles``.
-    failed_logins = NumberAttribute(default=0)
     #: Consecutive wrong TOTP codes after a right password (a security event past a few).
     totp_failures = NumberAttribute(default=0)
     #: The last TOTP time step accepted: a code is never accepted twice.

@@ -8,7 +8,7 @@ from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
 from pynamodb.models import Model
 
-from chalicelib.clock import epoch
+from chalicelib import clock
 from chalicelib.errors import RateLimited
 from chalicelib.storage.base import BaseMeta, storage_errors, table_name
 
@@ -33,7 +33,7 @@ def consume(subject: str, limit: int, window_seconds: int) -> str:
     One conditional UpdateItem: concurrent callers can never overshoot the limit.
     Returns the counter's key (for ``release``).
     """
-    now = epoch()
+    now = clock.epoch()
     window = now // window_seconds
     window_end = (window + 1) * window_seconds
     item = ThrottleModel(key=f"{subject}#w{window_seconds}#{window}")
@@ -77,7 +77,7 @@ def release(key: str) -> None:
 
 def cooldown(subject: str, seconds: int) -> None:
     """Allow one event per ``seconds`` for ``subject``; refuse earlier ones."""
-    now = epoch()
+    now = clock.epoch()
     item = ThrottleModel(key=f"{subject}#cooldown", hits=1, expires_at=_at(now + seconds))
     with storage_errors():
         try:
@@ -110,7 +110,7 @@ def failure_state(subject: str) -> tuple[int, int]:
 
 def state_of(item: ThrottleModel | None) -> tuple[int, int]:
     """``(consecutive failures, seconds still locked)`` of a failure counter item."""
-    now = epoch()
+    now = clock.epoch()
     # moto never expires TTL items and DynamoDB may keep them for days: check here.
     if item is None or item.expires_at is None or item.expires_at <= _at(now):
         return 0, 0
@@ -124,7 +124,7 @@ def add_failure(subject: str, *, free: int, base: int, cap: int, memory: int) ->
     doubling with each further one, at most ``cap``. The counter is forgotten
     ``memory`` seconds after the last failure. Returns the new count.
     """
-    now = epoch()
+    now = clock.epoch()
     item = ThrottleModel(key=failures_key(subject))
     with storage_errors():
         try:

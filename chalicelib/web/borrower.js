@@ -27,14 +27,15 @@ const stopTimers = () => { while (stops.length) stops.pop()(); };
 // shown (signed out, no offer yet, no pending registration) is replaced by the nearest
 // one that can, in place, so Back never lands on a dead end.
 
-const VIEWS_FOR_USERS = new Set(["cabinet", "phone", "deletion", "compromise", "sessions"]);
+const VIEWS_FOR_USERS = new Set(["cabinet", "phone", "deletion", "compromise", "sessions",
+  "password-change", "email-change", "export"]);
 const VIEWS_FOR_GUESTS = new Set(["login", "questionnaire", "password", "code"]);
 const VIEWS = new Set([...$$(".view")].map((node) => node.id.replace(/^view-/, "")));
 let currentView = null;
 
 /** The view a request for `view` really opens (guards for sign-in and the registration steps). */
 function allowed(view) {
-  if (!VIEWS.has(view) || view === "maintenance") return state.user ? "cabinet" : "calculator";
+  if (!VIEWS.has(view) || view === "maintenance" || view === "loading") return state.user ? "cabinet" : "calculator";
   if (VIEWS_FOR_USERS.has(view) && !state.user) return "login";
   if (VIEWS_FOR_GUESTS.has(view) && state.user) return "cabinet";
   if (view === "consent" && !consentVersion) return state.user ? "cabinet" : "login";
@@ -59,6 +60,9 @@ function go(requested, how = "push") {
   if (view === "phone") resetPhoneChange();
   if (view === "deletion") resetDeletion();
   if (view === "report") resetReport();
+  if (view === "password-change") $("#password-change-form").reset();
+  if (view === "email-change") resetEmailChange();
+  if (view === "export") loadExport();
   if (view === "questionnaire") loadConsentText();
   if (view === "recovery") {
     $("#recovery-form").hidden = false;
@@ -805,6 +809,9 @@ function renderRequests(items) {
     request.rejection_reason ? el("p", { class: "item-reason" }, t("Причина отказа: {reason}", { reason: request.rejection_reason })) : null,
     request.type === "phone_change" && request.status === "awaiting_documents"
       ? el("button", { type: "button", class: "link", onclick: () => resumePhoneChange(request) }, t("Продолжить"))
+      : null,
+    request.type === "phone_change" && (request.status === "rejected" || request.status === "cancelled")
+      ? el("button", { type: "button", class: "link", onclick: () => go("phone") }, t("Подать заново"))
       : null)));
 }
 
@@ -833,11 +840,13 @@ async function acceptConsent() {
 // --- phone change -----------------------------------------------------------
 
 const phone = { requestId: null, uploads: {}, documents: [], poll: 0 };
+const CARD_TIPS = "Положите удостоверение на тёмный стол: все четыре угла в кадре, без бликов, текст читается.";
+const SELFIE_TIPS = "Держите удостоверение рядом с лицом: лицо и удостоверение видны целиком, текст читается.";
 const OPEN_REQUEST = new Set(["awaiting_documents", "in_review", "submitted"]);
 const DOCUMENT_STATUS = {
   awaiting_upload: "Не загружено",
   checking: "Проверяется…",
-  accepted: "Принято",
+  accepted: "Фото подходит — его проверит сотрудник",
   rejected: "Не принято",
 };
 
@@ -898,14 +907,22 @@ function renderUploads(request) {
     if (!item) {
       const inputId = `file-${doc.document}`;
       const form = phone.uploads[doc.document];
-      item = el("li", { id: `upload-${doc.document}`, class: "upload" },
-        el("label", { for: inputId }, doc.title),
+      // A card per photo, as a bank app does it: what to shoot, how, the picture shown back.
+      const selfie = doc.document === "selfie";
+      item = el("li", { id: `upload-${doc.document}`, class: "upload upload-card" },
+        el("div", { class: `frame frame-${selfie ? "selfie" : "card"}`, id: `frame-${doc.document}`, "aria-hidden": "true" }),
+        el("p", { class: "upload-title" }, doc.title),
+        el("p", { class: "hint", id: `tips-${doc.document}` }, t(selfie ? SELFIE_TIPS : CARD_TIPS)),
         el("input", {
-          id: inputId, type: "file", name: doc.document,
+          id: inputId, type: "file", name: doc.document, class: "visually-hidden",
+          // The camera straight away on a phone: the back one for the card, the front one for the selfie.
+          capture: selfie ? "user" : "environment",
           accept: (form && form.content_types ? form.content_types : ["image/jpeg", "image/png"]).join(","),
-          "aria-describedby": `verdict-${doc.document}`,
+          "aria-describedby": `tips-${doc.document} verdict-${doc.document}`,
           onchange: (event) => uploadDocument(doc.document, event.target),
         }),
+        el("label", { for: inputId, class: "shoot", id: `shoot-${doc.document}` },
+          t("Сфотографировать: {title}", { title: doc.title })),
         el("progress", { id: `progress-${doc.document}`, max: 100, value: 0, "aria-label": t("Загрузка: {title}", { title: doc.title }) }),
         el("p", { id: `verdict-${doc.document}`, class: "verdict", "aria-live": "polite" }));
       list.append(item);
@@ -920,11 +937,23 @@ function renderUploads(request) {
         verdict.className = `verdict verdict-${doc.status}`;
       }
     }
-    $(`#file-${doc.document}`).disabled = doc.status === "accepted" || doc.status === "checking";
+    const locked = doc.status === "accepted" || doc.status === "checking";
+    $(`#file-${doc.document}`).disabled = locked;
+    $(`#shoot-${doc.document}`).hidden = locked;
   }
   $("#phone-status").textContent = request.status === "awaiting_documents"
     ? t("Статус: {status}", { status: request.status_text })
     : sentence(t("Статус: {status}. Срок рассмотрения — до {date}", { status: request.status_text, date: formatDate(request.due_on) }));
+}
+
+/** The chosen photo shown back in its card (a blob: URL, never sent anywhere). */
+function showPreview(doc, file) {
+  const frame = $(`#frame-${doc}`);
+  const old = frame.querySelector("img");
+  if (old) URL.revokeObjectURL(old.src);
+  frame.replaceChildren(el("img", { src: URL.createObjectURL(file), alt: "" }));
+  frame.classList.add("has-photo");
+  $(`#shoot-${doc}`).textContent = t("Переснять");
 }
 
 async function uploadDocument(doc, input) {
@@ -942,6 +971,7 @@ async function uploadDocument(doc, input) {
     verdict.textContent = t("Загрузите фото в формате JPEG или PNG.");
     return;
   }
+  showPreview(doc, file);
   verdict.dataset.uploading = "1";
   verdict.textContent = t("Загружается…");
   input.disabled = true;
@@ -1017,6 +1047,70 @@ async function resendPhoneCode() {
   } catch (error) {
     failed(error, $("#phone-code-form"), "code");
   }
+}
+
+// --- password and e-mail ----------------------------------------------------
+
+async function changePassword(event) {
+  event.preventDefault();
+  const form = $("#password-change-form");
+  clearErrors(form);
+  const missing = requiredMissing(form);
+  if (Object.keys(missing).length) { showFieldErrors(form, missing); return; }
+  await busy(form, async () => {
+    try {
+      await api.post("/v1/me/password", formValues(form));
+      form.reset();
+      announceNext(t("Пароль изменён. Другие сеансы завершены."));
+      await enterCabinet();
+    } catch (error) {
+      failed(error, form);
+    }
+  });
+}
+
+function resetEmailChange() {
+  $("#email-change-form").reset();
+  $("#email-change-form").hidden = false;
+  $("#email-confirm-form").hidden = true;
+}
+
+async function startEmailChange(event) {
+  event.preventDefault();
+  const form = $("#email-change-form");
+  clearErrors(form);
+  const problems = requiredMissing(form);
+  const email = $("#emc-new_email").value;
+  if (!problems.new_email && check.emailProblem(email)) problems.new_email = check.emailProblem(email);
+  if (Object.keys(problems).length) { showFieldErrors(form, problems); return; }
+  await busy(form, async () => {
+    try {
+      const started = await api.post("/v1/me/email", { ...formValues(form), new_email: email.trim() });
+      form.reset();
+      form.hidden = true;
+      $("#email-confirm-message").textContent = started.message;
+      $("#email-confirm-form").hidden = false;
+      $("#emc-code").focus();
+    } catch (error) {
+      failed(error, form);
+    }
+  });
+}
+
+async function confirmEmailChange(event) {
+  event.preventDefault();
+  const form = $("#email-confirm-form");
+  clearErrors(form);
+  await busy(form, async () => {
+    try {
+      const done = await api.post("/v1/me/email/confirm", formValues(form));
+      form.reset();
+      announceNext(done.message);
+      await enterCabinet();
+    } catch (error) {
+      failed(error, form, "code");
+    }
+  });
 }
 
 // --- deletion, compromise, sessions, export ---------------------------------
@@ -1111,6 +1205,41 @@ async function endOtherSessions() {
   }
 }
 
+const EXPORT_SECTIONS = [
+  ["personal_data", "Персональные данные"], ["account", "Учётная запись"], ["loans", "Займы"],
+  ["requests", "Обращения"], ["sessions", "Сеансы"], ["consent", "Согласие"], ["audit", "Журнал действий"],
+];
+
+/** One value of the export, readable: objects as term/value pairs, lists numbered. */
+function exportValue(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (Array.isArray(value)) {
+    if (!value.length) return t("Нет записей.");
+    return el("ol", { class: "export-list" }, ...value.map((item) => el("li", {}, exportValue(item))));
+  }
+  if (typeof value === "object") {
+    return el("dl", { class: "pairs" }, ...Object.entries(value).map(([key, item]) =>
+      el("div", {}, el("dt", {}, key), el("dd", {}, exportValue(item)))));
+  }
+  if (typeof value === "boolean") return value ? t("да") : t("нет");
+  const text = String(value);
+  return text.length > 200 ? el("p", { class: "export-text" }, text) : text;
+}
+
+async function loadExport() {
+  const box = $("#export-data");
+  box.replaceChildren(el("p", { class: "empty" }, t("Загрузка…")));
+  try {
+    const data = await api.get("/v1/me/export");
+    box.replaceChildren(...EXPORT_SECTIONS.filter(([key]) => key in data).map(([key, title]) =>
+      el("section", { class: "export-section", "aria-labelledby": `export-${key}` },
+        el("h2", { id: `export-${key}` }, t(title)), exportValue(data[key]))));
+  } catch (error) {
+    box.replaceChildren();
+    failed(error);
+  }
+}
+
 async function exportData() {
   try {
     await api.download("/v1/me/export", "hava-export.json");
@@ -1170,7 +1299,8 @@ async function switchLanguage() {
 function renderFooter() {
   const about = state.product && state.product.lender;
   if (!about) return;
-  $("#foot-lender").textContent = [about.name, about.licence && t("Лицензия {licence}", { licence: about.licence })]
+  const name = lang() === "kk" ? about.name_kk : about.name_ru;
+  $("#foot-lender").textContent = [name, about.licence && t("Лицензия {licence}", { licence: about.licence })]
     .filter(Boolean).join(" · ");
   const contacts = [];
   if (about.support_phone) contacts.push(el("a", { href: `tel:${about.support_phone.replace(/\s/g, "")}` }, about.support_phone));
@@ -1230,6 +1360,9 @@ function wire() {
     go("questionnaire");
     $("#f-phone").focus();
   });
+  $("#password-change-form").addEventListener("submit", changePassword);
+  $("#email-change-form").addEventListener("submit", startEmailChange);
+  $("#email-confirm-form").addEventListener("submit", confirmEmailChange);
   $("#report-again").addEventListener("click", () => { resetReport(); $("#rep-login").focus(); });
   $("#lang-switch").addEventListener("click", switchLanguage);
   $("#password-form").addEventListener("submit", submitRegistration);
@@ -1248,7 +1381,7 @@ function wire() {
   $("#deletion-form").addEventListener("submit", requestDeletion);
   $("#compromise-form").addEventListener("submit", reportCompromise);
   $("#sessions-end-others").addEventListener("click", endOtherSessions);
-  $("#export").addEventListener("click", exportData);
+  $("#export-download").addEventListener("click", exportData);
   $("#maintenance-retry").addEventListener("click", () => window.location.reload());
 }
 

@@ -18,7 +18,10 @@ function stored() {
   try { return localStorage.getItem(KEY); } catch { return null; }
 }
 
-let current = LANGUAGES[stored()] ? stored() : "ru";
+// Only pages that offer the switch (`<html data-languages>`: the borrower's) follow the
+// choice; the support desk shares the origin and its localStorage but stays Russian.
+const offered = document.documentElement.hasAttribute("data-languages");
+let current = offered && LANGUAGES[stored()] ? stored() : "ru";
 
 /** The page's language code: "ru" or "kk". */
 export const lang = () => current;

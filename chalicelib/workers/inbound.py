@@ -33,7 +33,7 @@ from chalicelib.domain import inbound_mail as mail
 from chalicelib.errors import RateLimited
 from chalicelib.i18n import N_
 from chalicelib.logs import logger
-from chalicelib.storage.accounts import IdentifierModel
+from chalicelib.storage.accounts import IdentifierModel, inbound_guard_key
 from chalicelib.storage.base import storage_errors
 
 INBOUND_PREFIX = "inbound/"
@@ -84,7 +84,7 @@ def notification_of(body: str) -> dict[str, Any] | None:
 
 
 def _guard_key(ses_id: str) -> str:
-    return "inbound#" + crypto.blind_index("inbound", ses_id).split("#", 1)[1]
+    return inbound_guard_key(crypto.blind_index("inbound", ses_id).split("#", 1)[1])
 
 
 def _handled(ses_id: str) -> bool:

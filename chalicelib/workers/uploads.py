@@ -37,8 +37,8 @@ from urllib.parse import unquote_plus
 
 from pynamodb.exceptions import UpdateError
 
+from chalicelib import clock
 from chalicelib.adapters.aws import client
-from chalicelib.clock import iso, now
 from chalicelib.config import get_settings
 from chalicelib.domain import images
 from chalicelib.domain import requests as rules
@@ -248,7 +248,7 @@ def _entry(
         "source_key": source_key,
         "status": status,
         "reason": reason,
-        "checked_at": iso(now()),
+        "checked_at": clock.iso(clock.now()),
         "etag": etag,
     }
     if copy_key:
@@ -303,7 +303,7 @@ def _record(request_id: str, doc: str, entry: dict[str, Any]) -> tuple[str, Requ
                 request.update(
                     actions=[
                         RequestModel.documents.set(all_docs),
-                        RequestModel.updated_at.set(iso(now())),
+                        RequestModel.updated_at.set(clock.iso(clock.now())),
                     ]
                 )
             except UpdateError as exc:

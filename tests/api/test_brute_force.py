@@ -10,19 +10,9 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import PASSWORD, Api, form
+from tests.conftest import FrozenClock
 
 WRONG = "не-тот-пароль-вовсе"
-
-
-_FROZEN: dict[int, int] = {}
-
-
-def at(monkeypatch: pytest.MonkeyPatch, offset: int) -> None:
-    """Stop the throttles' clock at ``offset`` seconds after this test's first call."""
-    import chalicelib.storage.throttles as throttles
-
-    base = _FROZEN.setdefault(id(monkeypatch), int(time.time()))
-    monkeypatch.setattr(throttles, "epoch", lambda: base + offset)
 
 
 def settings(monkeypatch: pytest.MonkeyPatch, **values: int) -> None:
@@ -40,29 +30,29 @@ def failures_of(login: str) -> int:
     return throttles.failure_state(login_subject(login))[0]
 
 
-def back_off_trace(api: Api, monkeypatch: pytest.MonkeyPatch, login: str) -> list[Any]:
+def back_off_trace(api: Api, frozen_clock: FrozenClock, login: str) -> list[Any]:
     """Statuses and Retry-After of a fixed sequence of wrong guesses, the clock moving."""
     trace: list[Any] = []
     clock = 0
-    at(monkeypatch, clock)
+    frozen_clock.at(clock)
     for _ in range(5):
         trace.append(api.login(login, WRONG).status)
     for wait in (1, 2, 4):
         held = api.login(login, WRONG)
         trace.append((held.status, held.headers.get("Retry-After")))
         clock += wait
-        at(monkeypatch, clock)
+        frozen_clock.at(clock)
         trace.append(api.login(login, WRONG).status)
     return trace
 
 
 def test_five_failures_then_a_doubling_wait_refused_before_any_password_check(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock
 ) -> None:
     data = form()
     api.register(data)
     # GIVEN five wrong passwords in a row
-    trace = back_off_trace(api, monkeypatch, data["iin"])
+    trace = back_off_trace(api, frozen_clock, data["iin"])
     # THEN each further attempt waits 1 s, 2 s, 4 s: 429 with Retry-After during the wait
     assert trace == [401] * 5 + [(429, "1"), 401, (429, "2"), 401, (429, "4"), 401]
     # AND the refusal comes before any argon2 work, even for the right password
@@ -79,15 +69,15 @@ def test_five_failures_then_a_doubling_wait_refused_before_any_password_check(
 
 
 def test_the_right_password_after_the_wait_works_and_resets_the_count(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, frozen_clock: FrozenClock
 ) -> None:
     data = form()
     api.register(data)
-    at(monkeypatch, 0)
+    frozen_clock.at(0)
     for _ in range(5):
         api.login(data["email"], WRONG)
     assert api.login(data["email"]).status == 429
-    at(monkeypatch, 1)
+    frozen_clock.at(1)
     assert api.login(data["email"]).status == 201
     assert failures_of(data["email"]) == 0
     # Five fresh failures are allowed again before any wait.
@@ -96,22 +86,24 @@ def test_the_right_password_after_the_wait_works_and_resets_the_count(
     assert api.login(data["iin"]).status == 201
 
 
-def test_the_wait_is_capped(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_wait_is_capped(
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock
+) -> None:
     settings(monkeypatch, login_delay_max_seconds=3)
-    trace = back_off_trace(api, monkeypatch, "nobody@example.kz")
+    trace = back_off_trace(api, frozen_clock, "nobody@example.kz")
     assert trace[5::2] == [(429, "1"), (429, "2"), (429, "3")]
 
 
 def test_unknown_and_malformed_logins_are_throttled_exactly_like_real_ones(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock
 ) -> None:
     settings(monkeypatch, login_per_ip_per_minute=1_000)
     data = form()
     api.register(data)
-    real = back_off_trace(api, monkeypatch, data["phone"])
-    assert back_off_trace(api, monkeypatch, "+7 700 999 88 77") == real
-    assert back_off_trace(api, monkeypatch, "nobody@example.kz") == real
-    assert back_off_trace(api, monkeypatch, "не логин вовсе") == real
+    real = back_off_trace(api, frozen_clock, data["phone"])
+    assert back_off_trace(api, frozen_clock, "+7 700 999 88 77") == real
+    assert back_off_trace(api, frozen_clock, "nobody@example.kz") == real
+    assert back_off_trace(api, frozen_clock, "не логин вовсе") == real
 
 
 def test_parallel_wrong_guesses_are_each_counted(api: Api) -> None:
@@ -236,14 +228,14 @@ def test_recovery_start_takes_as_long_for_an_unknown_login(
 
 
 def test_ipv6_clients_share_the_per_address_limit_of_their_slash_64(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock
 ) -> None:
     from chalicelib.errors import RateLimited
     from chalicelib.services.auth import limit_address
 
     # GIVEN a limit of 3 sign-ins per address and minute
     settings(monkeypatch, login_per_ip_per_minute=3)
-    at(monkeypatch, 0)
+    frozen_clock.at(0)
     # WHEN one client rotates through addresses of its /64
     for host in ("::1", "::2", ":a1b2:c3d4:e5f6:789"):
         limit_address("login", f"2001:db8:77:1{host}")

@@ -16,12 +16,12 @@ from tests.factories import test_phone
 
 def age(request_id: str, days: float) -> None:
     """Pretend the request was filed ``days`` ago."""
-    from chalicelib.clock import iso, now
+    from chalicelib import clock
     from chalicelib.services.requests import load
     from chalicelib.storage.requests import RequestModel
 
     load(request_id).update(
-        actions=[RequestModel.created_at.set(iso(now() - timedelta(days=days)))]
+        actions=[RequestModel.created_at.set(clock.iso(clock.now() - timedelta(days=days)))]
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from tests.api.conftest import Api, Reply, form
 from tests.api.test_web_sessions import CSRF, SESSION, web_login, with_cookies
+from tests.conftest import FrozenClock
 
 KAZAKH_LETTERS = set("әғқңөұүһі")
 
@@ -102,12 +103,11 @@ def test_put_language_with_the_web_cookie_needs_the_csrf_token(api: Api) -> None
 
 
 def test_a_kazakh_account_gets_loan_sms_reminders_and_agreement_in_kazakh(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, frozen_clock: FrozenClock
 ) -> None:
     from datetime import datetime, timedelta
 
-    from chalicelib import formats
-    from chalicelib.clock import KZ_TZ, today_kz
+    from chalicelib import clock, formats
     from chalicelib.services import lending
     from chalicelib.storage.loans import LoanModel
     from tests.api.test_lending import IBAN, account_of, first_loan, loan_path
@@ -128,7 +128,7 @@ def test_a_kazakh_account_gets_loan_sms_reminders_and_agreement_in_kazakh(
 
     body = {"iban": IBAN, "own_account": True}
     assert api.call("PUT", f"{base}/payout-account", body, token).status == 200
-    after_cooldown(monkeypatch)
+    after_cooldown(frozen_clock)
     started = api.post(f"{base}/signature", {}, token=token)
     assert started.status == 202, started.body
     sign_sms = api.sms_to(data["phone"])[-1]
@@ -157,10 +157,13 @@ def test_a_kazakh_account_gets_loan_sms_reminders_and_agreement_in_kazakh(
     assert "\xa0ж. " in formats.long_date(due, "kk")
 
     loan = LoanModel.get(account_id, loan_id)
-    loan.due_date = (today_kz() + timedelta(days=3)).isoformat()
+    loan.due_date = (clock.today_kz() + timedelta(days=3)).isoformat()
     loan.save()
-    day = today_kz()
-    assert lending.reminders_due(datetime(day.year, day.month, day.day, 10, 0, tzinfo=KZ_TZ)) == 1
+    day = clock.today_kz()
+    assert (
+        lending.reminders_due(datetime(day.year, day.month, day.day, 10, 0, tzinfo=clock.KZ_TZ))
+        == 1
+    )
     reminder = api.sms_to(data["phone"])[-1]
     assert reminder.startswith("Hava: 3 күннен кейін, ")
     assert "несиені қайтару мерзімі" in reminder and "₸" in reminder

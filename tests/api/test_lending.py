@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib.clock import today_kz
+from chalicelib import clock
 from tests.api.conftest import Api
 from tests.api.test_requests import after_cooldown, signed_in
 from tests.api.test_staff_and_admin import make_staff, staff_login
+from tests.conftest import FrozenClock
 
 DESK = "/admin/v1/loan-desk"
 
@@ -110,7 +111,7 @@ def test_payout_accrual_payments_idempotent_and_repayment_frees_the_borrower(
     loan_id = first_loan(api, token)["loan_id"]
     issued = issue(api, support, account_id, loan_id)
     assert issued["status"] == "issued"
-    assert issued["due_date"] == (today_kz() + timedelta(days=15)).isoformat()
+    assert issued["due_date"] == (clock.today_kz() + timedelta(days=15)).isoformat()
     assert issued["owed_today"] == "50000.00" and issued["days_left"] == 15
     assert issued["repayment_details"]["payment_reference"].startswith("HV-")
 
@@ -120,7 +121,7 @@ def test_payout_accrual_payments_idempotent_and_repayment_frees_the_borrower(
     assert mine["early_repayment_today"] == "50000.00"
 
     pay = loan_path(account_id, loan_id, "payments")
-    today = today_kz().isoformat()
+    today = clock.today_kz().isoformat()
     part = {"amount": "20000.00", "paid_on": today, "bank_reference": "BANK-1"}
     first = api.post(pay, part, token=support)
     assert first.status == 201 and first.body["recorded"] is True
@@ -160,7 +161,7 @@ def test_the_schedule_moves_loans_overdue_once_and_shows_the_penalty(
     issue(api, support, account_id, loan_id)
     loan = LoanModel.get(account_id, loan_id)
     # Issued 17 days ago for 15 days: 2 days overdue today.
-    start = today_kz() - timedelta(days=17)
+    start = clock.today_kz() - timedelta(days=17)
     loan.issue_date = loan.accrued_through = start.isoformat()
     loan.due_date = (start + timedelta(days=15)).isoformat()
     loan.save()
@@ -182,7 +183,7 @@ IBAN = "KZ72 6010 0000 0000 0000"  # checksum-valid, bank code 601
 
 
 def test_payout_account_signature_extension_and_repayment(
-    api: Api, support: str, monkeypatch: pytest.MonkeyPatch
+    api: Api, support: str, frozen_clock: FrozenClock
 ) -> None:
     from chalicelib.storage.audit import AuditModel
 
@@ -202,7 +203,7 @@ def test_payout_account_signature_extension_and_repayment(
     saved = api.call("PUT", f"{base}/payout-account", {"iban": IBAN, "own_account": True}, token)
     assert saved.status == 200 and saved.body["payout_account_set"] is True
 
-    after_cooldown(monkeypatch)  # the registration code went to the same phone just now
+    after_cooldown(frozen_clock)  # the registration code went to the same phone just now
     started = api.post(f"{base}/signature", {}, token=token)
     assert started.status == 202, started.body
     offer = started.body["offer"]
@@ -233,7 +234,7 @@ def test_payout_account_signature_extension_and_repayment(
     assert issue_reply.status == 200 and issue_reply.body["status"] == "issued"
     due = issue_reply.body["due_date"]
 
-    after_cooldown(monkeypatch)  # the 60-second resend cooldown of the phone
+    after_cooldown(frozen_clock)  # the 60-second resend cooldown of the phone
     quoted = api.post(f"{base}/extension", {"days": 10}, token=token)
     assert quoted.status == 202, quoted.body
     assert quoted.body["extension"]["pay_now"] == "0.00"  # issued today: nothing accrued yet
@@ -246,7 +247,7 @@ def test_payout_account_signature_extension_and_repayment(
     assert new_due > due and ext.body["pay_to"]["payment_reference"].startswith("HV-")
 
     pay = loan_path(account_id, loan_id, "payments")
-    today = today_kz().isoformat()
+    today = clock.today_kz().isoformat()
     # The extension's payment (a token amount: nothing accrued on the day of issue).
     ext_pay = {"amount": "1.00", "paid_on": today, "bank_reference": "EXT-1", "kind": "extension"}
     paid = api.post(pay, ext_pay, token=support)
@@ -260,7 +261,6 @@ def test_payout_account_signature_extension_and_repayment(
 def test_reminders_go_once_in_the_day_window_in_russian(api: Api, support: str) -> None:
     from datetime import datetime
 
-    from chalicelib.clock import KZ_TZ
     from chalicelib.services import lending
     from chalicelib.storage.loans import LoanModel
 
@@ -269,11 +269,11 @@ def test_reminders_go_once_in_the_day_window_in_russian(api: Api, support: str) 
     loan_id = first_loan(api, token)["loan_id"]
     issue(api, support, account_id, loan_id)
     loan = LoanModel.get(account_id, loan_id)
-    loan.due_date = (today_kz() + timedelta(days=3)).isoformat()
+    loan.due_date = (clock.today_kz() + timedelta(days=3)).isoformat()
     loan.save()
-    day = today_kz()
-    at_night = datetime(day.year, day.month, day.day, 21, 30, tzinfo=KZ_TZ)
-    at_ten = datetime(day.year, day.month, day.day, 10, 0, tzinfo=KZ_TZ)
+    day = clock.today_kz()
+    at_night = datetime(day.year, day.month, day.day, 21, 30, tzinfo=clock.KZ_TZ)
+    at_ten = datetime(day.year, day.month, day.day, 10, 0, tzinfo=clock.KZ_TZ)
     assert lending.reminders_due(at_night) == 0
     assert lending.reminders_due(at_ten) == 1
     assert lending.reminders_due(at_ten) == 0  # the schedule ran twice: sent once

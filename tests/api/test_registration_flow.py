@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.api.conftest import PASSWORD, Api, form
+from tests.conftest import FrozenClock
 from tests.factories import test_phone, valid_iin
 
 
@@ -89,15 +90,12 @@ def test_unknown_and_malformed_bodies_are_4xx(api: Api) -> None:
 
 
 def test_step_one_answers_the_same_for_a_registered_phone_and_its_owner_is_told(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, frozen_clock: FrozenClock
 ) -> None:
     # GIVEN an existing account, registered more than a resend cooldown ago
     first = form()
     api.register(first)
-    import chalicelib.storage.throttles as throttles
-
-    real = throttles.epoch()
-    monkeypatch.setattr(throttles, "epoch", lambda: real + 61)
+    frozen_clock.advance(61)
     # WHEN a stranger starts a registration with the same phone (other IIN, e-mail)
     again = form(phone=first["phone"])
     reply = api.start(again)
@@ -222,26 +220,18 @@ def test_a_code_works_once(api: Api) -> None:
 
 
 def test_an_expired_code_is_refused_even_before_ttl_removes_it(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, frozen_clock: FrozenClock
 ) -> None:
     data = form()
     rid = api.start(data).body["registration_id"]
     code = api.latest_code(data["phone"])
-    import chalicelib.clock as clock
-
-    real = clock.epoch()
-    monkeypatch.setattr(clock, "epoch", lambda: real + 601)
-    import chalicelib.services.codes as codes
-
-    monkeypatch.setattr(codes, "epoch", lambda: real + 601)
+    frozen_clock.advance(601)
     reply = api.post(f"/v1/registrations/{rid}/confirm", {"code": code})
     assert reply.status == 422
     assert reply.error["code"] == "code_expired"
 
 
-def test_resend_has_a_cooldown_and_replaces_the_code(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_resend_has_a_cooldown_and_replaces_the_code(api: Api, frozen_clock: FrozenClock) -> None:
     data = form()
     rid = api.start(data).body["registration_id"]
     first_code = api.latest_code(data["phone"])
@@ -251,10 +241,7 @@ def test_resend_has_a_cooldown_and_replaces_the_code(
     assert early.status == 429
     assert 0 < int(early.headers["Retry-After"]) <= 60
     # AND after the cooldown a new code replaces the old one
-    import chalicelib.storage.throttles as throttles
-
-    real = throttles.epoch()
-    monkeypatch.setattr(throttles, "epoch", lambda: real + 61)
+    frozen_clock.advance(61)
     assert api.post(f"/v1/registrations/{rid}/resend").status == 202
     new_code = api.latest_code(data["phone"])
     if new_code != first_code:
@@ -263,20 +250,19 @@ def test_resend_has_a_cooldown_and_replaces_the_code(
     assert api.post(f"/v1/registrations/{rid}/confirm", {"code": new_code}).status == 201
 
 
-def test_hourly_cap_on_codes_per_number(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hourly_cap_on_codes_per_number(
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock
+) -> None:
     monkeypatch.setenv("HAVA_CODE_SENDS_PER_HOUR", "2")
     monkeypatch.setenv("HAVA_CODE_RESEND_COOLDOWN_SECONDS", "1")
     from chalicelib.config import reset_settings
 
     reset_settings()
-    import chalicelib.storage.throttles as throttles
-
-    real = throttles.epoch()
     phone = test_phone(4242)
     for i in range(2):
-        monkeypatch.setattr(throttles, "epoch", lambda i=i: real + 2 * i)
+        frozen_clock.at(2 * i)
         assert api.start(form(phone=phone)).status == 202
-    monkeypatch.setattr(throttles, "epoch", lambda: real + 10)
+    frozen_clock.at(10)
     capped = api.start(form(phone=phone))
     assert capped.status == 429
     assert capped.error["code"] == "rate_limited"
@@ -328,12 +314,9 @@ def test_cabinet_needs_a_session(api: Api) -> None:
     assert api.get("/v1/me/loans", token="x" * 500).status == 401
 
 
-def test_idle_session_expires(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_idle_session_expires(api: Api, frozen_clock: FrozenClock) -> None:
     token = api.register()["token"]
-    import chalicelib.services.sessions as sessions
-
-    real = sessions.epoch()
-    monkeypatch.setattr(sessions, "epoch", lambda: real + 31 * 60)
+    frozen_clock.advance(31 * 60)
     assert api.get("/v1/me", token=token).status == 401
 
 

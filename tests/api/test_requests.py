@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import PASSWORD, Api, form
+from tests.conftest import FrozenClock
 from tests.factories import test_phone
 
 
@@ -42,12 +43,9 @@ def accept_documents(request_id: str) -> None:
     request.save()
 
 
-def after_cooldown(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Move the send limits' clock past the 60-second cooldown of every number."""
-    import chalicelib.storage.throttles as throttles
-
-    real = throttles.epoch()
-    monkeypatch.setattr(throttles, "epoch", lambda: real + 61)
+def after_cooldown(frozen_clock: FrozenClock) -> None:
+    """Move the clock past the 60-second cooldown of every number."""
+    frozen_clock.advance(61)
 
 
 def set_loan_status(account_id: str, status: str) -> None:
@@ -71,13 +69,13 @@ def shape(body: Any) -> Any:
 
 
 def test_a_taken_new_number_answers_exactly_like_a_free_one_and_its_owner_is_told(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock
 ) -> None:
     # GIVEN two borrowers starting a phone change, and a third who owns a number
     _, token = signed_in(api)
     _, other_token = signed_in(api)
     owner, _ = signed_in(api)
-    after_cooldown(monkeypatch)
+    after_cooldown(frozen_clock)
     free = test_phone(7100)
     # WHEN one asks for the owner's number and the other for a free one
     taken_reply = start_phone_change(api, token, owner["phone"])
@@ -97,10 +95,7 @@ def test_a_taken_new_number_answers_exactly_like_a_free_one_and_its_owner_is_tol
         wrong = api.post(f"/v1/requests/{rid}/confirm-phone", {"code": guess}, token=token)
         assert wrong.status == 422 and wrong.error["code"] == "code_invalid"
     monkeypatch.undo()
-    import chalicelib.storage.throttles as throttles
-
-    real = throttles.epoch()
-    monkeypatch.setattr(throttles, "epoch", lambda: real + 200)
+    frozen_clock.advance(200)
     assert api.post(f"/v1/requests/{rid}/resend-code", token=token).status == 202
     assert "нельзя привязать" in api.sms_to(owner["phone"])[-1]
     accept_documents(rid)
@@ -186,7 +181,7 @@ def test_a_borrower_sees_only_their_own_requests(api: Api) -> None:
 
 
 def test_approved_phone_change_moves_login_and_guard_and_ends_sessions(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, frozen_clock: FrozenClock
 ) -> None:
     from chalicelib.services import decisions, requests
 
@@ -211,13 +206,13 @@ def test_approved_phone_change_moves_login_and_guard_and_ends_sessions(
     assert "изменён" in old_number_told
     assert any(m["channel"] == "email" and m["to"] == data["email"] for m in api.aws.outbox())
     # The old number is free again; the new one is taken.
-    after_cooldown(monkeypatch)
+    after_cooldown(frozen_clock)
     other = form(phone=data["phone"])
     assert api.register(other)["token"]
 
 
 def test_phone_change_approval_fails_cleanly_when_the_number_was_taken_meanwhile(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, frozen_clock: FrozenClock
 ) -> None:
     from chalicelib.errors import Conflict
     from chalicelib.services import decisions, requests
@@ -232,7 +227,7 @@ def test_phone_change_approval_fails_cleanly_when_the_number_was_taken_meanwhile
         token=token,
     )
     # Meanwhile someone registers the new number.
-    after_cooldown(monkeypatch)
+    after_cooldown(frozen_clock)
     api.register(form(phone=new_phone))
     with pytest.raises(Conflict):
         decisions.decide(
@@ -323,7 +318,7 @@ def test_deletion_is_refused_while_a_loan_is_unpaid(api: Api, status: str) -> No
 
 
 def test_approved_deletion_erases_personal_data_and_releases_identifiers(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, frozen_clock: FrozenClock
 ) -> None:
     from chalicelib.services import decisions
     from chalicelib.storage.accounts import AccountModel
@@ -354,7 +349,7 @@ def test_approved_deletion_erases_personal_data_and_releases_identifiers(
     assert any(m["to"] == data["email"] and "удалена" in str(m) for m in farewell)
     assert requests_load(request_id).details is None
     # IIN, phone and e-mail are free again.
-    after_cooldown(monkeypatch)
+    after_cooldown(frozen_clock)
     assert api.register(form(iin=data["iin"], phone=data["phone"], email=data["email"]))
 
 
@@ -365,13 +360,11 @@ def requests_load(request_id: str) -> Any:
 
 
 def test_deletion_needs_the_password_and_wrong_ones_count_as_sign_in_failures(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, frozen_clock: FrozenClock
 ) -> None:
-    import chalicelib.storage.throttles as throttles
     from chalicelib.config import get_settings
 
-    frozen = throttles.epoch()  # the back-off's waits must not run out on a slow machine
-    monkeypatch.setattr(throttles, "epoch", lambda: frozen)
+    frozen_clock.at(0)  # the back-off's waits must not run out on a slow machine
 
     data, token = signed_in(api)
     account_id = api.get("/v1/me", token=token).body["account_id"]
@@ -469,7 +462,7 @@ def recover_by_sms(api: Api, login: str, phone: str, new_password: str) -> None:
 
 
 def test_signed_in_compromise_report_ends_sessions_and_the_old_password_opens_nothing(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, frozen_clock: FrozenClock
 ) -> None:
     # GIVEN a borrower with two sessions (one of them the intruder's)
     data, token = signed_in(api)
@@ -491,7 +484,7 @@ def test_signed_in_compromise_report_ends_sessions_and_the_old_password_opens_no
     wrong = api.login(data["iin"], "не-тот-пароль-123")
     assert wrong.status == 401 and wrong.error["code"] == "invalid_credentials"
     # WHEN the borrower recovers with the code sent to the phone of record
-    after_cooldown(monkeypatch)
+    after_cooldown(frozen_clock)
     new_password = "новый-длинный-пароль-2026"
     recover_by_sms(api, data["iin"], data["phone"], new_password)
     # THEN the new password opens the whole cabinet and the old one nothing
@@ -505,12 +498,14 @@ def test_a_restricted_session_reads_and_changes_nothing(api: Api) -> None:
     # GIVEN a session opened with a password security declared suspect (legacy or a race)
     from chalicelib.services.sessions import start_session
     from chalicelib.storage.accounts import AccountModel
+    from devstack.reindex_logins import reindex_account
 
     _, token = signed_in(api)
     account_id = api.get("/v1/me", token=token).body["account_id"]
     AccountModel(account_id=account_id).update(
         actions=[AccountModel.must_change_password.set(True)], add_version_condition=False
     )
+    reindex_account(account_id)  # the guards' sign-in copy follows the account
     restricted = start_session(account_id, None, restricted=True).token
     change = {
         "current_password": PASSWORD,
@@ -537,12 +532,14 @@ def test_a_restricted_session_reads_and_changes_nothing(api: Api) -> None:
 def test_the_old_password_changes_nothing_even_in_a_full_session(api: Api) -> None:
     # GIVEN a full session that outlived the report (a sign-in racing it)
     from chalicelib.storage.accounts import AccountModel
+    from devstack.reindex_logins import reindex_account
 
     data, token = signed_in(api)
     account_id = api.get("/v1/me", token=token).body["account_id"]
     AccountModel(account_id=account_id).update(
         actions=[AccountModel.must_change_password.set(True)], add_version_condition=False
     )
+    reindex_account(account_id)  # the guards' sign-in copy follows the account
     new = "новый-длинный-пароль-2026"
     # WHEN it proves itself with the old password THEN nothing changes
     changed = api.post(
@@ -556,9 +553,7 @@ def test_the_old_password_changes_nothing_even_in_a_full_session(api: Api) -> No
     assert api.login(data["iin"], new).status == 401
 
 
-def test_staff_lock_then_unlock_leaves_only_recovery(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_staff_lock_then_unlock_leaves_only_recovery(api: Api, frozen_clock: FrozenClock) -> None:
     from chalicelib.services import decisions
 
     # GIVEN a borrower signed in (the intruder's session among them)
@@ -575,13 +570,13 @@ def test_staff_lock_then_unlock_leaves_only_recovery(
     # THEN the old password opens nothing; recovery does
     refused = api.login(data["iin"])
     assert refused.status == 403 and refused.error["code"] == "password_recovery_required"
-    after_cooldown(monkeypatch)
+    after_cooldown(frozen_clock)
     recover_by_sms(api, data["iin"], data["phone"], "новый-длинный-пароль-2026")
     assert api.login(data["iin"], "новый-длинный-пароль-2026").status == 201
 
 
 def test_unlock_requires_recovery_even_after_a_recovery_during_the_lock(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, frozen_clock: FrozenClock
 ) -> None:
     from chalicelib.services import decisions
 
@@ -589,7 +584,7 @@ def test_unlock_requires_recovery_even_after_a_recovery_during_the_lock(
     account_id = api.get("/v1/me", token=token).body["account_id"]
     officer = staff("security")
     decisions.lock_account(account_id, {"reason": "Подозрительные входы"}, officer)
-    after_cooldown(monkeypatch)
+    after_cooldown(frozen_clock)
     recover_by_sms(api, data["iin"], data["phone"], "новый-длинный-пароль-2026")
     decisions.unlock_account(account_id, {"reason": "Проверено"}, officer)
     refused = api.login(data["iin"], "новый-длинный-пароль-2026")

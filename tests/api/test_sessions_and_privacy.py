@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import PASSWORD, Api, Reply, form
+from tests.conftest import FrozenClock
 
 CHROME_ANDROID = (
     "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 "
@@ -395,7 +396,7 @@ def test_export_needs_a_session_and_is_rate_limited(
 
 
 def test_a_session_past_its_absolute_lifetime_is_refused_before_ttl_removes_it(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock
 ) -> None:
     import chalicelib.services.sessions as sessions
     from chalicelib.storage.sessions import SessionModel
@@ -406,8 +407,7 @@ def test_a_session_past_its_absolute_lifetime_is_refused_before_ttl_removes_it(
     key = sessions.token_hash(token)
     assert SessionModel.get(key).expires_at is not None  # the TTL attribute is set
     # WHEN 12 h and 1 s have passed (the item is still in the table: TTL has not run)
-    real = sessions.epoch()
-    monkeypatch.setattr(sessions, "epoch", lambda: real + 12 * 3600 + 1)
+    frozen_clock.advance(12 * 3600 + 1)
     # THEN the token is refused, and the item is deleted on that read
     assert api.get("/v1/me", token=token).status == 401
     with pytest.raises(SessionModel.DoesNotExist):
@@ -415,9 +415,9 @@ def test_a_session_past_its_absolute_lifetime_is_refused_before_ttl_removes_it(
 
 
 def test_an_unfinished_registration_past_its_lifetime_is_refused_before_ttl_removes_it(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, frozen_clock: FrozenClock
 ) -> None:
-    from chalicelib.services import codes, registration
+    from chalicelib.services import registration
     from chalicelib.storage.challenges import ChallengeModel
 
     # GIVEN a registration started but never confirmed
@@ -426,8 +426,7 @@ def test_an_unfinished_registration_past_its_lifetime_is_refused_before_ttl_remo
     rid = started.body["registration_id"]
     code = api.latest_code(data["phone"])
     # WHEN its lifetime (24 h) has passed, the item still in the table
-    real = codes.epoch()
-    monkeypatch.setattr(codes, "epoch", lambda: real + registration.CHALLENGE_LIFETIME_SECONDS + 1)
+    frozen_clock.advance(registration.CHALLENGE_LIFETIME_SECONDS + 1)
     assert ChallengeModel.get(rid).challenge_id == rid
     # THEN neither a new code nor the old one opens it
     resent = api.post(f"/v1/registrations/{rid}/resend")

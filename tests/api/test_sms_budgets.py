@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
 
 from tests.api.conftest import PASSWORD, Api, form
+from tests.conftest import FrozenClock
 from tests.factories import test_phone
 
 
@@ -56,12 +56,9 @@ def configure(monkeypatch: pytest.MonkeyPatch, **values: int) -> None:
     reset_settings()
 
 
-def frozen(monkeypatch: pytest.MonkeyPatch) -> int:
-    import chalicelib.storage.throttles as throttles
-
-    now = int(time.time())
-    monkeypatch.setattr(throttles, "epoch", lambda: now)
-    return now
+def frozen(frozen_clock: FrozenClock) -> None:
+    """Stop the clock: the budgets' windows must not roll over during the test."""
+    frozen_clock.at(0)
 
 
 def assert_refused(reply: Any, events: Events, scope: str, window: int) -> None:
@@ -78,10 +75,15 @@ def assert_refused(reply: Any, events: Events, scope: str, window: int) -> None:
     ("setting", "window"), [("code_sends_per_hour", 3600), ("sms_per_phone_per_day", 86400)]
 )
 def test_budget_per_phone(
-    api: Api, monkeypatch: pytest.MonkeyPatch, events: Events, setting: str, window: int
+    api: Api,
+    monkeypatch: pytest.MonkeyPatch,
+    frozen_clock: FrozenClock,
+    events: Events,
+    setting: str,
+    window: int,
 ) -> None:
     configure(monkeypatch, **{setting: 2})
-    frozen(monkeypatch)
+    frozen(frozen_clock)
     phone = test_phone(4100)
     assert [api.start(form(phone=phone)).status for _ in range(2)] == [202, 202]
     assert_refused(api.start(form(phone=phone)), events, "phone", window)
@@ -93,10 +95,15 @@ def test_budget_per_phone(
     ("setting", "window"), [("sms_per_ip_per_hour", 3600), ("sms_per_ip_per_day", 86400)]
 )
 def test_budget_per_client_address(
-    api: Api, monkeypatch: pytest.MonkeyPatch, events: Events, setting: str, window: int
+    api: Api,
+    monkeypatch: pytest.MonkeyPatch,
+    frozen_clock: FrozenClock,
+    events: Events,
+    setting: str,
+    window: int,
 ) -> None:
     configure(monkeypatch, **{setting: 3})
-    frozen(monkeypatch)
+    frozen(frozen_clock)
     assert [api.start(form()).status for _ in range(3)] == [202] * 3
     # Any flow that sends a code counts: recovery from the same address is refused too.
     assert_refused(
@@ -109,19 +116,24 @@ def test_budget_per_client_address(
     ("setting", "window"), [("sms_global_per_hour", 3600), ("sms_global_per_day", 86400)]
 )
 def test_global_budget(
-    api: Api, monkeypatch: pytest.MonkeyPatch, events: Events, setting: str, window: int
+    api: Api,
+    monkeypatch: pytest.MonkeyPatch,
+    frozen_clock: FrozenClock,
+    events: Events,
+    setting: str,
+    window: int,
 ) -> None:
     configure(monkeypatch, **{setting: 2})
-    frozen(monkeypatch)
+    frozen(frozen_clock)
     assert [api.start(form()).status for _ in range(2)] == [202, 202]
     assert_refused(api.start(form()), events, "global", window)
 
 
 def test_resends_spend_the_same_budgets(
-    api: Api, monkeypatch: pytest.MonkeyPatch, events: Events
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock, events: Events
 ) -> None:
     configure(monkeypatch, code_sends_per_hour=2)
-    frozen(monkeypatch)
+    frozen(frozen_clock)
     data = form()
     rid = api.start(data).body["registration_id"]
     assert api.post(f"/v1/registrations/{rid}/resend").status == 202
@@ -129,16 +141,15 @@ def test_resends_spend_the_same_budgets(
 
 
 def test_a_new_window_lets_codes_through_again(
-    api: Api, monkeypatch: pytest.MonkeyPatch, events: Events
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock, events: Events
 ) -> None:
-    import chalicelib.storage.throttles as throttles
 
     configure(monkeypatch, sms_global_per_hour=1)
-    now = frozen(monkeypatch)
+    frozen(frozen_clock)
     assert api.start(form()).status == 202
     refused = api.start(form())
     assert refused.status == 429
-    monkeypatch.setattr(throttles, "epoch", lambda: now + int(refused.headers["Retry-After"]))
+    frozen_clock.at(int(refused.headers["Retry-After"]))
     assert api.start(form()).status == 202
 
 
@@ -181,11 +192,11 @@ def change_phone(api: Api, token: str, phone: str) -> Any:
 
 
 def test_refused_phone_changes_never_touch_the_global_budget(
-    api: Api, monkeypatch: pytest.MonkeyPatch, events: Events
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock, events: Events
 ) -> None:
     # GIVEN a borrower (one code queued: the registration's)
     configure(monkeypatch, phone_change_attempts_per_day=5, sms_global_per_hour=3)
-    frozen(monkeypatch)
+    frozen(frozen_clock)
     token = api.register(form())["token"]
     assert global_hits() == 1
     # WHEN they probe numbers: one request is filed, the rest are refused
@@ -205,12 +216,17 @@ def test_refused_phone_changes_never_touch_the_global_budget(
     [("phone_change_attempts_per_day", "account"), ("sms_per_ip_per_hour", "ip")],
 )
 def test_phone_change_is_charged_to_account_and_address_before_any_lookup(
-    api: Api, monkeypatch: pytest.MonkeyPatch, events: Events, setting: str, scope: str
+    api: Api,
+    monkeypatch: pytest.MonkeyPatch,
+    frozen_clock: FrozenClock,
+    events: Events,
+    setting: str,
+    scope: str,
 ) -> None:
     # GIVEN a borrower whose account (or address) has one attempt a day, already used
     account_id = api.register(form())["account_id"]
     configure(monkeypatch, **{setting: 1})
-    frozen(monkeypatch)
+    frozen(frozen_clock)
     import chalicelib.services.requests as service
     from chalicelib.errors import RateLimited
 
@@ -230,11 +246,11 @@ def test_phone_change_is_charged_to_account_and_address_before_any_lookup(
 
 
 def test_sign_ins_and_password_changes_send_at_most_the_notice_budget(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock
 ) -> None:
     # GIVEN a borrower and the default notice budgets
     configure(monkeypatch, sms_notices_per_phone_per_hour=4, sms_notices_per_phone_per_day=10)
-    frozen(monkeypatch)
+    frozen(frozen_clock)
     data = form()
     api.register(data)
     before = len(api.sms_to(data["phone"]))
@@ -274,10 +290,10 @@ def test_sign_ins_and_password_changes_send_at_most_the_notice_budget(
 
 
 def test_a_notice_over_budget_does_not_refuse_the_action(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock
 ) -> None:
     configure(monkeypatch, sms_notices_per_phone_per_hour=1)
-    frozen(monkeypatch)
+    frozen(frozen_clock)
     data = form()
     api.register(data)
     agents = ["Mozilla/5.0 (Windows NT 10.0) Firefox/121.0", "Mozilla/5.0 (Android 14) Chrome/120"]

@@ -16,7 +16,7 @@ import pytest
 
 from chalicelib.domain import requests as rules
 from tests.api.conftest import Api, form
-from tests.conftest import Aws
+from tests.conftest import Aws, FrozenClock
 from tests.staffing import STAFF_PASSWORD, enrol_staff, secret_of
 
 MSG_LOGIN = "Неверный логин, пароль или код"
@@ -61,8 +61,8 @@ def file_request(
     due_days: int = 15,
 ) -> str:
     """A request waiting for review, written straight to the table."""
+    from chalicelib import clock
     from chalicelib.adapters import crypto
-    from chalicelib.clock import iso
     from chalicelib.services.requests import request_context
     from chalicelib.storage.base import new_id
     from chalicelib.storage.requests import RequestModel
@@ -74,8 +74,8 @@ def file_request(
         type=request_type,
         status=rules.IN_REVIEW,
         queue=rules.queue_key(request_type, rules.IN_REVIEW),
-        created_at=iso(created_at),
-        updated_at=iso(created_at),
+        created_at=clock.iso(created_at),
+        updated_at=clock.iso(created_at),
         due_on=(created_at + timedelta(days=due_days)).date().isoformat(),
         details=crypto.seal(details, request_context(request_id)) if details else None,
         phone_confirmed=request_type == rules.PHONE_CHANGE,
@@ -234,12 +234,9 @@ def test_roles_are_enforced_and_admin_implies_no_other_role(
 
 
 def test_expired_staff_session_is_refused(
-    api: Api, support: str, monkeypatch: pytest.MonkeyPatch
+    api: Api, support: str, frozen_clock: FrozenClock
 ) -> None:
-    from chalicelib.services import sessions
-
-    later = sessions.epoch() + 16 * 60
-    monkeypatch.setattr(sessions, "epoch", lambda: later)
+    frozen_clock.advance(16 * 60)
     reply = api.get("/admin/v1/queue?type=phone_change", token=support)
     assert reply.status == 401
     assert reply.error["code"] == "unauthenticated"

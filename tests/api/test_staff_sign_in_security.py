@@ -14,8 +14,9 @@ import pytest
 
 from chalicelib.domain import requests as rules
 from tests.api.conftest import Api
-from tests.api.test_brute_force import _verify_median, at, settings
+from tests.api.test_brute_force import _verify_median, settings
 from tests.api.test_staff_and_admin import file_request, staff_login
+from tests.conftest import FrozenClock
 from tests.staffing import STAFF_PASSWORD, enrol_staff, secret_of
 
 WRONG = "совсем-не-тот-пароль"
@@ -35,10 +36,10 @@ def wrong_code(secret: str) -> str:
 
 
 def test_wrong_passwords_and_codes_back_off_like_borrowers_and_hold_the_right_credentials(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock
 ) -> None:
     secret = enrol_staff("sasha.support", "support")
-    at(monkeypatch, 0)
+    frozen_clock.at(0)
     # GIVEN three wrong passwords and two wrong codes in a row (free failures)
     trace = [sign_in(api, "sasha.support", WRONG, pyotp.TOTP(secret).now()).status for _ in "abc"]
     for _ in range(2):
@@ -58,7 +59,7 @@ def test_wrong_passwords_and_codes_back_off_like_borrowers_and_hold_the_right_cr
     assert checks == []
     monkeypatch.setattr(staff, "verify_password", real_verify)
     # AND after the wait, the right credentials work and reset the count
-    at(monkeypatch, 1)
+    frozen_clock.at(1)
     assert sign_in(api, "sasha.support", STAFF_PASSWORD, pyotp.TOTP(secret).now()).status == 201
     from chalicelib.services.staff_accounts import login_subject
     from chalicelib.storage import throttles
@@ -66,37 +67,31 @@ def test_wrong_passwords_and_codes_back_off_like_borrowers_and_hold_the_right_cr
     assert throttles.failure_state(login_subject("sasha.support")) == (0, 0)
 
 
-def _trace(api: Api, monkeypatch: pytest.MonkeyPatch, username: str) -> list[Any]:
+def _trace(api: Api, frozen_clock: FrozenClock, username: str) -> list[Any]:
     trace: list[Any] = []
     clock = 0
-    at(monkeypatch, clock)
+    frozen_clock.at(clock)
     for _ in range(5):
         trace.append(sign_in(api, username, WRONG, "123456").status)
     for wait in (1, 2, 4):
         held = sign_in(api, username, WRONG, "123456")
         trace.append((held.status, held.headers.get("Retry-After"), held.body))
         clock += wait
-        at(monkeypatch, clock)
+        frozen_clock.at(clock)
         trace.append(sign_in(api, username, WRONG, "123456").status)
     return trace
 
 
 def test_unknown_usernames_back_off_and_answer_exactly_like_known_ones(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, frozen_clock: FrozenClock
 ) -> None:
     enrol_staff("sasha.support", "support")
-    known = _trace(api, monkeypatch, "sasha.support")
-    _restart_clock(monkeypatch)
-    unknown = _trace(api, monkeypatch, "nobody.here")
+    known = _trace(api, frozen_clock, "sasha.support")
+    frozen_clock.restart()
+    unknown = _trace(api, frozen_clock, "nobody.here")
     assert known == unknown
     assert known[:5] == [401] * 5
     assert [step[:2] for step in known[5::2]] == [(429, "1"), (429, "2"), (429, "4")]
-
-
-def _restart_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.api import test_brute_force
-
-    test_brute_force._FROZEN.pop(id(monkeypatch), None)
 
 
 def test_every_spelling_of_a_username_shares_one_counter(api: Api) -> None:
@@ -295,18 +290,15 @@ def test_the_enrolment_link_works_once(api: Api, admin: str) -> None:
 
 
 def test_the_enrolment_link_expires_and_a_forged_one_is_refused(
-    api: Api, admin: str, monkeypatch: pytest.MonkeyPatch
+    api: Api, admin: str, frozen_clock: FrozenClock
 ) -> None:
-    import chalicelib.services.staff_accounts as staff
 
     token = invite(api, admin)
-    real_epoch = staff.epoch
-    later = time.time() + 24 * 3600 + 1
-    monkeypatch.setattr(staff, "epoch", lambda: later)
+    frozen_clock.advance(24 * 3600 + 1)
     expired = enrol(api, token)
     assert expired.status == 404
     assert "устарела" in expired.error["message"]
-    monkeypatch.setattr(staff, "epoch", real_epoch)
+    frozen_clock.thaw()
     for forged in (
         token[:-2] + "xx",
         "admin_ainur." + token.rpartition(".")[2],

@@ -145,7 +145,9 @@ def test_borrower_journey_from_calculator_to_new_phone(
         )
         expect(page.locator(f"#progress-{doc}")).to_have_attribute("value", "100")
     for doc in DOCUMENTS:
-        expect(page.locator(f"#verdict-{doc}")).to_have_text("Принято", timeout=30_000)
+        expect(page.locator(f"#verdict-{doc}")).to_have_text(
+            "Фото подходит — его проверит сотрудник", timeout=30_000
+        )
     expect(page.locator("#phone-status")).to_contain_text("На рассмотрении", timeout=20_000)
     page.get_by_role("button", name="Вернуться в кабинет").click()
     expect(page.locator("#requests")).to_contain_text("Изменение номера телефона")

@@ -28,7 +28,16 @@ GUEST_VIEWS = ("calculator", "questionnaire", "login", "recovery", "report", "co
 PENDING = """sessionStorage.setItem("hava.registration", JSON.stringify({
   id: "reg_axe", message: "Мы отправили SMS с кодом подтверждения на номер +7 700 ••• •• 01.",
   resend_at: Date.now() + 45000, expires_at: Date.now() + 600000}))"""
-USER_VIEWS = ("cabinet", "phone", "sessions", "deletion", "compromise")
+USER_VIEWS = (
+    "cabinet",
+    "phone",
+    "sessions",
+    "deletion",
+    "compromise",
+    "password-change",
+    "email-change",
+    "export",
+)
 
 
 def kazakh(text: str) -> bool:
@@ -81,6 +90,12 @@ def test_the_whole_journey_in_kazakh(
     expect(page.locator("#q-gesv")).to_have_text(re.compile(r"^\d+,\d\s%$"))
     kazakh_date = re.compile(r"^\d{4} жылғы \d{1,2} [а-яәғқңөұүһі]+$")  # «2026 жылғы 17 желтоқсан»
     expect(page.locator("#q-date")).to_have_text(kazakh_date)
+    # The footer: the lender, its licence and support contacts from the stage's configuration
+    expect(page.locator("#foot-lender")).to_contain_text("МҚҰ")
+    expect(page.locator("#foot-lender")).to_contain_text("Лицензия")
+    expect(page.locator("#foot-support")).to_contain_text("Қолдау қызметі")
+    expect(page.locator("#foot-support a[href^='mailto:']")).to_have_count(1)
+    expect(page.locator("#foot-support a[href^='tel:']")).to_have_count(1)
     page.screenshot(path=str(artifacts / "kk-calculator-360.png"), full_page=True)
 
     # The choice survives a reload and is sent with every API call
@@ -214,6 +229,8 @@ def test_every_main_view_passes_axe_in_both_languages(
             page.goto(f"{base}/#{view}")
             page.reload()
             expect(page.locator(f"#view-{view}")).to_be_visible(timeout=30_000)
+            if view == "export":  # the readable export, section by section
+                expect(page.locator(".export-section").first).to_be_visible(timeout=30_000)
             check_view(page, view, width, artifacts, lang)
         assert problems.errors == []
         context.close()

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from bench.reliability import GENEROUS_LIMITS
-from chalicelib.clock import today_kz
+from chalicelib import clock
 from tests.api.conftest import PASSWORD, form
 from tests.browser.conftest import PageProblems
 from tests.browser.test_cabinet_in_browser import fill_questionnaire
@@ -175,7 +175,7 @@ def test_a_first_loan_from_application_to_repayment(
     expect(desk.locator("#loans-list")).to_contain_text("Список пуст.")
 
     # The borrower's loan screen: issued, owed today, the due date 15 days on.
-    due = russian_date(today_kz() + timedelta(days=15))
+    due = russian_date(clock.today_kz() + timedelta(days=15))
     loan = my_loan(page)
     expect(loan).to_contain_text("Выдан")
     figures = loan.locator("dl.loan-figures")
@@ -187,7 +187,7 @@ def test_a_first_loan_from_application_to_repayment(
     # The agent records the full repayment from the bank statement; the loan is closed.
     row = desk_loan(desk, "Выданные: учёт платежей")
     row.get_by_label("Сумма, ₸").fill("50000.00")
-    row.get_by_label("Дата платежа").fill(today_kz().isoformat())
+    row.get_by_label("Дата платежа").fill(clock.today_kz().isoformat())
     row.get_by_label("Номер банковского документа").fill("BANK-BROWSER-1")
     row.get_by_role("button", name="Учесть платёж").click()
     expect(desk.locator("#loans-list")).to_contain_text("Список пуст.")

@@ -232,7 +232,7 @@ def _forget_aws_state() -> None:
     """Every cached client, connection and key: the next call signs with the new keys."""
     from chalicelib import maintenance
     from chalicelib.adapters import aws
-    from chalicelib.storage.base import reset_connections
+    from chalicelib.storage.registry import reset_connections
     from tests.conftest import reset_process_caches
 
     maintenance.forget()
@@ -380,11 +380,14 @@ def test_main_flows_run_on_each_functions_own_policy(functions: Functions) -> No
     assert status == 201, body
     from datetime import timedelta
 
-    from chalicelib.clock import now
+    from chalicelib import clock
     from chalicelib.services import expiry
 
     with functions.as_function("expire_requests"):
-        assert expiry.expire_requests(now() + timedelta(days=8)) == {"found": 1, "cancelled": 1}
+        assert expiry.expire_requests(clock.now() + timedelta(days=8)) == {
+            "found": 1,
+            "cancelled": 1,
+        }
 
     # No AccessDenied anywhere, and each phase was signed by its own function only.
     decisions = moto.decisions()[start:]

@@ -56,13 +56,13 @@ class Uploads:
         self.drain()  # S3's test event from provisioning
 
     def new_request(self, phone_confirmed: bool = False) -> str:
-        from chalicelib.clock import iso, now, today_kz
+        from chalicelib import clock
         from chalicelib.services.documents import new_slots
         from chalicelib.storage.base import new_id
         from chalicelib.storage.requests import RequestModel
 
         request_id = new_id("req")
-        moment = iso(now())
+        moment = clock.iso(clock.now())
         RequestModel(
             request_id=request_id,
             account_id=self.account_id,
@@ -70,7 +70,7 @@ class Uploads:
             status=rules.AWAITING_DOCUMENTS,
             created_at=moment,
             updated_at=moment,
-            due_on=(today_kz() + timedelta(days=15)).isoformat(),
+            due_on=(clock.today_kz() + timedelta(days=15)).isoformat(),
             phone_confirmed=phone_confirmed,
             documents=new_slots(request_id),
         ).save()
