@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from PIL import ExifTags, Image
 
 from chalicelib.domain import requests as rules
+from chalicelib.formats import long_date
 from tests.api.conftest import Api
 from tests.conftest import Aws
 
@@ -438,10 +439,8 @@ def test_three_accepted_documents_and_a_confirmed_number_go_to_review(uploads: U
     uploads.api.deliver()
     registered_phone = uploads.api.aws.outbox()[0]["to"]  # the registration code went there
     texts = uploads.api.sms_to(registered_phone)
-    due = request.due_on.split("-")
-    assert any(
-        "передана на рассмотрение" in t and f"{due[2]}.{due[1]}.{due[0]}" in t for t in texts
-    )
+    due = long_date(date.fromisoformat(request.due_on), "ru")  # «23 декабря 2026 г.»
+    assert any("передана на рассмотрение" in t and t.endswith(f"до {due}") for t in texts), texts
 
 
 def test_a_failing_face_match_provider_does_not_block_review(
