@@ -8,7 +8,11 @@ from chalicelib.i18n import N_, Msg
 #: RFC 5321 path limit: no deliverable address is longer.
 MAX_EMAIL_LENGTH = 254
 
-_MSG_FORMAT = N_("Укажите адрес электронной почты латинскими буквами, например name@example.kz.")
+_MSG_FORMAT = N_("Укажите адрес электронной почты в виде name@example.kz.")
+_MSG_LATIN = N_("Укажите адрес электронной почты латинскими буквами, например name@example.kz.")
+_MSG_NO_DOMAIN_END = N_(
+    "В адресе не хватает окончания после точки: например, name@gmail.com или name@mail.kz."
+)
 _MSG_LENGTH = Msg(
     N_("Адрес электронной почты должен быть не длиннее {max} символов."), max=MAX_EMAIL_LENGTH
 )
@@ -33,11 +37,21 @@ def normalize_email(raw: str) -> str:
         # SMTPUTF8 is refused: the local part must be ASCII so any relay can deliver.
         result = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
-        raise InvalidValue(_MSG_FORMAT) from exc
+        raise InvalidValue(_format_message(text)) from exc
     normalized = result.normalized.lower()
     if len(normalized) > MAX_EMAIL_LENGTH:
         raise InvalidValue(_MSG_LENGTH)
     return normalized
+
+
+def _format_message(text: str) -> str:
+    """What is wrong with an address email-validator refused, in the borrower's terms."""
+    if not text.isascii():
+        return _MSG_LATIN
+    local, at, domain = text.rpartition("@")
+    if at and local and domain and "." not in domain and domain.isalnum():
+        return _MSG_NO_DOMAIN_END  # name@gmail: the letters are fine, the ending is missing
+    return _MSG_FORMAT
 
 
 def mask_email(addr: str) -> str:

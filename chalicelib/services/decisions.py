@@ -231,8 +231,13 @@ def _after_reject(request: RequestModel) -> None:
     account = _account(request.account_id)
     notices.sms(
         _pii(account)["phone"],
-        # The reason is the listed borrower text (domain/requests.py REJECTION_REASONS).
-        Msg(REJECTED_SMS, type=rules.TYPE_RU[request.type], reason=request.decision_reason),
+        # The reason is a listed borrower text (domain/requests.py REJECTION_REASONS): a
+        # catalogue entry, so Msg renders it in the account's language.
+        Msg(
+            REJECTED_SMS,
+            type=rules.TYPE_RU[request.type],
+            reason=Msg(request.decision_reason) if request.decision_reason else "",
+        ),
         language=i18n.normalise(account.language),
     )
 

@@ -121,6 +121,26 @@ def test_a_rejection_names_a_listed_reason_and_the_note_never_reaches_the_borrow
     assert api.get(f"/admin/v1/requests/{request_id}", token=support).body["decisions"] == []
 
 
+def test_a_kazakh_borrower_reads_the_rejection_reason_in_kazakh(api: Api, support: str) -> None:
+    # GIVEN a borrower who chose Kazakh files a deletion request
+    data, token, _ = borrower(api)
+    switched = api.call("PUT", "/v1/me/language", {"language": "kk"}, token=token)
+    assert switched.status == 200, switched.body
+    filed = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token)
+    assert filed.status == 201, filed.body
+    # WHEN support rejects it with a listed reason
+    decided = api.post(
+        f"/admin/v1/requests/{filed.body['request_id']}/decision",
+        {"decision": "rejected", "reason_code": "legal_hold"},
+        token=support,
+    )
+    assert decided.status == 200, decided.body
+    # THEN the SMS gives the reason in Kazakh, not the Russian text staff chose from
+    sms = api.sms_to(data["phone"])[-1]
+    assert "Есептік жазбаны қазір жою мүмкін емес." in sms, sms
+    assert "Удалить учётную запись" not in sms, sms
+
+
 def test_an_approval_keeps_its_note_in_the_trail_only(api: Api, support: str) -> None:
     account_id = borrower(api)[2]
     request_id = file_request(rules.DELETION, datetime.now(UTC), account_id)
