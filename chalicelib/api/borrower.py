@@ -11,8 +11,8 @@ from chalice.app import Request
 from chalicelib import i18n, metrics
 from chalicelib.api.body import json_body
 from chalicelib.api.caller import client_ip, signed_in_borrower, user_agent
-from chalicelib.api.errors_http import json_response, route
-from chalicelib.errors import HavaError, RateLimited
+from chalicelib.api.errors_http import as_error, json_response, route
+from chalicelib.errors import RateLimited
 
 if TYPE_CHECKING:
     from chalicelib.services.sessions import Principal
@@ -100,8 +100,9 @@ def sign_in() -> Response:
     except RateLimited:
         metrics.count("SignInThrottled")
         raise
-    except HavaError:
-        metrics.count("SignInFailed")
+    except Exception as exc:
+        if as_error(exc) is not None:  # refused, or storage/AWS failure (503); not a bug
+            metrics.count("SignInFailed")
         raise
     metrics.count("SignInOk")
     return json_response(session.as_dict(), status=201)

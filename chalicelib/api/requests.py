@@ -7,7 +7,7 @@ from chalice.app import Request
 
 from chalicelib.api.body import json_body
 from chalicelib.api.caller import client_ip, signed_in_borrower
-from chalicelib.api.errors_http import json_response, route, status_of
+from chalicelib.api.errors_http import as_error, json_response, route, status_of
 
 requests_api = Blueprint(__name__)
 
@@ -137,14 +137,14 @@ def _link_page(message: str, with_form: bool, status: int = 200) -> Response:
 @route(requests_api, "/v1/phone-links/{token}", methods=["GET"])
 def phone_link_page(token: str) -> Response:
     """The page the SMS link opens: confirming is a POST (link previews only GET)."""
-    from chalicelib.errors import HavaError
     from chalicelib.services import email_requests
 
     try:
         answer = email_requests.phone_link_status(token)
-    except HavaError as exc:
-        if _wants_html():
-            return _link_page(str(exc), with_form=False, status=status_of(exc))
+    except Exception as exc:
+        error = as_error(exc)  # storage/AWS failures too: the page says «try later»
+        if error is not None and _wants_html():
+            return _link_page(str(error), with_form=False, status=status_of(error))
         raise
     if _wants_html():
         return _link_page(answer["message"], with_form=True)
@@ -159,14 +159,14 @@ def phone_link_page(token: str) -> Response:
 )
 def confirm_phone_link(token: str) -> Response:
     """Confirm the new number of a phone change filed by e-mail (single use)."""
-    from chalicelib.errors import HavaError
     from chalicelib.services import email_requests
 
     try:
         answer = email_requests.confirm_phone_link(token)
-    except HavaError as exc:
-        if _wants_html():
-            return _link_page(str(exc), with_form=False, status=status_of(exc))
+    except Exception as exc:
+        error = as_error(exc)  # storage/AWS failures too: the page says «try later»
+        if error is not None and _wants_html():
+            return _link_page(str(error), with_form=False, status=status_of(error))
         raise
     if _wants_html():
         return _link_page(answer["message"], with_form=False)

@@ -16,7 +16,7 @@ from pynamodb.exceptions import PutError
 from chalicelib import clock
 from chalicelib.errors import ServiceUnavailable
 from chalicelib.storage.audit import AuditModel
-from chalicelib.storage.base import sortable_id, storage_errors
+from chalicelib.storage.base import sortable_id
 
 SYSTEM = "system"
 PAGE_SIZE = 50
@@ -63,11 +63,10 @@ def record(
 ) -> AuditModel:
     """Append one entry; it can never overwrite another."""
     entry = new_entry(actor, action, subject, reason=reason, target=target)
-    with storage_errors():
-        try:
-            entry.save(condition=AuditModel.entry_id.does_not_exist())
-        except PutError as exc:  # a 48-bit random collision in the same second
-            raise ServiceUnavailable() from exc
+    try:
+        entry.save(condition=AuditModel.entry_id.does_not_exist())
+    except PutError as exc:  # a 48-bit random collision in the same second
+        raise ServiceUnavailable() from exc
     return entry
 
 
@@ -109,8 +108,7 @@ def for_actor(actor: str, cursor: str | None = None, *, internal: bool = False) 
 
 def _page(query: Callable[..., Any], key: str, cursor: str | None, internal: bool) -> Page:
     """One page of a query on ``entry_id`` order; the cursor is the last entry id seen."""
-    with storage_errors():
-        result = query(key, AuditModel.entry_id > cursor if cursor else None, limit=PAGE_SIZE)
-        items = [_view(e, internal) for e in result]
+    result = query(key, AuditModel.entry_id > cursor if cursor else None, limit=PAGE_SIZE)
+    items = [_view(e, internal) for e in result]
     last = result.last_evaluated_key
     return Page(items, items[-1]["entry_id"] if last and items else None)

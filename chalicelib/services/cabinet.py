@@ -16,7 +16,6 @@ from chalicelib.domain.phone import mask_phone
 from chalicelib.errors import Unauthenticated, ValidationFailed
 from chalicelib.i18n import N_
 from chalicelib.storage.accounts import AccountModel, unseal_pii
-from chalicelib.storage.base import storage_errors
 
 #: Status names the borrower reads (domain.lending owns them).
 LOAN_STATUS_RU: dict[str, str] = {status.value: text for status, text in STATUS_RU.items()}
@@ -24,11 +23,10 @@ LOAN_STATUS_RU: dict[str, str] = {status.value: text for status, text in STATUS_
 
 def get_account(account_id: str) -> AccountModel:
     """The account of a session (a session of a vanished account is no session)."""
-    with storage_errors():
-        try:
-            account = AccountModel.get(account_id)
-        except DoesNotExist:
-            raise Unauthenticated() from None
+    try:
+        account = AccountModel.get(account_id)
+    except DoesNotExist:
+        raise Unauthenticated() from None
     if account.status == AccountStatus.DELETED:
         raise Unauthenticated()
     return account
@@ -63,19 +61,18 @@ def set_language(account_id: str, data: Mapping[str, Any]) -> dict[str, str]:
     if value not in i18n.LANGUAGES:
         raise ValidationFailed({"language": LANGUAGE_CHOICE})
     account = get_account(account_id)
-    with storage_errors():
-        try:
-            account.update(
-                actions=[AccountModel.language.set(value)],
-                # Never recreate a vanished account as a bare item.
-                condition=AccountModel.account_id.exists()
-                & (AccountModel.status != AccountStatus.DELETED),
-                add_version_condition=False,
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise Unauthenticated() from None
-            raise
+    try:
+        account.update(
+            actions=[AccountModel.language.set(value)],
+            # Never recreate a vanished account as a bare item.
+            condition=AccountModel.account_id.exists()
+            & (AccountModel.status != AccountStatus.DELETED),
+            add_version_condition=False,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise Unauthenticated() from None
+        raise
     return {"language": value}
 
 

@@ -38,7 +38,6 @@ from chalicelib.errors import (
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.storage import throttles
-from chalicelib.storage.base import storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 
 HOUR = 3600
@@ -206,11 +205,10 @@ def open_challenge(challenge_id: str, purpose: str, not_found: str) -> Challenge
     """A live challenge of ``purpose``; ``NotFound`` or ``CodeExpired`` otherwise."""
     if not isinstance(challenge_id, str) or not challenge_id or len(challenge_id) > 64:
         raise NotFound(not_found)
-    with storage_errors():
-        try:
-            challenge = ChallengeModel.get(challenge_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound(not_found) from None
+    try:
+        challenge = ChallengeModel.get(challenge_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound(not_found) from None
     if challenge.purpose != purpose:
         raise NotFound(not_found)
     if challenge.consumed or challenge.expires_at.timestamp() <= clock.epoch():
@@ -224,22 +222,21 @@ def reissue(challenge: ChallengeModel, client_ip: str | None = None) -> str:
     limit_sends(challenge.phone_index, client_ip)
     code = otp.new_code()
     current = clock.epoch()
-    with storage_errors():
-        try:
-            challenge.update(
-                actions=[
-                    ChallengeModel.code_digest.set(
-                        otp.code_digest(crypto.derived_key("otp"), challenge.challenge_id, code)
-                    ),
-                    ChallengeModel.code_expires_at.set(current + settings.code_ttl_seconds),
-                    ChallengeModel.attempts.set(0),
-                    ChallengeModel.sends.add(1),
-                    ChallengeModel.last_sent_at.set(current),
-                ],
-                condition=ChallengeModel.consumed == False,  # noqa: E712 (pynamodb condition)
-            )
-        except UpdateError as exc:
-            raise CodeExpired(N_("Этот запрос уже завершён.")) from exc
+    try:
+        challenge.update(
+            actions=[
+                ChallengeModel.code_digest.set(
+                    otp.code_digest(crypto.derived_key("otp"), challenge.challenge_id, code)
+                ),
+                ChallengeModel.code_expires_at.set(current + settings.code_ttl_seconds),
+                ChallengeModel.attempts.set(0),
+                ChallengeModel.sends.add(1),
+                ChallengeModel.last_sent_at.set(current),
+            ],
+            condition=ChallengeModel.consumed == False,  # noqa: E712 (pynamodb condition)
+        )
+    except UpdateError as exc:
+        raise CodeExpired(N_("Этот запрос уже завершён.")) from exc
     return code
 
 
@@ -258,14 +255,13 @@ def verify(challenge: ChallengeModel, code: str) -> None:
     key = crypto.derived_key("otp")
     if otp.code_matches(key, challenge.challenge_id, code, challenge.code_digest):
         return
-    with storage_errors():
-        try:
-            challenge.update(
-                actions=[ChallengeModel.attempts.add(1)],
-                condition=(ChallengeModel.attempts < limit) & (ChallengeModel.consumed == False),  # noqa: E712
-            )
-        except UpdateError as exc:
-            raise CodeAttemptsExhausted() from exc
+    try:
+        challenge.update(
+            actions=[ChallengeModel.attempts.add(1)],
+            condition=(ChallengeModel.attempts < limit) & (ChallengeModel.consumed == False),  # noqa: E712
+        )
+    except UpdateError as exc:
+        raise CodeAttemptsExhausted() from exc
     left = max(0, limit - int(challenge.attempts))
     if left == 0:
         raise CodeAttemptsExhausted()

@@ -43,7 +43,6 @@ from chalicelib.storage.accounts import (
     update_with_login,
 )
 from chalicelib.storage.audit import AuditModel
-from chalicelib.storage.base import storage_errors
 from chalicelib.storage.loans import LoanModel, loans_of
 from chalicelib.storage.requests import RequestModel
 
@@ -115,11 +114,10 @@ def _check_role(staff: Principal, role: str) -> None:
 def _account(account_id: str | None) -> AccountModel:
     if not account_id:
         raise NotFound("У заявки нет учётной записи.")
-    with storage_errors():
-        try:
-            return AccountModel.get(account_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound("Учётная запись не найдена.") from None
+    try:
+        return AccountModel.get(account_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("Учётная запись не найдена.") from None
 
 
 def _pii(account: AccountModel) -> dict[str, Any]:
@@ -312,8 +310,7 @@ def _commit_deletion(
     account = _account(request.account_id)
     check_no_unpaid_loans(account.account_id)  # re-checked at the moment of the decision
     pii = _pii(account)
-    with storage_errors():
-        loans = loans_of(account.account_id)
+    loans = loans_of(account.account_id)
     # The farewell's addresses ride in the request itself: this transaction erases the
     # account's copy, and the notices may go out only once it committed (a losing
     # concurrent decision must send nothing). ``_after_deletion`` sends and drops them.
@@ -361,8 +358,7 @@ def _after_deletion(request: RequestModel) -> None:
     from chalicelib.services import documents
 
     account_id = request.account_id or ""
-    with storage_errors():
-        requests_of_account = list(RequestModel.by_account.query(account_id))
+    requests_of_account = list(RequestModel.by_account.query(account_id))
     for other in requests_of_account:
         if other.request_id != request.request_id and (other.details or other.new_phone_index):
             _erase_request(other)
@@ -380,17 +376,16 @@ def _after_deletion(request: RequestModel) -> None:
 
 def _erase_request(request: RequestModel) -> None:
     """Drop the personal details of a deleted borrower's other requests."""
-    with storage_errors():
-        try:
-            request.update(
-                actions=[RequestModel.details.remove(), RequestModel.new_phone_index.remove()]
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                # A failed write, not a changed request: answer 503 so the retried
-                # decision runs its follow-ups (and this erasure) again.
-                raise
-            logger.warning("request not erased", extra={"request_id": request.request_id})
+    try:
+        request.update(
+            actions=[RequestModel.details.remove(), RequestModel.new_phone_index.remove()]
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            # A failed write, not a changed request: answer 503 so the retried
+            # decision runs its follow-ups (and this erasure) again.
+            raise
+        logger.warning("request not erased", extra={"request_id": request.request_id})
 
 
 def _commit_compromise(

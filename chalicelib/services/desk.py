@@ -33,7 +33,6 @@ from chalicelib.services.forms import Form, string
 from chalicelib.services.pagination import decode_cursor, encode_cursor
 from chalicelib.services.sessions import Principal
 from chalicelib.services.staff_accounts import SECURITY, SUPPORT, require_role
-from chalicelib.storage.base import storage_errors
 
 if TYPE_CHECKING:
     from chalicelib.storage.accounts import AccountModel
@@ -82,16 +81,15 @@ def queue_page(staff: Principal, request_type: str | None, cursor: str | None) -
     queue = rules.queue_key(request_type, rules.IN_REVIEW)
     assert queue is not None
     start = decode_cursor(cursor, ("request_id", "queue", "created_at"), {"queue": queue})
-    with storage_errors():
-        result = RequestModel.by_queue.query(
-            queue,
-            scan_index_forward=True,
-            limit=PAGE_SIZE,
-            page_size=PAGE_SIZE,
-            last_evaluated_key=start,
-        )
-        waiting = list(result)
-        next_cursor = encode_cursor(result.last_evaluated_key)
+    result = RequestModel.by_queue.query(
+        queue,
+        scan_index_forward=True,
+        limit=PAGE_SIZE,
+        page_size=PAGE_SIZE,
+        last_evaluated_key=start,
+    )
+    waiting = list(result)
+    next_cursor = encode_cursor(result.last_evaluated_key)
     if waiting:
         # Names are personal data: the entry says who saw which requests listed.
         audit.record(
@@ -162,8 +160,7 @@ def queue_counts(staff: Principal) -> dict[str, Any]:
         if role not in staff.roles:
             continue
         queue = rules.queue_key(request_type, rules.IN_REVIEW)
-        with storage_errors():
-            count = RequestModel.by_queue.count(queue)
+        count = RequestModel.by_queue.count(queue)
         items.append(
             {
                 "type": request_type,
@@ -184,27 +181,26 @@ def loan_queue(status: str | None, cursor: str | None) -> dict[str, Any]:
     start = decode_cursor(
         cursor, ("account_id", "loan_id", "status", "created_at"), {"status": status}
     )
-    with storage_errors():
-        result = LoanModel.by_status.query(
-            status,
-            scan_index_forward=True,
-            limit=PAGE_SIZE,
-            page_size=PAGE_SIZE,
-            last_evaluated_key=start,
-        )
-        items = [
-            {
-                "account_id": loan.account_id,
-                "loan_id": loan.loan_id,
-                "status": loan.status,
-                "amount": int(loan.amount),
-                "term_days": int(loan.term_days),
-                "total_to_repay": loan.total,
-                "created_at": loan.created_at,
-                "due_date": loan.due_date,
-            }
-            for loan in result
-        ]
+    result = LoanModel.by_status.query(
+        status,
+        scan_index_forward=True,
+        limit=PAGE_SIZE,
+        page_size=PAGE_SIZE,
+        last_evaluated_key=start,
+    )
+    items = [
+        {
+            "account_id": loan.account_id,
+            "loan_id": loan.loan_id,
+            "status": loan.status,
+            "amount": int(loan.amount),
+            "term_days": int(loan.term_days),
+            "total_to_repay": loan.total,
+            "created_at": loan.created_at,
+            "due_date": loan.due_date,
+        }
+        for loan in result
+    ]
     return {"items": items, "next_cursor": encode_cursor(result.last_evaluated_key)}
 
 
@@ -213,11 +209,10 @@ def _account_pii(account_id: str) -> tuple[AccountModel, dict[str, Any]] | None:
 
     if not account_id:
         return None
-    with storage_errors():
-        try:
-            account = AccountModel.get(account_id)
-        except DoesNotExist:
-            return None
+    try:
+        account = AccountModel.get(account_id)
+    except DoesNotExist:
+        return None
     if account.status == AccountStatus.DELETED:
         return None
     pii = unseal_pii(account_id, account.pii)
@@ -325,8 +320,7 @@ def _deletion_part(request: RequestModel) -> dict[str, Any]:
     if found is not None:
         account, pii = found
         borrower = {**_masked_identifiers(account, pii), **_full_name(pii)}
-    with storage_errors():
-        loans = loans_of(request.account_id) if request.account_id else []
+    loans = loans_of(request.account_id) if request.account_id else []
     return {
         "borrower": borrower,
         "loans": [

@@ -159,7 +159,6 @@ def renew_forms(request: Any) -> dict[str, dict[str, Any]]:
     """
     from pynamodb.exceptions import UpdateError
 
-    from chalicelib.storage.base import storage_errors
     from chalicelib.storage.requests import RequestModel, load_request
 
     for _ in range(_UPDATE_ATTEMPTS):
@@ -176,20 +175,19 @@ def renew_forms(request: Any) -> dict[str, dict[str, Any]]:
             slots[doc] = slot
         if not changed:
             return upload_forms(request.request_id, slots)
-        with storage_errors():
-            try:
-                request.update(
-                    actions=[
-                        RequestModel.documents.set(slots),
-                        RequestModel.updated_at.set(clock.iso(clock.now())),
-                    ],
-                    condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
-                )
-            except UpdateError as exc:
-                if exc.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-                request = load_request(request.request_id)
-                continue
+        try:
+            request.update(
+                actions=[
+                    RequestModel.documents.set(slots),
+                    RequestModel.updated_at.set(clock.iso(clock.now())),
+                ],
+                condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            request = load_request(request.request_id)
+            continue
         return upload_forms(request.request_id, slots)
     raise ServiceUnavailable()
 

@@ -37,7 +37,6 @@ from chalicelib.storage.accounts import (
     identifier_guard,
     seal_pii,
 )
-from chalicelib.storage.base import storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 
 PURPOSE = "email_change"
@@ -101,8 +100,7 @@ def start(
         raise ValidationFailed({"new_email": N_("Это ваш текущий адрес.")})
     # Charged before the lookup, so probing addresses spends the send budgets.
     codes.limit_sends(new_index, client_ip)
-    with storage_errors():
-        owners = list(IdentifierModel.query(new_index, limit=1))
+    owners = list(IdentifierModel.query(new_index, limit=1))
     taken = bool(owners)
     # The owner's language for the notice; a free address pays for the same read (timing).
     owner_language = notices.language_of(owners[0].account_id if owners else "acc_none")
@@ -114,8 +112,7 @@ def start(
     challenge.email_index = new_index
     challenge.pii = crypto.seal({"email": new_email}, _context(challenge_id))
     challenge.phone_taken = taken  # here: the address is taken (the code is never sent)
-    with storage_errors():
-        challenge.save()
+    challenge.save()
     if taken:
         notifications.enqueue(
             "email", new_email, TAKEN_EMAIL, subject=TAKEN_SUBJECT, language=owner_language

@@ -35,7 +35,6 @@ from chalicelib.services import audit
 from chalicelib.services import requests as request_service
 from chalicelib.storage import tx
 from chalicelib.storage.accounts import IdentifierModel
-from chalicelib.storage.base import storage_errors
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.requests import RequestModel
 
@@ -61,11 +60,10 @@ def account_for_address(address: str) -> str | None:
     index = identifier_index(address)
     if index is None or not index.startswith("email#"):
         return None
-    with storage_errors():
-        try:
-            account_id = str(IdentifierModel.get(index).account_id)
-        except DoesNotExist:
-            return None
+    try:
+        account_id = str(IdentifierModel.get(index).account_id)
+    except DoesNotExist:
+        return None
     try:
         get_account(account_id)
     except Exception:  # a deleted account is no account
@@ -109,8 +107,7 @@ def file_phone_change(
         return PhoneChangeOutcome(missing=missing)
     assert new_phone is not None
     new_index = crypto.blind_index("phone", new_phone)
-    with storage_errors():
-        taken = IdentifierModel.count(new_index, limit=1) > 0
+    taken = IdentifierModel.count(new_index, limit=1) > 0
     if taken:
         return PhoneChangeOutcome(
             problem=N_(
@@ -261,11 +258,10 @@ def link_text(token: str) -> Msg:
 def _open_link(token: str) -> ChallengeModel:
     if not isinstance(token, str) or not 20 <= len(token) <= 128:
         raise NotFound("Ссылка не найдена.")
-    with storage_errors():
-        try:
-            challenge = ChallengeModel.get(_link_id(token), consistent_read=True)
-        except DoesNotExist:
-            raise NotFound("Ссылка не найдена.") from None
+    try:
+        challenge = ChallengeModel.get(_link_id(token), consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("Ссылка не найдена.") from None
     if challenge.purpose != LINK_PURPOSE:
         raise NotFound("Ссылка не найдена.")
     if challenge.consumed or challenge.code_expires_at <= clock.epoch():
@@ -340,8 +336,7 @@ def report_compromise_by_email(account_id: str | None, address: str, text: str) 
         {"login": address, "contact": address, "description": description, "signed_in": False},
     )
     request.channel = CHANNEL_EMAIL
-    with storage_errors():
-        request.save(condition=RequestModel.request_id.does_not_exist())
+    request.save(condition=RequestModel.request_id.does_not_exist())
     audit.record("anonymous", "compromise_reported", "none", target=request.request_id)
 
 
@@ -373,15 +368,14 @@ def relabel_documents(
             {"documents": "Каждый документ должен получить ровно одно из фото заявки."}
         )
     relabelled = {doc: current[source] for doc, source in full.items()}
-    with storage_errors():
-        try:
-            request.update(
-                actions=[
-                    RequestModel.documents.set(relabelled),
-                    RequestModel.updated_at.set(clock.iso(clock.now())),
-                ]
-            )
-        except Exception as exc:
-            raise Conflict("Заявку только что изменили. Обновите страницу.") from exc
+    try:
+        request.update(
+            actions=[
+                RequestModel.documents.set(relabelled),
+                RequestModel.updated_at.set(clock.iso(clock.now())),
+            ]
+        )
+    except Exception as exc:
+        raise Conflict("Заявку только что изменили. Обновите страницу.") from exc
     audit.record(staff_account, "documents_relabelled", str(request.account_id), target=request_id)
     return {"request_id": request_id, "documents": full}

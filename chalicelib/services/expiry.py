@@ -29,7 +29,6 @@ from chalicelib.errors import NotFound
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.storage import tx
-from chalicelib.storage.base import storage_errors
 from chalicelib.storage.requests import RequestModel
 
 ACTOR = "system:expire_requests"
@@ -54,13 +53,12 @@ def expire_requests(moment: datetime | None = None) -> dict[str, int]:
     """Cancel every phone change still awaiting documents past its age; returns counts."""
     limit = cutoff(moment)
     found = cancelled = 0
-    with storage_errors():
-        candidates = [
-            item.request_id
-            for item in RequestModel.by_status.query(
-                rules.AWAITING_DOCUMENTS, RequestModel.created_at < limit
-            )
-        ]
+    candidates = [
+        item.request_id
+        for item in RequestModel.by_status.query(
+            rules.AWAITING_DOCUMENTS, RequestModel.created_at < limit
+        )
+    ]
     for request_id in candidates:
         found += 1
         if cancel_abandoned(request_id, limit):
@@ -89,11 +87,10 @@ def cancel_abandoned(request_id: str, limit: str) -> bool:
     rules.check_transition(request.type, request.status, rules.CANCELLED)
     account_id = request.account_id or ""
     lookup = _open_guard(request.type, account_id)
-    with storage_errors():
-        try:
-            guard: Any = IdentifierModel.get(lookup, consistent_read=True)
-        except DoesNotExist:
-            guard = None
+    try:
+        guard: Any = IdentifierModel.get(lookup, consistent_read=True)
+    except DoesNotExist:
+        guard = None
     try:
         with tx.write() as t:
             t.update(

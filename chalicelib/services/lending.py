@@ -50,7 +50,7 @@ from chalicelib.storage.accounts import (
     payment_guard_key,
 )
 from chalicelib.storage.audit import AuditModel
-from chalicelib.storage.base import sortable_id, storage_errors
+from chalicelib.storage.base import sortable_id
 from chalicelib.storage.loans import (
     LoanModel,
     PaymentModel,
@@ -171,11 +171,10 @@ def regulation_tenge(amount: Any) -> str:
 
 
 def _account(account_id: str) -> AccountModel:
-    with storage_errors():
-        try:
-            return AccountModel.get(account_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound(N_("Учётная запись не найдена.")) from None
+    try:
+        return AccountModel.get(account_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound(N_("Учётная запись не найдена.")) from None
 
 
 def _phone(account: AccountModel) -> str:
@@ -227,8 +226,7 @@ def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     account = _account(principal.account_id)
     if account.status != AccountStatus.ACTIVE:
         raise Forbidden(N_("Учётная запись ограничена: подать заявку сейчас нельзя."))
-    with storage_errors():
-        loans, _ = account_items(principal.account_id)
+    loans, _ = account_items(principal.account_id)
     repeat = any(loan.status == LoanStatus.REPAID for loan in loans)
     offer = calculator.quote(amount, term, product_for(settings, repeat), clock.today_kz())
     from chalicelib.domain import regulation
@@ -252,10 +250,9 @@ def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     except _AlreadyOpen as exc:
         open_loans = [ln for ln in loans if ln.status in lending.OPEN]
         if not open_loans:
-            with storage_errors():
-                open_loans = [
-                    ln for ln in account_items(principal.account_id)[0] if ln.status in lending.OPEN
-                ]
+            open_loans = [
+                ln for ln in account_items(principal.account_id)[0] if ln.status in lending.OPEN
+            ]
         if open_loans:
             raise Conflict(_open_message(open_loans[-1])) from exc
         raise Conflict(N_("У вас уже есть открытая заявка или займ.")) from exc
@@ -365,8 +362,7 @@ def repayment_details(loan: LoanModel) -> dict[str, Any]:
 
 def my_loans(account_id: str) -> list[dict[str, Any]]:
     """The borrower's loans, newest first, each with its payments: one Query."""
-    with storage_errors():
-        loans, payments = account_items(account_id)
+    loans, payments = account_items(account_id)
     by_loan: dict[str, list[PaymentModel]] = {}
     for payment in payments:
         by_loan.setdefault(loan_of_payment(payment), []).append(payment)
@@ -380,11 +376,10 @@ def my_loans(account_id: str) -> list[dict[str, Any]]:
 def load(account_id: str, loan_id: str) -> LoanModel:
     if "#" in loan_id:
         raise NotFound(N_("Займ не найден."))
-    with storage_errors():
-        try:
-            return LoanModel.get(account_id, loan_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound(N_("Займ не найден.")) from None
+    try:
+        return LoanModel.get(account_id, loan_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound(N_("Займ не найден.")) from None
 
 
 def _read_reason(data: Mapping[str, Any], required: bool) -> str | None:
@@ -667,8 +662,7 @@ def _payment_notice(loan: LoanModel, amount: Decimal, after: lending.Balance, cl
 
 def _already_recorded(reference_index: str, account_id: str, loan_id: str) -> bool:
     """Whether this bank reference is a payment of this very loan (a retried recording)."""
-    with storage_errors():
-        _, payments = account_items(account_id)
+    _, payments = account_items(account_id)
     return any(
         p.reference_index == reference_index and loan_of_payment(p) == loan_id for p in payments
     )
@@ -698,11 +692,10 @@ def desk_page(queue: str, cursor: str | None, staff: Principal | None = None) ->
             }
         except (ValueError, TypeError):
             raise ValidationFailed({"cursor": N_("Неверный курсор.")}) from None
-    with storage_errors():
-        result = LoanModel.by_status.query(
-            status.value, limit=PAGE_SIZE, last_evaluated_key=start, scan_index_forward=True
-        )
-        items = list(result)
+    result = LoanModel.by_status.query(
+        status.value, limit=PAGE_SIZE, last_evaluated_key=start, scan_index_forward=True
+    )
+    items = list(result)
     today = clock.today_kz()
     last = result.last_evaluated_key
     next_cursor = None
@@ -761,10 +754,9 @@ def mark_overdue(today: date | None = None) -> int:
     """Move issued loans whose due date has passed to overdue (Query on ``by_due``)."""
     today = today or clock.today_kz()
     moved = 0
-    with storage_errors():
-        keys = list(
-            LoanModel.by_due.query(LoanStatus.ISSUED.value, LoanModel.due_date < today.isoformat())
-        )
+    keys = list(
+        LoanModel.by_due.query(LoanStatus.ISSUED.value, LoanModel.due_date < today.isoformat())
+    )
     for key in keys:
         loan = load(key.account_id, key.loan_id)
         if loan.status != LoanStatus.ISSUED or (loan.due_date or "") >= today.isoformat():
@@ -820,8 +812,7 @@ def reminders_due(moment: datetime | None = None) -> int:
     targets.append((LoanStatus.OVERDUE, today - timedelta(days=1), -1))
     targets.append((LoanStatus.ISSUED, today - timedelta(days=1), -1))  # before the overdue run
     for status, due, offset in targets:
-        with storage_errors():
-            keys = list(LoanModel.by_due.query(status.value, LoanModel.due_date == due.isoformat()))
+        keys = list(LoanModel.by_due.query(status.value, LoanModel.due_date == due.isoformat()))
         for key in keys:
             if _claim_reminder(key.account_id, key.loan_id, due, offset):
                 sent += _send_reminder(key.account_id, key.loan_id, today, offset)
@@ -834,13 +825,12 @@ def _claim_reminder(account_id: str, loan_id: str, due: date, offset: int) -> bo
     )
     from pynamodb.exceptions import PutError
 
-    with storage_errors():
-        try:
-            marker.save(condition=IdentifierModel.lookup.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
+    try:
+        marker.save(condition=IdentifierModel.lookup.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
     return True
 
 

@@ -43,7 +43,6 @@ from chalicelib.services.sessions import Principal
 from chalicelib.storage import tx
 from chalicelib.storage.accounts import AccountModel, account_pii
 from chalicelib.storage.audit import AuditModel
-from chalicelib.storage.base import storage_errors
 from chalicelib.storage.loans import LoanModel
 
 # --- Payout account, signing, extension (borrower) --------------------------------------------
@@ -173,8 +172,7 @@ def _send_code(
     challenge.request_id = loan.loan_id
     if "days" in extra:
         challenge.term_days = int(extra["days"])
-    with storage_errors():
-        challenge.save()
+    challenge.save()
     phone = _phone(account)
     notifications.enqueue(
         "sms", phone, Msg(text, code=code, **params), language=i18n.normalise(account.language)

@@ -26,13 +26,11 @@ def language_of(account_id: str) -> str:
 
     from chalicelib.i18n import normalise
     from chalicelib.storage.accounts import AccountModel
-    from chalicelib.storage.base import storage_errors
 
-    with storage_errors():
-        try:
-            account = AccountModel.get(account_id, attributes_to_get=["language"])
-        except DoesNotExist:
-            return "ru"
+    try:
+        account = AccountModel.get(account_id, attributes_to_get=["language"])
+    except DoesNotExist:
+        return "ru"
     return normalise(account.language)
 
 

@@ -27,7 +27,6 @@ from chalicelib.services.forms import Form, string
 from chalicelib.services.sessions import Principal, active_sessions, clear_consent_pending
 from chalicelib.storage import tx
 from chalicelib.storage.accounts import AccountModel, unseal_pii, update_with_login
-from chalicelib.storage.base import storage_errors
 
 EXPORT_FORMAT = "hava-export/1"
 
@@ -87,8 +86,7 @@ def _requests(account_id: str) -> list[dict[str, Any]]:
     from chalicelib.services import requests
     from chalicelib.storage.requests import RequestModel
 
-    with storage_errors():
-        items = list(RequestModel.by_account.query(account_id))
+    items = list(RequestModel.by_account.query(account_id))
     views = []
     for item in items:
         view = requests.view(item)

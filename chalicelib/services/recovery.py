@@ -56,7 +56,7 @@ from chalicelib.storage.accounts import (
     account_pii,
     update_with_login,
 )
-from chalicelib.storage.base import new_id, storage_errors
+from chalicelib.storage.base import new_id
 from chalicelib.storage.challenges import ChallengeModel
 
 PURPOSE = "password_recovery"
@@ -116,17 +116,16 @@ RECOVERED_SMS = N_(
 
 def _account_of(login: str) -> AccountModel | None:
     index = identifier_index(login)
-    with storage_errors():
-        try:
-            guard = IdentifierModel.get(index) if index else None
-        except DoesNotExist:
-            guard = None
-        try:
-            # An unknown login still pays for an account read (timing).
-            account_id = guard.account_id if guard else "acc_none"
-            account = AccountModel.get(account_id, attributes_to_get=ACCOUNT_ATTRIBUTES)
-        except DoesNotExist:
-            return None
+    try:
+        guard = IdentifierModel.get(index) if index else None
+    except DoesNotExist:
+        guard = None
+    try:
+        # An unknown login still pays for an account read (timing).
+        account_id = guard.account_id if guard else "acc_none"
+        account = AccountModel.get(account_id, attributes_to_get=ACCOUNT_ATTRIBUTES)
+    except DoesNotExist:
+        return None
     return None if account.status == AccountStatus.DELETED else account
 
 
@@ -193,8 +192,7 @@ def _start(data: Mapping[str, Any], client_ip: str | None) -> Started:
         new_id("rec"), PURPOSE, subject.removeprefix("login:"), CHALLENGE_LIFETIME_SECONDS
     )
     challenge.account_id = account.account_id if account else None
-    with storage_errors():
-        challenge.save(condition=ChallengeModel.challenge_id.does_not_exist())
+    challenge.save(condition=ChallengeModel.challenge_id.does_not_exist())
     _send_code(account, subject, code)
     logger.info("password recovery started", extra={"recovery_id": challenge.challenge_id})
     return _started(challenge.challenge_id)
@@ -207,11 +205,10 @@ def _open(recovery_id: str) -> ChallengeModel:
 def _challenge_account(challenge: ChallengeModel) -> AccountModel | None:
     if not challenge.account_id:
         return None
-    with storage_errors():
-        try:
-            account = AccountModel.get(challenge.account_id, attributes_to_get=ACCOUNT_ATTRIBUTES)
-        except DoesNotExist:
-            return None
+    try:
+        account = AccountModel.get(challenge.account_id, attributes_to_get=ACCOUNT_ATTRIBUTES)
+    except DoesNotExist:
+        return None
     return None if account.status == AccountStatus.DELETED else account
 
 

@@ -73,7 +73,7 @@ from chalicelib.storage.accounts import (
     seal_pii,
     unseal_pii,
 )
-from chalicelib.storage.base import new_id, sortable_id, storage_errors
+from chalicelib.storage.base import new_id, sortable_id
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.loans import LoanModel
 
@@ -257,12 +257,11 @@ def start(
     phone_index = crypto.blind_index("phone", pii["phone"])
     codes.limit_sends(phone_index, client_ip)
 
-    with storage_errors():
-        try:
-            IdentifierModel.get(phone_index)
-            phone_taken = True
-        except DoesNotExist:
-            phone_taken = False
+    try:
+        IdentifierModel.get(phone_index)
+        phone_taken = True
+    except DoesNotExist:
+        phone_taken = False
 
     challenge_id = new_id("reg")
     account_id = new_id("acc")
@@ -281,8 +280,7 @@ def start(
     challenge.consent_at = clock.iso(clock.now())
     challenge.phone_taken = phone_taken
     challenge.language = i18n.normalise(language)
-    with storage_errors():
-        challenge.save(condition=ChallengeModel.challenge_id.does_not_exist())
+    challenge.save(condition=ChallengeModel.challenge_id.does_not_exist())
     notifications.enqueue(
         "sms",
         pii["phone"],
@@ -470,25 +468,23 @@ def _taken_identifiers(
     written, the owner of record is told, and the caller gets the ids and the
     token it would have got: the token was never stored, so it opens nothing.
     """
-    with storage_errors():
-        try:
-            challenge.update(
-                actions=[
-                    ChallengeModel.consumed.set(True),
-                    ChallengeModel.lost_to_taken_identifier.set(True),
-                ],
-                condition=codes.consume_condition(challenge),
-            )
-        except UpdateError as exc:
-            raise CodeExpired(N_("Этот код уже использован. Войдите в кабинет.")) from exc
+    try:
+        challenge.update(
+            actions=[
+                ChallengeModel.consumed.set(True),
+                ChallengeModel.lost_to_taken_identifier.set(True),
+            ],
+            condition=codes.consume_condition(challenge),
+        )
+    except UpdateError as exc:
+        raise CodeExpired(N_("Этот код уже использован. Войдите в кабинет.")) from exc
     logger.warning("security_event", extra={"event": "registration_with_taken_identifier"})
     owners: dict[str, list[str]] = {}
     for index in taken:
-        with storage_errors():
-            try:
-                owner = IdentifierModel.get(index).account_id
-            except DoesNotExist:
-                continue  # freed meanwhile (deletion): nobody to tell
+        try:
+            owner = IdentifierModel.get(index).account_id
+        except DoesNotExist:
+            continue  # freed meanwhile (deletion): nobody to tell
         owners.setdefault(owner, []).append(index.split("#", 1)[0])
     for owner, kinds in owners.items():
         try:
@@ -504,8 +500,7 @@ def _tell_owner(account_id: str, kinds: list[str]) -> None:
     """SMS and e-mail to the owner of record: someone tried to register with their data."""
     from chalicelib.services import notices
 
-    with storage_errors():
-        owner = AccountModel.get(account_id, attributes_to_get=["pii", "language"])
+    owner = AccountModel.get(account_id, attributes_to_get=["pii", "language"])
     pii = unseal_pii(account_id, owner.pii)
     language = i18n.normalise(owner.language)
     what: str = ""

@@ -36,7 +36,7 @@ from chalicelib.storage.accounts import (
     open_guard_key,
     update_with_login,
 )
-from chalicelib.storage.base import new_id, storage_errors
+from chalicelib.storage.base import new_id
 from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.loans import loans_of
 from chalicelib.storage.requests import RequestModel, load_request
@@ -73,17 +73,16 @@ def submit_if_ready(request_id: str) -> bool:
         rules.check_transition(request.type, request.status, rules.IN_REVIEW)
         queue = rules.queue_key(request.type, rules.IN_REVIEW)
         assert queue is not None
-        with storage_errors():
-            try:
-                request.update(
-                    actions=[
-                        RequestModel.status.set(rules.IN_REVIEW),
-                        RequestModel.queue.set(queue),
-                        RequestModel.updated_at.set(clock.iso(clock.now())),
-                    ]
-                )
-            except UpdateError:
-                continue  # someone else changed it: look again
+        try:
+            request.update(
+                actions=[
+                    RequestModel.status.set(rules.IN_REVIEW),
+                    RequestModel.queue.set(queue),
+                    RequestModel.updated_at.set(clock.iso(clock.now())),
+                ]
+            )
+        except UpdateError:
+            continue  # someone else changed it: look again
         logger.info("request submitted for review", extra={"request_id": request_id})
         _after_submit(request)
         return True
@@ -223,8 +222,7 @@ def start_phone_change(
     _charge_attempt(account_id, client_ip)
     _check_no_open_request(rules.PHONE_CHANGE, account_id)
     codes.limit_recipient(new_index)
-    with storage_errors():
-        taken = IdentifierModel.count(new_index, limit=1) > 0
+    taken = IdentifierModel.count(new_index, limit=1) > 0
     request = _new_request(rules.PHONE_CHANGE, rules.AWAITING_DOCUMENTS, account_id, None)
     request.details = crypto.seal({"new_phone": new_phone}, request_context(request.request_id))
     request.new_phone_index = new_index
@@ -283,11 +281,10 @@ def _charge_attempt(account_id: str, client_ip: str | None) -> None:
 
 def _check_no_open_request(request_type: str, account_id: str) -> None:
     """``Conflict`` at once when the account already has an open request of this type."""
-    with storage_errors():
-        try:
-            IdentifierModel.get(_open_guard(request_type, account_id), consistent_read=True)
-        except DoesNotExist:
-            return
+    try:
+        IdentifierModel.get(_open_guard(request_type, account_id), consistent_read=True)
+    except DoesNotExist:
+        return
     raise _open_conflict(request_type)
 
 
@@ -458,8 +455,7 @@ def regulation_amount(amount: int) -> str:
 
 def check_no_unpaid_loans(account_id: str) -> None:
     """``Conflict`` naming the unpaid loan, if there is one."""
-    with storage_errors():
-        unpaid = [loan for loan in loans_of(account_id) if loan.status in UNPAID_LOAN_STATUSES]
+    unpaid = [loan for loan in loans_of(account_id) if loan.status in UNPAID_LOAN_STATUSES]
     if unpaid:
         loan = unpaid[0]
         amount = regulation_amount(int(loan.amount))
@@ -488,8 +484,7 @@ def report_compromise(principal_account_id: str, data: Mapping[str, Any]) -> dic
         principal_account_id,
         {"description": description or "", "signed_in": True},
     )
-    with storage_errors():
-        request.save(condition=RequestModel.request_id.does_not_exist())
+    request.save(condition=RequestModel.request_id.does_not_exist())
     audit.record(
         principal_account_id, "compromise_reported", principal_account_id, target=request.request_id
     )
@@ -523,19 +518,17 @@ def report_compromise_anonymously(data: Mapping[str, Any], client_ip: str) -> di
     index = identifier_index(login)
     account_id = None
     if index is not None:
-        with storage_errors():
-            try:
-                account_id = IdentifierModel.get(index).account_id
-            except DoesNotExist:
-                account_id = None
+        try:
+            account_id = IdentifierModel.get(index).account_id
+        except DoesNotExist:
+            account_id = None
     request = _new_request(
         rules.COMPROMISE,
         rules.IN_REVIEW,
         account_id,
         {"login": login, "contact": contact, "description": description, "signed_in": False},
     )
-    with storage_errors():
-        request.save(condition=RequestModel.request_id.does_not_exist())
+    request.save(condition=RequestModel.request_id.does_not_exist())
     audit.record(
         "anonymous", "compromise_reported", account_id or "none", target=request.request_id
     )
@@ -563,6 +556,5 @@ def _contact(raw: Any) -> str:
 
 def my_requests(account_id: str) -> list[dict[str, Any]]:
     """The borrower's requests, newest first (one Query on ``by_account``)."""
-    with storage_errors():
-        items = list(RequestModel.by_account.query(account_id, scan_index_forward=False))
+    items = list(RequestModel.by_account.query(account_id, scan_index_forward=False))
     return [view(r) for r in items]

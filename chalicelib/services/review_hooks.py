@@ -22,7 +22,6 @@ from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import notices
 from chalicelib.storage.accounts import AccountModel, unseal_pii
-from chalicelib.storage.base import storage_errors
 from chalicelib.storage.requests import RequestModel, load_request
 
 _UPDATE_ATTEMPTS = 4
@@ -93,14 +92,13 @@ def _store_face_match(request: RequestModel, result: facematch.FaceMatchResult) 
     value = {**result.as_dict(), "checked_at": clock.iso(clock.now())}
     current = request
     for _ in range(_UPDATE_ATTEMPTS):
-        with storage_errors():
-            try:
-                current.update(actions=[RequestModel.face_match.set(value)])
-            except UpdateError as exc:
-                if exc.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-                current = load_request(request.request_id)
-                continue
+        try:
+            current.update(actions=[RequestModel.face_match.set(value)])
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            current = load_request(request.request_id)
+            continue
         logger.info(
             "face match stored",
             extra={"request_id": request.request_id, "face_match": result.status},
@@ -119,11 +117,10 @@ def _due(iso_date: str) -> Any:
 
 def _current_phone(account_id: str) -> tuple[str, str]:
     """The account's current phone and its language."""
-    with storage_errors():
-        try:
-            account = AccountModel.get(account_id)
-        except DoesNotExist:
-            raise NotFound() from None
+    try:
+        account = AccountModel.get(account_id)
+    except DoesNotExist:
+        raise NotFound() from None
     pii = unseal_pii(account_id, account.pii)
     phone: str = pii["phone"]
     return phone, i18n.normalise(account.language)

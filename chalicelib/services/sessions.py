@@ -21,7 +21,7 @@ from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.errors import NotFound, Unauthenticated
 from chalicelib.i18n import N_
-from chalicelib.storage.base import new_id, storage_errors
+from chalicelib.storage.base import new_id
 from chalicelib.storage.sessions import SessionModel
 
 #: ``last_seen_at`` is refreshed at most this often (one write per minute, not per request).
@@ -132,8 +132,7 @@ def start_session(
         client_ip=client_ip,
         consent_pending=consent_pending,
     )
-    with storage_errors():
-        session.model.save(condition=SessionModel.token_hash.does_not_exist())
+    session.model.save(condition=SessionModel.token_hash.does_not_exist())
     return session
 
 
@@ -142,11 +141,10 @@ def authenticate(token: str | None, kind: str = BORROWER) -> Principal:
     if not token or len(token) > 128:
         raise Unauthenticated()
     key = token_hash(token)
-    with storage_errors():
-        try:
-            session = SessionModel.get(key)
-        except DoesNotExist:
-            raise Unauthenticated() from None
+    try:
+        session = SessionModel.get(key)
+    except DoesNotExist:
+        raise Unauthenticated() from None
     if session.kind != kind:
         raise Unauthenticated()
     current = clock.epoch()
@@ -154,15 +152,14 @@ def authenticate(token: str | None, kind: str = BORROWER) -> Principal:
         end_session(key)
         raise Unauthenticated()
     if current - session.last_seen_at >= TOUCH_EVERY_SECONDS:
-        with storage_errors():
-            try:
-                # The condition keeps a concurrently revoked session revoked.
-                session.update(
-                    actions=[SessionModel.last_seen_at.set(current)],
-                    condition=SessionModel.token_hash.exists(),
-                )
-            except UpdateError as exc:
-                raise Unauthenticated() from exc
+        try:
+            # The condition keeps a concurrently revoked session revoked.
+            session.update(
+                actions=[SessionModel.last_seen_at.set(current)],
+                condition=SessionModel.token_hash.exists(),
+            )
+        except UpdateError as exc:
+            raise Unauthenticated() from exc
     return Principal(
         account_id=session.account_id,
         token_hash=key,
@@ -183,18 +180,16 @@ def is_alive(session: SessionModel, current: int) -> bool:
 
 def end_session(key: str) -> None:
     """Revoke one session (idempotent)."""
-    with storage_errors():
-        SessionModel(token_hash=key).delete()
+    SessionModel(token_hash=key).delete()
 
 
 def end_all_sessions(account_id: str, keep: str | None = None) -> int:
     """Revoke every session of an account (but ``keep``, a token hash); returns how many ended."""
     ended = 0
-    with storage_errors():
-        for session in SessionModel.by_account.query(account_id):
-            if session.token_hash != keep:
-                SessionModel(token_hash=session.token_hash).delete()
-                ended += 1
+    for session in SessionModel.by_account.query(account_id):
+        if session.token_hash != keep:
+            SessionModel(token_hash=session.token_hash).delete()
+            ended += 1
     return ended
 
 
@@ -258,8 +253,7 @@ def _live_sessions(account_id: str) -> list[SessionModel]:
     about them may be derived from the token hash; they end by their timeouts.
     """
     current = clock.epoch()
-    with storage_errors():
-        items = list(SessionModel.by_account.query(account_id))
+    items = list(SessionModel.by_account.query(account_id))
     return [s for s in items if s.kind == BORROWER and s.session_id and is_alive(s, current)]
 
 
@@ -280,13 +274,12 @@ def end_session_by_id(account_id: str, session_id: str) -> None:
 
 def clear_consent_pending(account_id: str) -> None:
     """Every session of the account may use the cabinet again (consent accepted)."""
-    with storage_errors():
-        for session in SessionModel.by_account.query(account_id):
-            if session.consent_pending:
-                try:
-                    session.update(
-                        actions=[SessionModel.consent_pending.set(False)],
-                        condition=SessionModel.token_hash.exists(),
-                    )
-                except UpdateError:
-                    continue  # ended meanwhile
+    for session in SessionModel.by_account.query(account_id):
+        if session.consent_pending:
+            try:
+                session.update(
+                    actions=[SessionModel.consent_pending.set(False)],
+                    condition=SessionModel.token_hash.exists(),
+                )
+            except UpdateError:
+                continue  # ended meanwhile

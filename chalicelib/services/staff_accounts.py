@@ -72,7 +72,6 @@ from chalicelib.services.sessions import (
     end_session,
     start_session,
 )
-from chalicelib.storage.base import storage_errors
 from chalicelib.storage.staff import MEMBER, StaffModel, member_and_failures
 
 SUPPORT = "support"
@@ -180,13 +179,12 @@ def invite_staff(username: str, roles: Iterable[str], created_by: str) -> dict[s
         totp_failures=0,
         last_totp_step=0,
     )
-    with storage_errors():
-        try:
-            member.save(condition=StaffModel.username.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise Conflict("Сотрудник с таким логином уже есть.") from None
-            raise
+    try:
+        member.save(condition=StaffModel.username.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict("Сотрудник с таким логином уже есть.") from None
+        raise
     audit.record(
         created_by,
         "staff_created",
@@ -203,24 +201,23 @@ def reissue_enrolment(username: str, by: str) -> dict[str, Any]:
         raise NotFound("Сотрудник не найден.")
     token, token_hash, expires = _new_enrolment(username)
     member = StaffModel(username=username)
-    with storage_errors():
-        try:
-            member.update(
-                actions=[
-                    StaffModel.status.set(PENDING),
-                    StaffModel.enrolment_hash.set(token_hash),
-                    StaffModel.enrolment_expires_at.set(expires),
-                    StaffModel.password_hash.remove(),
-                    StaffModel.totp_secret.remove(),
-                ],
-                condition=StaffModel.status.is_in(PENDING, ENROLLING),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise Conflict(
-                    "Новую ссылку можно выдать только сотруднику, ещё не завершившему регистрацию."
-                ) from None
-            raise
+    try:
+        member.update(
+            actions=[
+                StaffModel.status.set(PENDING),
+                StaffModel.enrolment_hash.set(token_hash),
+                StaffModel.enrolment_expires_at.set(expires),
+                StaffModel.password_hash.remove(),
+                StaffModel.totp_secret.remove(),
+            ],
+            condition=StaffModel.status.is_in(PENDING, ENROLLING),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict(
+                "Новую ссылку можно выдать только сотруднику, ещё не завершившему регистрацию."
+            ) from None
+        raise
     audit.record(by, "staff_enrolment_reissued", audit.staff_subject(username))
     return _invitation(username, member.roles or (), token, expires)
 
@@ -249,26 +246,25 @@ def enrol(data: Mapping[str, Any], client_ip: str | None = None) -> dict[str, An
     check_password(password, confirm, [username])
 
     totp_secret = pyotp.random_base32()  # 160 bits, RFC 4226's recommended length
-    with storage_errors():
-        try:
-            StaffModel(username=username).update(
-                actions=[
-                    StaffModel.password_hash.set(hash_password(normalize_password(password))),
-                    StaffModel.totp_secret.set(
-                        crypto.seal({"secret": totp_secret}, _totp_context(username))
-                    ),
-                    StaffModel.status.set(ENROLLING),
-                    StaffModel.enrolment_hash.remove(),
-                    StaffModel.enrolment_expires_at.remove(),
-                ],
-                condition=(StaffModel.enrolment_hash == _token_hash(token))
-                & (StaffModel.enrolment_expires_at > int(clock.epoch()))
-                & (StaffModel.status == PENDING),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise EnrolmentLinkInvalid() from None
-            raise
+    try:
+        StaffModel(username=username).update(
+            actions=[
+                StaffModel.password_hash.set(hash_password(normalize_password(password))),
+                StaffModel.totp_secret.set(
+                    crypto.seal({"secret": totp_secret}, _totp_context(username))
+                ),
+                StaffModel.status.set(ENROLLING),
+                StaffModel.enrolment_hash.remove(),
+                StaffModel.enrolment_expires_at.remove(),
+            ],
+            condition=(StaffModel.enrolment_hash == _token_hash(token))
+            & (StaffModel.enrolment_expires_at > int(clock.epoch()))
+            & (StaffModel.status == PENDING),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise EnrolmentLinkInvalid() from None
+        raise
     subject = audit.staff_subject(username)
     audit.record(subject, "staff_enrolment_started", subject)
     uri: str = pyotp.TOTP(totp_secret).provisioning_uri(
@@ -311,8 +307,7 @@ def _refuse_totp(subject: str, member: StaffModel, why: str) -> InvalidCredentia
     From the ``TOTP_ALERT_AFTER``-th in a row, each raises a ``security_event``
     (``staff_totp_failures``) an alarm watches: someone holds the password.
     """
-    with storage_errors():
-        member.update(actions=[StaffModel.totp_failures.add(1)])
+    member.update(actions=[StaffModel.totp_failures.add(1)])
     failures = int(member.totp_failures or 0)
     if failures >= TOTP_ALERT_AFTER:
         logger.warning(
@@ -367,17 +362,16 @@ def staff_login(
     if needs_rehash:
         actions.append(StaffModel.password_hash.set(hash_password(password)))
     first_sign_in = member.status == ENROLLING
-    with storage_errors():
-        try:
-            # The step moves forward only: a code (or an older one) is never accepted twice.
-            member.update(
-                actions=actions,
-                condition=(StaffModel.last_totp_step < step) & (StaffModel.status == member.status),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
-            raise _refuse_totp(subject, member, "totp_replayed") from None
+    try:
+        # The step moves forward only: a code (or an older one) is never accepted twice.
+        member.update(
+            actions=actions,
+            condition=(StaffModel.last_totp_step < step) & (StaffModel.status == member.status),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise _refuse_totp(subject, member, "totp_replayed") from None
     if failures:
         throttles.clear_failures(subject)
 
@@ -416,8 +410,7 @@ def require_role(staff: Principal, role: str) -> None:
 
 def list_staff() -> list[dict[str, Any]]:
     """Every staff member, without secrets: one Query on ``by_kind`` (no Scan)."""
-    with storage_errors():
-        members = list(StaffModel.by_kind.query(MEMBER))
+    members = list(StaffModel.by_kind.query(MEMBER))
     return [
         {
             "username": m.username,
@@ -455,11 +448,10 @@ def for_borrowers(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def _pseudonym(username: str) -> dict[str, Any]:
     member = None
     if USERNAME.fullmatch(username):
-        with storage_errors():
-            try:
-                member = StaffModel.get(username, attributes_to_get=["roles", "staff_number"])
-            except DoesNotExist:
-                member = None
+        try:
+            member = StaffModel.get(username, attributes_to_get=["roles", "staff_number"])
+        except DoesNotExist:
+            member = None
     roles = sorted(member.roles or ()) if member is not None else []
     number = (member.staff_number if member is not None else None) or staff_number(username)
     return {"staff_role": ",".join(roles) or None, "staff_number": number}
@@ -469,16 +461,15 @@ def disable_staff(username: str, by: str) -> None:
     """Disable a staff member and end their sessions at once."""
     if audit.staff_subject(username) == by:
         raise Conflict("Нельзя отключить собственную учётную запись.")
-    with storage_errors():
-        try:
-            StaffModel(username=username).update(
-                actions=[StaffModel.status.set(DISABLED)],
-                condition=StaffModel.username.exists(),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise NotFound("Сотрудник не найден.") from None
-            raise
+    try:
+        StaffModel(username=username).update(
+            actions=[StaffModel.status.set(DISABLED)],
+            condition=StaffModel.username.exists(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound("Сотрудник не найден.") from None
+        raise
     end_all_sessions(audit.staff_subject(username))
     audit.record(by, "staff_disabled", audit.staff_subject(username))
 

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 
 import pynamodb.connection.base
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.adapters.aws import botocore_session
 from chalicelib.config import TABLE_PREFIX
-from chalicelib.errors import ServiceUnavailable
 
 # pynamodb opens a new botocore session per model connection, and each one
 # reloads the DynamoDB service model (≈ 200 ms): share the process's session.
@@ -52,15 +48,6 @@ def sortable_id(iso_time: str) -> str:
     """
     compact = iso_time.replace("-", "").replace(":", "")
     return f"{compact}-{time.time_ns() % 1_000_000_000:09d}{secrets.token_hex(4)}"
-
-
-@contextmanager
-def storage_errors() -> Iterator[None]:
-    """Turn an unexpected DynamoDB failure into a clean, retryable domain error."""
-    try:
-        yield
-    except PynamoDBException as exc:
-        raise ServiceUnavailable() from exc
 
 
 @lru_cache(maxsize=1)

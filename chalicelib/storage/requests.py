@@ -14,7 +14,7 @@ from pynamodb.models import Model
 
 from chalicelib.errors import NotFound
 from chalicelib.i18n import N_
-from chalicelib.storage.base import BaseMeta, storage_errors, table_name
+from chalicelib.storage.base import BaseMeta, table_name
 
 
 class RequestsByAccount(GlobalSecondaryIndex["RequestModel"]):
@@ -95,8 +95,7 @@ def load_request(request_id: str) -> RequestModel:
     """A request by id (strongly consistent), or ``NotFound``."""
     if not isinstance(request_id, str) or not request_id or len(request_id) > 64:
         raise NotFound(N_("Заявка не найдена."))
-    with storage_errors():
-        try:
-            return RequestModel.get(request_id, consistent_read=True)
-        except DoesNotExist:
-            raise NotFound(N_("Заявка не найдена.")) from None
+    try:
+        return RequestModel.get(request_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound(N_("Заявка не найдена.")) from None

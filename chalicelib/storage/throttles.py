@@ -10,7 +10,7 @@ from pynamodb.models import Model
 
 from chalicelib import clock
 from chalicelib.errors import RateLimited
-from chalicelib.storage.base import BaseMeta, storage_errors, table_name
+from chalicelib.storage.base import BaseMeta, table_name
 
 
 class ThrottleModel(Model):
@@ -37,60 +37,55 @@ def consume(subject: str, limit: int, window_seconds: int) -> str:
     window = now // window_seconds
     window_end = (window + 1) * window_seconds
     item = ThrottleModel(key=f"{subject}#w{window_seconds}#{window}")
-    with storage_errors():
-        try:
-            item.update(
-                actions=[
-                    ThrottleModel.hits.add(1),
-                    ThrottleModel.expires_at.set(_at(window_end)),
-                ],
-                condition=ThrottleModel.key.does_not_exist() | (ThrottleModel.hits < limit),
-            )
-        except UpdateError as exc:
-            if _condition_failed(exc):
-                raise RateLimited(window_end - now) from exc
-            raise
+    try:
+        item.update(
+            actions=[
+                ThrottleModel.hits.add(1),
+                ThrottleModel.expires_at.set(_at(window_end)),
+            ],
+            condition=ThrottleModel.key.does_not_exist() | (ThrottleModel.hits < limit),
+        )
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            raise RateLimited(window_end - now) from exc
+        raise
     return str(item.key)
 
 
 def hits(key: str) -> int:
     """The events counted so far under a key ``consume`` returned (0 once it expired)."""
-    with storage_errors():
-        try:
-            return int(ThrottleModel.get(key, consistent_read=True).hits)
-        except DoesNotExist:
-            return 0
+    try:
+        return int(ThrottleModel.get(key, consistent_read=True).hits)
+    except DoesNotExist:
+        return 0
 
 
 def release(key: str) -> None:
     """Give back one event counted by ``consume`` (the key it returned), never below zero."""
-    with storage_errors():
-        try:
-            ThrottleModel(key=key).update(
-                actions=[ThrottleModel.hits.add(-1)],
-                condition=ThrottleModel.hits > 0,
-            )
-        except UpdateError as exc:
-            if not _condition_failed(exc):
-                raise
+    try:
+        ThrottleModel(key=key).update(
+            actions=[ThrottleModel.hits.add(-1)],
+            condition=ThrottleModel.hits > 0,
+        )
+    except UpdateError as exc:
+        if not _condition_failed(exc):
+            raise
 
 
 def cooldown(subject: str, seconds: int) -> None:
     """Allow one event per ``seconds`` for ``subject``; refuse earlier ones."""
     now = clock.epoch()
     item = ThrottleModel(key=f"{subject}#cooldown", hits=1, expires_at=_at(now + seconds))
-    with storage_errors():
-        try:
-            item.save(
-                condition=ThrottleModel.key.does_not_exist()
-                | (ThrottleModel.expires_at <= _at(now))
-            )
-        except PutError as exc:
-            if not _condition_failed(exc):
-                raise
-            current = ThrottleModel.get(item.key)
-            remaining = int(current.expires_at.timestamp()) - now if current.expires_at else 1
-            raise RateLimited(remaining) from exc
+    try:
+        item.save(
+            condition=ThrottleModel.key.does_not_exist() | (ThrottleModel.expires_at <= _at(now))
+        )
+    except PutError as exc:
+        if not _condition_failed(exc):
+            raise
+        current = ThrottleModel.get(item.key)
+        remaining = int(current.expires_at.timestamp()) - now if current.expires_at else 1
+        raise RateLimited(remaining) from exc
 
 
 def failures_key(subject: str) -> str:
@@ -100,11 +95,10 @@ def failures_key(subject: str) -> str:
 
 def failure_state(subject: str) -> tuple[int, int]:
     """``(consecutive failures, seconds still locked)`` of ``subject``; (0, 0) when unknown."""
-    with storage_errors():
-        try:
-            item = ThrottleModel.get(failures_key(subject), consistent_read=True)
-        except DoesNotExist:
-            return 0, 0
+    try:
+        item = ThrottleModel.get(failures_key(subject), consistent_read=True)
+    except DoesNotExist:
+        return 0, 0
     return state_of(item)
 
 
@@ -126,43 +120,40 @@ def add_failure(subject: str, *, free: int, base: int, cap: int, memory: int) ->
     """
     now = clock.epoch()
     item = ThrottleModel(key=failures_key(subject))
-    with storage_errors():
+    try:
+        item.update(
+            actions=[
+                ThrottleModel.hits.add(1),
+                ThrottleModel.expires_at.set(_at(now + memory)),
+            ],
+            condition=ThrottleModel.key.does_not_exist() | (ThrottleModel.expires_at > _at(now)),
+        )
+    except UpdateError as exc:
+        if not _condition_failed(exc):
+            raise
+        # A stale counter past its memory: start again from one.
+        item = ThrottleModel(key=item.key, hits=1, expires_at=_at(now + memory))
+        item.save()
+    count = int(item.hits)
+    if count >= free:
+        until = now + min(cap, base * 2 ** min(count - free, 40))
         try:
+            # Only ever lengthen: parallel failures may arrive out of order.
             item.update(
-                actions=[
-                    ThrottleModel.hits.add(1),
-                    ThrottleModel.expires_at.set(_at(now + memory)),
-                ],
-                condition=ThrottleModel.key.does_not_exist()
-                | (ThrottleModel.expires_at > _at(now)),
+                actions=[ThrottleModel.locked_until.set(until)],
+                condition=ThrottleModel.locked_until.does_not_exist()
+                | (ThrottleModel.locked_until < until),
             )
         except UpdateError as exc:
             if not _condition_failed(exc):
                 raise
-            # A stale counter past its memory: start again from one.
-            item = ThrottleModel(key=item.key, hits=1, expires_at=_at(now + memory))
-            item.save()
-        count = int(item.hits)
-        if count >= free:
-            until = now + min(cap, base * 2 ** min(count - free, 40))
-            try:
-                # Only ever lengthen: parallel failures may arrive out of order.
-                item.update(
-                    actions=[ThrottleModel.locked_until.set(until)],
-                    condition=ThrottleModel.locked_until.does_not_exist()
-                    | (ThrottleModel.locked_until < until),
-                )
-            except UpdateError as exc:
-                if not _condition_failed(exc):
-                    raise
     return count
 
 
 def clear_failures(*subjects: str) -> None:
     """Forget the failures (and any lock) of each subject."""
-    with storage_errors():
-        for subject in subjects:
-            ThrottleModel(key=f"{subject}#failures").delete()
+    for subject in subjects:
+        ThrottleModel(key=f"{subject}#failures").delete()
 
 
 def _at(epoch_seconds: int) -> datetime:

@@ -34,7 +34,6 @@ from chalicelib.errors import RateLimited
 from chalicelib.i18n import N_
 from chalicelib.logs import logger
 from chalicelib.storage.accounts import IdentifierModel, inbound_guard_key
-from chalicelib.storage.base import storage_errors
 
 INBOUND_PREFIX = "inbound/"
 NEUTRAL_TEXT = N_(
@@ -88,8 +87,7 @@ def _guard_key(ses_id: str) -> str:
 
 
 def _handled(ses_id: str) -> bool:
-    with storage_errors():
-        return IdentifierModel.count(_guard_key(ses_id), limit=1) > 0
+    return IdentifierModel.count(_guard_key(ses_id), limit=1) > 0
 
 
 def _claim(ses_id: str) -> bool:
@@ -97,13 +95,12 @@ def _claim(ses_id: str) -> bool:
     from pynamodb.exceptions import PutError
 
     item = IdentifierModel(lookup=_guard_key(ses_id), account_id="inbound")
-    with storage_errors():
-        try:
-            item.save(condition=IdentifierModel.lookup.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
+    try:
+        item.save(condition=IdentifierModel.lookup.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
     return True
 
 

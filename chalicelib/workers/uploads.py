@@ -46,7 +46,6 @@ from chalicelib.errors import NotFound, ServiceUnavailable
 from chalicelib.logs import logger
 from chalicelib.services import documents, review_hooks
 from chalicelib.services import requests as request_service
-from chalicelib.storage.base import storage_errors
 from chalicelib.storage.requests import RequestModel
 
 #: Object metadata of the worker's own rewrite (S3 lower-cases metadata names).
@@ -298,18 +297,17 @@ def _record(request_id: str, doc: str, entry: dict[str, Any]) -> tuple[str, Requ
         ):
             return "done", None  # a concurrent attempt wrote this verdict
         all_docs[doc] = entry
-        with storage_errors():
-            try:
-                request.update(
-                    actions=[
-                        RequestModel.documents.set(all_docs),
-                        RequestModel.updated_at.set(clock.iso(clock.now())),
-                    ]
-                )
-            except UpdateError as exc:
-                if exc.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-                continue  # changed meanwhile: re-read
+        try:
+            request.update(
+                actions=[
+                    RequestModel.documents.set(all_docs),
+                    RequestModel.updated_at.set(clock.iso(clock.now())),
+                ]
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            continue  # changed meanwhile: re-read
         return "written", request
     raise ServiceUnavailable()  # still contended: let SQS redeliver
 
