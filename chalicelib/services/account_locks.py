@@ -13,7 +13,7 @@ from chalicelib.services.forms import Form, string
 from chalicelib.services.sessions import Principal, end_all_sessions
 from chalicelib.services.staff_accounts import SECURITY, require_role
 from chalicelib.storage import tx
-from chalicelib.storage.accounts import update_with_login
+from chalicelib.storage.accounts import AccountModel, update_with_login
 
 
 def lock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
@@ -22,16 +22,7 @@ def lock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dic
     reason = _reason(data)
     account = account_of(account_id)
     accounts.check_transition(account.status, AccountStatus.LOCKED)
-    with tx.write() as t:
-        update_with_login(
-            t,
-            account,
-            lambda m: [m.status.set(AccountStatus.LOCKED), m.must_change_password.set(True)],
-            add_version_condition=True,
-        )
-    end_all_sessions(account_id)
-    audit.record(staff_name(staff), "account_locked", account_id, reason=reason)
-    return {"account_id": account_id, "status": AccountStatus.LOCKED, "must_change_password": True}
+    return _set_status(account, AccountStatus.LOCKED, "account_locked", reason, staff)
 
 
 def unlock_account(account_id: str, data: dict[str, Any], staff: Principal) -> dict[str, Any]:
@@ -46,16 +37,23 @@ def unlock_account(account_id: str, data: dict[str, Any], staff: Principal) -> d
     account = account_of(account_id)
     if account.status != AccountStatus.LOCKED:
         raise Conflict("Учётная запись не заблокирована.")
+    return _set_status(account, AccountStatus.ACTIVE, "account_unlocked", reason, staff)
+
+
+def _set_status(
+    account: AccountModel, status: AccountStatus, action: str, reason: str, staff: Principal
+) -> dict[str, Any]:
+    """The new status with a new password required (versioned), sessions ended, audited."""
     with tx.write() as t:
         update_with_login(
             t,
             account,
-            lambda m: [m.status.set(AccountStatus.ACTIVE), m.must_change_password.set(True)],
+            lambda m: [m.status.set(status), m.must_change_password.set(True)],
             add_version_condition=True,
         )
-    end_all_sessions(account_id)
-    audit.record(staff_name(staff), "account_unlocked", account_id, reason=reason)
-    return {"account_id": account_id, "status": AccountStatus.ACTIVE, "must_change_password": True}
+    end_all_sessions(account.account_id)
+    audit.record(staff_name(staff), action, account.account_id, reason=reason)
+    return {"account_id": account.account_id, "status": status, "must_change_password": True}
 
 
 def _reason(data: dict[str, Any]) -> str:

@@ -167,8 +167,8 @@ def commit_resolve(
     appeal: RequestModel, reason: str | None, staff: Principal, entry: AuditModel
 ) -> None:
     def body(t: tx.Write) -> None:
-        outcome.save_entry(t, entry)
-        t.update(appeal, actions=outcome.closing_actions(rules.RESOLVED, reason, staff))
+        closing = outcome.closing_actions(rules.RESOLVED, reason, staff)
+        outcome.close(t, appeal, entry, closing, release_guard=False)
 
     outcome.commit(body)
 

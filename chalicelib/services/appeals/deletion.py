@@ -162,15 +162,8 @@ def commit_approve(
                 IdentifierModel(lookup=index),
                 condition=IdentifierModel.account_id == account.account_id,
             )
-        t.delete(outcome.guard_item(appeal))
-        outcome.save_entry(t, entry)
-        t.update(
-            appeal,
-            actions=[
-                *outcome.closing_actions(rules.APPROVED, reason, staff),
-                RequestModel.details.set(farewell),
-            ],
-        )
+        closing = outcome.closing_actions(rules.APPROVED, reason, staff)
+        outcome.close(t, appeal, entry, [*closing, RequestModel.details.set(farewell)])
         # Personal data erased: the sealed blob, the blind indexes and the password go;
         # the account id stays only as the key that loan records (kept by law) point to.
         t.update(

@@ -92,15 +92,29 @@ def save_entry(t: tx.Write, entry: AuditModel) -> None:
     t.put(entry, condition=AuditModel.entry_id.does_not_exist())
 
 
+def close(
+    t: tx.Write,
+    appeal: RequestModel,
+    entry: AuditModel,
+    actions: list[Action],
+    *,
+    release_guard: bool = True,
+) -> None:
+    """In a decision's transaction: the guard goes, the audit entry is written, the appeal
+    closes (``actions``: its ``closing_actions`` and what the type adds)."""
+    if release_guard:
+        t.delete(guard_item(appeal))
+    save_entry(t, entry)
+    t.update(appeal, actions=actions)
+
+
 def commit_reject(
     appeal: RequestModel, reason: str | None, staff: Principal, entry: AuditModel
 ) -> None:
     """A rejection: the appeal closes with the borrower's reason; its guard goes."""
 
     def body(t: tx.Write) -> None:
-        t.delete(guard_item(appeal))
-        save_entry(t, entry)
-        t.update(appeal, actions=closing_actions(rules.REJECTED, reason, staff))
+        close(t, appeal, entry, closing_actions(rules.REJECTED, reason, staff))
 
     commit(body)
 

@@ -787,15 +787,8 @@ def commit_approve(
             IdentifierModel(lookup=account.phone_index),
             condition=IdentifierModel.account_id == account.account_id,
         )
-        t.delete(outcome.guard_item(appeal))
-        outcome.save_entry(t, entry)
-        t.update(
-            appeal,
-            actions=[
-                *outcome.closing_actions(rules.APPROVED, reason, staff),
-                RequestModel.details.set(details),
-            ],
-        )
+        closing = outcome.closing_actions(rules.APPROVED, reason, staff)
+        outcome.close(t, appeal, entry, [*closing, RequestModel.details.set(details)])
         t.update(
             account,
             actions=[AccountModel.pii.set(sealed), AccountModel.phone_index.set(new_index)],
