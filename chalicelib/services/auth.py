@@ -25,8 +25,10 @@ phone of record (``services.recovery``). Every check of the current password ins
 the cabinet (password, phone, e-mail change, deletion) refuses the same way.
 A login costs three DynamoDB calls: the address window, the guard (which carries
 the sign-in copy of its account, ``storage.accounts``) with the failure counter in
-one read, and the session; a failure one or two more writes, an unknown login the
-same reads and writes and one argon2 verify on a dummy hash.
+one read, and the session (which also forgets earlier failures, in one transaction).
+The first two are issued at once, on two threads (``chalicelib.parallel``), and both
+are settled before the password is checked. A failure costs one or two more writes;
+an unknown login the same reads and writes and one argon2 verify on a dummy hash.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import parallel
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import burn_verify, hash_password, verify_password
 from chalicelib.config import get_settings
@@ -193,11 +196,17 @@ def login(
 ) -> NewSession:
     """A new session for the right login and password, else ``InvalidCredentials`` (or 429)."""
     login, password = read_credentials(data)
-    limit_address("login", client_ip)
     password = normalize_password(password)
     index = identifier_index(login)
     subject = login_subject(login, index)
-    account, failures = _find_account(index, subject)
+    # The address window is charged on its own thread while the guard is read: two
+    # round trips at once. Both are settled before any password check, and the
+    # window's 429 answers first, as when they ran one after the other.
+    charged = parallel.start(limit_address, "login", client_ip)
+    try:
+        account, failures = _find_account(index, subject)
+    finally:
+        charged.result()
     if account is None or account.status == AccountStatus.DELETED:
         burn_verify(password)
         _record_failure(subject)
@@ -218,17 +227,17 @@ def login(
         # restricted one; the client is sent to recovery by SMS code.
         logger.info("sign-in refused: recovery required", extra={"account_id": account.account_id})
         raise PasswordRecoveryRequired()
-    if failures:
-        from chalicelib.storage import throttles
-
-        throttles.clear_failures(subject)
     if needs_rehash:
         _rehash(account.account_id, password)
+    from chalicelib.storage import throttles
+
     session = start_session(
         account.account_id,
         user_agent,
         client_ip=client_ip,
         consent_pending=account.consent_version != get_settings().consent_version,
+        # A success forgets the login's failures in the session's own write.
+        forget=[throttles.failure_counter(subject)] if failures else [],
     )
     from chalicelib.services import login_hooks
 
