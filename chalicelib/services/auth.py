@@ -43,7 +43,7 @@ from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import burn_verify, hash_password, verify_password
 from chalicelib.config import get_settings
 from chalicelib.domain.accounts import AccountStatus
-from chalicelib.domain.password import normalize_password
+from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.errors import (
     Forbidden,
     InvalidCredentials,
@@ -273,13 +273,25 @@ PASSWORD_CHANGE_FIELDS = (
 )
 
 
+def check_new_password(pii: Mapping[str, Any], new: str, confirm: str) -> None:
+    """The password rules for a new password of the account whose personal data is ``pii``.
+
+    The errors name the fields ``new_password`` and ``new_password_confirm``.
+    """
+    personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
+    try:
+        check_password(new, confirm, personal)
+    except ValidationFailed as exc:
+        names = {"password": "new_password", "password_confirm": "new_password_confirm"}
+        raise ValidationFailed({names.get(k, k): v for k, v in exc.fields.items()}) from None
+
+
 def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     """Set a new password (current one required); other sessions end when asked.
 
     Refused (``PasswordRecoveryRequired``) while the account must change its password:
     then only recovery by SMS code sets it.
     """
-    from chalicelib.domain.password import check_password
     from chalicelib.services import notices
     from chalicelib.services.cabinet import get_account
     from chalicelib.services.forms import accepted_bool
@@ -298,12 +310,7 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     except ValidationFailed:
         raise ValidationFailed({"current_password": N_("Неверный текущий пароль.")}) from None
     pii = account_pii(account)
-    personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
-    try:
-        check_password(new, confirm, personal)
-    except ValidationFailed as exc:
-        names = {"password": "new_password", "password_confirm": "new_password_confirm"}
-        raise ValidationFailed({names.get(k, k): v for k, v in exc.fields.items()}) from None
+    check_new_password(pii, new, confirm)
     if verify_password(account.password_hash, normalize_password(new))[0]:
         raise ValidationFailed({"new_password": N_("Новый пароль совпадает с текущим.")})
     from chalicelib.storage import tx
