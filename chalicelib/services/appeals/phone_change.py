@@ -60,7 +60,7 @@ from chalicelib.storage.accounts import (
     AccountModel,
     IdentifierModel,
     account_pii,
-    identifier_guard,
+    claim_identifier,
     seal_pii,
     unseal_pii,
 )
@@ -776,13 +776,10 @@ def commit_approve(
     sealed = seal_pii(account.account_id, pii)
 
     def body(t: tx.Write) -> None:
-        t.put(
-            identifier_guard(new_index, account),
-            condition=IdentifierModel.lookup.does_not_exist(),
-            on_fail=Conflict(
-                "Новый номер за это время занял другой кабинет. Отклоните заявку с объяснением."
-            ),
+        taken = Conflict(
+            "Новый номер за это время занял другой кабинет. Отклоните заявку с объяснением."
         )
+        claim_identifier(t, new_index, account, taken)
         t.delete(
             IdentifierModel(lookup=account.phone_index),
             condition=IdentifierModel.account_id == account.account_id,
