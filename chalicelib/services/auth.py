@@ -25,8 +25,10 @@ phone of record (``services.recovery``). Every check of the current password ins
 the cabinet (password, phone, e-mail change, deletion) refuses the same way.
 A login costs three DynamoDB calls: the address window, the guard (which carries
 the sign-in copy of its account, ``storage.accounts``) with the failure counter in
-one read, and the session; a failure one or two more writes, an unknown login the
-same reads and writes and one argon2 verify on a dummy hash.
+one read, and the session (which also forgets earlier failures, in one transaction).
+The first two are issued at once, on two threads (``chalicelib.parallel``), and both
+are settled before the password is checked. A failure costs one or two more writes;
+an unknown login the same reads and writes and one argon2 verify on a dummy hash.
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import parallel
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import burn_verify, hash_password, verify_password
 from chalicelib.config import get_settings
 from chalicelib.domain.accounts import AccountStatus
-from chalicelib.domain.password import normalize_password
+from chalicelib.domain.password import check_password, normalize_password
 from chalicelib.errors import (
     Forbidden,
     InvalidCredentials,
@@ -193,11 +196,17 @@ def login(
 ) -> NewSession:
     """A new session for the right login and password, else ``InvalidCredentials`` (or 429)."""
     login, password = read_credentials(data)
-    limit_address("login", client_ip)
     password = normalize_password(password)
     index = identifier_index(login)
     subject = login_subject(login, index)
-    account, failures = _find_account(index, subject)
+    # The address window is charged on its own thread while the guard is read: two
+    # round trips at once. Both are settled before any password check, and the
+    # window's 429 answers first, as when they ran one after the other.
+    charged = parallel.start(limit_address, "login", client_ip)
+    try:
+        account, failures = _find_account(index, subject)
+    finally:
+        charged.result()
     if account is None or account.status == AccountStatus.DELETED:
         burn_verify(password)
         _record_failure(subject)
@@ -218,17 +227,17 @@ def login(
         # restricted one; the client is sent to recovery by SMS code.
         logger.info("sign-in refused: recovery required", extra={"account_id": account.account_id})
         raise PasswordRecoveryRequired()
-    if failures:
-        from chalicelib.storage import throttles
-
-        throttles.clear_failures(subject)
     if needs_rehash:
         _rehash(account.account_id, password)
+    from chalicelib.storage import throttles
+
     session = start_session(
         account.account_id,
         user_agent,
         client_ip=client_ip,
         consent_pending=account.consent_version != get_settings().consent_version,
+        # A success forgets the login's failures in the session's own write.
+        forget=[throttles.failure_counter(subject)] if failures else [],
     )
     from chalicelib.services import login_hooks
 
@@ -264,13 +273,25 @@ PASSWORD_CHANGE_FIELDS = (
 )
 
 
+def check_new_password(pii: Mapping[str, Any], new: str, confirm: str) -> None:
+    """The password rules for a new password of the account whose personal data is ``pii``.
+
+    The errors name the fields ``new_password`` and ``new_password_confirm``.
+    """
+    personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
+    try:
+        check_password(new, confirm, personal)
+    except ValidationFailed as exc:
+        names = {"password": "new_password", "password_confirm": "new_password_confirm"}
+        raise ValidationFailed({names.get(k, k): v for k, v in exc.fields.items()}) from None
+
+
 def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     """Set a new password (current one required); other sessions end when asked.
 
     Refused (``PasswordRecoveryRequired``) while the account must change its password:
     then only recovery by SMS code sets it.
     """
-    from chalicelib.domain.password import check_password
     from chalicelib.services import notices
     from chalicelib.services.cabinet import get_account
     from chalicelib.services.forms import accepted_bool
@@ -289,12 +310,7 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     except ValidationFailed:
         raise ValidationFailed({"current_password": N_("Неверный текущий пароль.")}) from None
     pii = account_pii(account)
-    personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
-    try:
-        check_password(new, confirm, personal)
-    except ValidationFailed as exc:
-        names = {"password": "new_password", "password_confirm": "new_password_confirm"}
-        raise ValidationFailed({names.get(k, k): v for k, v in exc.fields.items()}) from None
+    check_new_password(pii, new, confirm)
     if verify_password(account.password_hash, normalize_password(new))[0]:
         raise ValidationFailed({"new_password": N_("Новый пароль совпадает с текущим.")})
     from chalicelib.storage import tx

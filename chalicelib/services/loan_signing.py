@@ -229,16 +229,10 @@ def _open_code(
 def _consume_with(challenge: Any, loan: LoanModel, actions: list[Any], entry: AuditModel) -> None:
     from chalicelib.errors import CodeExpired
     from chalicelib.services import codes
-    from chalicelib.storage.challenges import ChallengeModel
 
     changed = Conflict(N_("Займ изменился. Обновите страницу."))
     with tx.write() as t:
-        t.update(
-            challenge,
-            actions=[ChallengeModel.consumed.set(True)],
-            condition=codes.consume_condition(challenge),
-            on_fail=CodeExpired(N_("Этот код уже использован.")),
-        )
+        codes.consume(t, challenge, CodeExpired(N_("Этот код уже использован.")))
         t.put(entry, condition=AuditModel.entry_id.does_not_exist(), on_fail=changed)
         t.update(loan, actions=actions, on_fail=changed)
 

@@ -174,6 +174,16 @@ def identifier_guard(lookup: str, account: AccountModel) -> IdentifierModel:
     return IdentifierModel(lookup=lookup, account_id=account.account_id, **login_copy(account))
 
 
+def claim_identifier(t: Write, lookup: str, account: AccountModel, on_fail: OnFail) -> None:
+    """A new guard ``lookup`` of ``account`` with the sign-in copy, in ``t``, while it is free.
+
+    ``on_fail``: what it means that some account already holds the identifier.
+    """
+    t.put(
+        identifier_guard(lookup, account), IdentifierModel.lookup.does_not_exist(), on_fail=on_fail
+    )
+
+
 def login_account(guard: IdentifierModel) -> AccountModel | None:
     """The account as sign-in sees it, from the guard's copy (None if it has none)."""
     if not guard.has_login:
