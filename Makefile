@@ -173,16 +173,16 @@ fuzz: venv
 clean:
 	rm -rf $(VENV) $(PKG_VENV) $(LAMBDA_VENV) .local build .pytest_cache .mypy_cache .ruff_cache
 
-## make schedule NAME=expire_requests: run one @app.schedule handler now against the
+## make schedule NAME=expire_appeals: run one @app.schedule handler now against the
 ## local stack (`make run`) or the AWS the environment points at; NAME= lists them.
 .PHONY: schedule expire
 schedule: venv
 	@if [ -z "$(NAME)" ]; then $(PY) -m devstack.schedules --list; \
 	else $(PY) -m devstack.schedules '$(NAME)'; fi
 
-## make expire: cancel abandoned phone changes now (the hourly expire_requests).
+## make expire: cancel abandoned phone changes now (the hourly expire_appeals).
 expire: venv
-	$(PY) -m devstack.schedules expire_requests
+	$(PY) -m devstack.schedules expire_appeals
 
 ## make staff USERNAME=… ROLES="support security": create a staff member; prints a
 ## one-time enrolment link (24 h) where the member sets their own password and TOTP

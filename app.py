@@ -4,11 +4,11 @@ from chalice import Chalice, Cron, Rate
 
 from chalicelib.api.account import account_api
 from chalicelib.api.admin import admin_api
+from chalicelib.api.appeals import appeals_api
 from chalicelib.api.borrower import borrower_api
 from chalicelib.api.meta import meta_api
 from chalicelib.api.middleware import install_middleware
 from chalicelib.api.privacy import privacy_api
-from chalicelib.api.requests import requests_api
 from chalicelib.api.web import web_api
 from chalicelib.config import INBOUND_QUEUE, NOTIFY_QUEUE, UPLOADS_QUEUE
 
@@ -17,7 +17,7 @@ app = Chalice(app_name="hava-cabinet", configure_logs=False)
 install_middleware(app)
 app.register_blueprint(meta_api)
 app.register_blueprint(borrower_api)
-app.register_blueprint(requests_api)
+app.register_blueprint(appeals_api)
 app.register_blueprint(admin_api)
 app.register_blueprint(privacy_api)
 app.register_blueprint(account_api)
@@ -65,8 +65,8 @@ def inbound_worker(event: object) -> None:
     inbound.handle_batch(event)
 
 
-@app.schedule(Rate(1, unit=Rate.HOURS), name="expire_requests")
-def expire_requests(event: object) -> dict[str, int]:
+@app.schedule(Rate(1, unit=Rate.HOURS), name="expire_appeals")
+def expire_appeals(event: object) -> dict[str, int]:
     """Cancel phone changes left unfinished past HAVA_PHONE_CHANGE_EXPIRY_DAYS (EventBridge)."""
     from chalicelib.services.appeals import phone_change
 

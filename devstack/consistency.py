@@ -16,7 +16,7 @@ What it checks (each finding's ``kind``):
   missing, closed, of another type or another account's;
 - ``open_request_without_guard``: an open phone change or deletion without its guard;
 - ``cancelled_request_holds_lock`` / ``cancelled_request_keeps_objects``: a cancelled
-  phone change (``expire_requests``) still named by its ``open#`` guard, or still
+  phone change (``expire_appeals``) still named by its ``open#`` guard, or still
   with objects under ``requests/<id>/`` in the documents bucket;
 - ``request_queue_mismatch``, ``request_unknown_status``, ``request_decision_fields``,
   ``request_in_review_not_ready``, ``request_without_account``,
@@ -104,12 +104,12 @@ class Snapshot:
 def snapshot() -> Snapshot:
     """Read every table the checks need."""
     from chalicelib.storage.accounts import AccountModel, IdentifierModel
+    from chalicelib.storage.appeals import AppealModel
     from chalicelib.storage.challenges import ChallengeModel
     from chalicelib.storage.loans import PAYMENT_MARK, LoanModel, PaymentModel
-    from chalicelib.storage.requests import RequestModel
     from chalicelib.storage.sessions import SessionModel
 
-    requests = {r.request_id: r for r in scan_all(RequestModel)}
+    requests = {r.request_id: r for r in scan_all(AppealModel)}
     # Loans and their payments share a table (sort keys tell them apart).
     loans = [item for item in scan_all(LoanModel) if PAYMENT_MARK not in item.loan_id]
     payments = [item for item in scan_all(PaymentModel) if PAYMENT_MARK in item.loan_id]
@@ -229,20 +229,20 @@ def _accounts(snap: Snapshot) -> Iterable[Finding]:
 
 
 def _requests(snap: Snapshot) -> Iterable[Finding]:
-    from chalicelib.domain import requests as rules
+    from chalicelib.domain import appeals as rules
 
     for request_id, request in snap.requests.items():
         known = rules.TRANSITIONS.get(request.type, {})
         reachable = set(known) | {s for targets in known.values() for s in targets}
         if request.status not in reachable:
             yield Finding(
-                "request_unknown_status", "requests", request_id, f"{request.type}/{request.status}"
+                "request_unknown_status", "appeals", request_id, f"{request.type}/{request.status}"
             )
         expected_queue = rules.queue_key(request.type, request.status)
         if request.queue != expected_queue:
             yield Finding(
                 "request_queue_mismatch",
-                "requests",
+                "appeals",
                 request_id,
                 f"status {request.status}, queue {request.queue!r} (expected {expected_queue!r})",
             )
@@ -250,7 +250,7 @@ def _requests(snap: Snapshot) -> Iterable[Finding]:
         if decided != bool(request.decided_at and request.decided_by):
             yield Finding(
                 "request_decision_fields",
-                "requests",
+                "appeals",
                 request_id,
                 f"status {request.status}, decided_at {request.decided_at!r}",
             )
@@ -261,12 +261,10 @@ def _requests(snap: Snapshot) -> Iterable[Finding]:
                 for doc in rules.DOCUMENTS
             )
             if not ready:
-                yield Finding("request_in_review_not_ready", "requests", request_id, "phone change")
+                yield Finding("request_in_review_not_ready", "appeals", request_id, "phone change")
         account = snap.accounts.get(request.account_id) if request.account_id else None
         if request.account_id and account is None:
-            yield Finding(
-                "request_without_account", "requests", request_id, f"{request.account_id}"
-            )
+            yield Finding("request_without_account", "appeals", request_id, f"{request.account_id}")
         if (
             account is not None
             and account.status == "deleted"
@@ -274,12 +272,12 @@ def _requests(snap: Snapshot) -> Iterable[Finding]:
             and request.type != rules.DELETION
         ):
             yield Finding(
-                "request_of_deleted_account_keeps_details", "requests", request_id, request.type
+                "request_of_deleted_account_keeps_details", "appeals", request_id, request.type
             )
         if snap.cancelled_objects.get(request_id):
             yield Finding(
                 "cancelled_request_keeps_objects",
-                "requests",
+                "appeals",
                 request_id,
                 f"{snap.cancelled_objects[request_id]} object(s) under requests/{request_id}/",
             )
@@ -291,7 +289,7 @@ def _requests(snap: Snapshot) -> Iterable[Finding]:
             lookup = f"open#{request.type}#{request.account_id}"
             guard = snap.guards.get(lookup)
             if guard is None or guard.account_id != request_id:
-                yield Finding("open_request_without_guard", "requests", request_id, lookup)
+                yield Finding("open_request_without_guard", "appeals", request_id, lookup)
 
 
 def _challenges(snap: Snapshot) -> Iterable[Finding]:

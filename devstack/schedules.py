@@ -6,7 +6,7 @@ change here); each waits for its next time by the handler's own expression
 (``rate(…)`` or AWS's six-field ``cron(…)``, UTC) and invokes it with an
 EventBridge "Scheduled Event", one invocation at a time with the SQS workers.
 
-``python -m devstack.schedules NAME`` (``make schedule NAME=expire_requests``)
+``python -m devstack.schedules NAME`` (``make schedule NAME=expire_appeals``)
 invokes one handler now against the running local stack (or the AWS the
 environment points at), exactly as EventBridge would; ``--list`` names them.
 """
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m devstack.schedules",
         description="run one @app.schedule handler of hava-cabinet now",
     )
-    parser.add_argument("name", nargs="?", help="the handler's name, e.g. expire_requests")
+    parser.add_argument("name", nargs="?", help="the handler's name, e.g. expire_appeals")
     parser.add_argument("--list", action="store_true", help="name every scheduled handler")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")

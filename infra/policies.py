@@ -231,7 +231,7 @@ def api_handler(t: Target) -> list[Statement]:
                 # Logout, revocation and expired sessions.
                 "sessions": _WITH_DELETE,
                 "loans": _API_ITEM_READ_WRITE,
-                "requests": _API_ITEM_READ_WRITE,
+                "appeals": _API_ITEM_READ_WRITE,
                 # Append-only: entries are written once (conditional put) and read by Query.
                 "audit": ["PutItem"],
                 # A successful login clears its failure counter.
@@ -246,8 +246,8 @@ def api_handler(t: Target) -> list[Statement]:
                 "sessions/index/by_account",
                 "loans",
                 "loans/index/by_status",
-                "requests/index/by_account",
-                "requests/index/by_queue",
+                "appeals/index/by_account",
+                "appeals/index/by_queue",
                 "audit",
                 "audit/index/by_actor",
                 "staff/index/by_kind",  # GET /admin/v1/staff: a Query, never a Scan
@@ -306,7 +306,7 @@ def uploads_worker(t: Target) -> list[Statement]:
             "DynamoDB",
             {
                 # The verdict (versioned update), the face-match result, the submission.
-                "requests": ["GetItem", "UpdateItem"],
+                "appeals": ["GetItem", "UpdateItem"],
                 # The borrower's current phone for a rejection or "in review" SMS.
                 "accounts": ["GetItem"],
                 # That SMS is charged to the number's notice budget.
@@ -350,7 +350,7 @@ def inbound_worker(t: Target) -> list[Statement]:
                 "identifiers": ["GetItem", "PutItem", "UpdateItem"],
                 # get_account; a break-in report sets must_change_password.
                 "accounts": ["GetItem", "UpdateItem"],
-                "requests": ["GetItem", "PutItem"],
+                "appeals": ["GetItem", "PutItem"],
                 # The new number's one-time link.
                 "challenges": ["PutItem"],
                 "audit": ["PutItem"],
@@ -376,16 +376,16 @@ def inbound_worker(t: Target) -> list[Statement]:
     ]
 
 
-def expire_requests(t: Target) -> list[Statement]:
+def expire_appeals(t: Target) -> list[Statement]:
     """Hourly: cancels abandoned phone changes (``services.expiry``). No SNS/SES, no SSM."""
     return [
-        _logs(t, "expire_requests"),
+        _logs(t, "expire_appeals"),
         *_tables(
             t,
             "DynamoDB",
             {
                 # Load, then the cancellation (a transaction: per-item actions).
-                "requests": ["GetItem", "UpdateItem"],
+                "appeals": ["GetItem", "UpdateItem"],
                 # The open-request guard: read, then deleted with the cancellation.
                 "identifiers": ["GetItem", "DeleteItem"],
                 "audit": ["PutItem"],
@@ -394,7 +394,7 @@ def expire_requests(t: Target) -> list[Statement]:
             },
         ),
         # Requests still awaiting documents past their age (keys only), never a Scan.
-        _queries(t, ["requests/index/by_status"]),
+        _queries(t, ["appeals/index/by_status"]),
         _list_documents(t),
         _documents(t, "RequestDocuments", ["DeleteObject"]),
         _enqueue_notifications(t),
@@ -443,7 +443,7 @@ FUNCTIONS: dict[str, Callable[[Target], list[Statement]]] = {
     "notify_worker": notify_worker,
     "uploads_worker": uploads_worker,
     "inbound_worker": inbound_worker,
-    "expire_requests": expire_requests,
+    "expire_appeals": expire_appeals,
     "loans_overdue": loans_overdue,
     "loans_reminders": loans_reminders,
 }

@@ -47,7 +47,7 @@ class FaceMatchResult:
     detail: str
 
     def as_dict(self) -> dict[str, Any]:
-        """The result as stored in ``RequestModel.face_match``."""
+        """The result as stored in ``AppealModel.face_match``."""
         return asdict(self)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from chalicelib.errors import BadRequest, Forbidden, NotFound, ValidationFailed
 from chalicelib.services import audit
 from chalicelib.services.pagination import MSG_CURSOR

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.lending import LoanStatus
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
@@ -36,7 +36,7 @@ from chalicelib.services.sessions import Principal
 from chalicelib.services.staff_accounts import SUPPORT, require_role
 
 if TYPE_CHECKING:
-    from chalicelib.storage.requests import RequestModel
+    from chalicelib.storage.appeals import AppealModel
 
 #: Loan statuses staff can list (``by_status``) and set.
 LOAN_STATUSES = (
@@ -57,7 +57,7 @@ IIN_CHECKS_PER_HOUR = 30
 MSG_IIN = "ИИН — 12 цифр, как на удостоверении."
 
 
-def _overdue(request: RequestModel) -> bool:
+def _overdue(request: AppealModel) -> bool:
     return request.status == rules.IN_REVIEW and request.due_on < clock.today_kz().isoformat()
 
 
@@ -67,7 +67,7 @@ def queue_page(staff: Principal, request_type: str | None, cursor: str | None) -
     Each item names its borrower (one TransactGetItems for the page; ``None`` when the
     request has no live account).
     """
-    from chalicelib.storage.requests import RequestModel
+    from chalicelib.storage.appeals import AppealModel
 
     if request_type not in ROLE_FOR_TYPE:
         raise ValidationFailed({"type": "Укажите тип: " + ", ".join(rules.TYPES) + "."})
@@ -75,7 +75,7 @@ def queue_page(staff: Principal, request_type: str | None, cursor: str | None) -
     queue = rules.queue_key(request_type, rules.IN_REVIEW)
     assert queue is not None
     waiting, next_cursor = query_page(
-        RequestModel.by_queue,
+        AppealModel.by_queue,
         queue,
         cursor,
         keys=("request_id", "queue", "created_at"),
@@ -145,14 +145,14 @@ def _borrower_names(account_ids: Iterable[str | None]) -> dict[str, str]:
 
 def queue_counts(staff: Principal) -> dict[str, Any]:
     """Requests under review per type this member reviews: one ``Select=COUNT`` Query each."""
-    from chalicelib.storage.requests import RequestModel
+    from chalicelib.storage.appeals import AppealModel
 
     items = []
     for request_type, role in ROLE_FOR_TYPE.items():
         if role not in staff.roles:
             continue
         queue = rules.queue_key(request_type, rules.IN_REVIEW)
-        count = RequestModel.by_queue.count(queue)
+        count = AppealModel.by_queue.count(queue)
         items.append(
             {
                 "type": request_type,

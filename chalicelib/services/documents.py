@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from chalicelib.adapters.aws import client
 from chalicelib.config import get_settings
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from chalicelib.domain.images import ACCEPTED_CONTENT_TYPES, Verdict
 from chalicelib.errors import ServiceUnavailable
 from chalicelib.logs import logger

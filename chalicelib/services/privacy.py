@@ -83,9 +83,9 @@ def _all_audit(account_id: str) -> list[dict[str, Any]]:
 
 def _requests(account_id: str) -> list[dict[str, Any]]:
     from chalicelib.services.appeals import common
-    from chalicelib.storage.requests import RequestModel
+    from chalicelib.storage.appeals import AppealModel
 
-    items = list(RequestModel.by_account.query(account_id))
+    items = list(AppealModel.by_account.query(account_id))
     views = []
     for item in items:
         view = common.view(item)

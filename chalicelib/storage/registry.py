@@ -9,11 +9,11 @@ from pynamodb.models import Model
 
 from chalicelib.storage import (
     accounts,
+    appeals,
     audit,
     base,
     challenges,
     loans,
-    requests,
     sessions,
     staff,
     throttles,
@@ -28,7 +28,7 @@ def all_models() -> list[type[Model]]:
         audit.AuditModel,
         challenges.ChallengeModel,
         loans.LoanModel,
-        requests.RequestModel,
+        appeals.AppealModel,
         sessions.SessionModel,
         staff.StaffModel,
         throttles.ThrottleModel,

@@ -39,8 +39,8 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import clock
 from chalicelib.adapters.aws import client
 from chalicelib.config import get_settings
+from chalicelib.domain import appeals as rules
 from chalicelib.domain import images
-from chalicelib.domain import requests as rules
 from chalicelib.errors import NotFound, ServiceUnavailable
 from chalicelib.logs import logger
 from chalicelib.services import documents
@@ -52,7 +52,7 @@ from chalicelib.services.documents import (
     etag_of,
     store_checked_copy,
 )
-from chalicelib.storage.requests import RequestModel
+from chalicelib.storage.appeals import AppealModel
 
 _UPDATE_ATTEMPTS = 4
 _DECIDED = (rules.DOC_ACCEPTED, rules.DOC_REJECTED)
@@ -262,7 +262,7 @@ def _entry(
     return entry
 
 
-def _awaiting(request_id: str) -> tuple[RequestModel | None, str]:
+def _awaiting(request_id: str) -> tuple[AppealModel | None, str]:
     """The request if it still takes documents, else None and why."""
     try:
         request = common.load(request_id)
@@ -273,13 +273,13 @@ def _awaiting(request_id: str) -> tuple[RequestModel | None, str]:
     return request, ""
 
 
-def _document(request: RequestModel, doc: str) -> dict[str, Any]:
+def _document(request: AppealModel, doc: str) -> dict[str, Any]:
     all_docs = request.documents.as_dict() if request.documents else {}
     entry = all_docs.get(doc)
     return dict(entry) if isinstance(entry, dict) else {}
 
 
-def _record(request_id: str, doc: str, entry: dict[str, Any]) -> tuple[str, RequestModel | None]:
+def _record(request_id: str, doc: str, entry: dict[str, Any]) -> tuple[str, AppealModel | None]:
     """Write the verdict with a versioned update.
 
     ``("written", request)``, ``("done", None)`` when a concurrent attempt wrote
@@ -303,8 +303,8 @@ def _record(request_id: str, doc: str, entry: dict[str, Any]) -> tuple[str, Requ
         try:
             request.update(
                 actions=[
-                    RequestModel.documents.set(all_docs),
-                    RequestModel.updated_at.set(clock.iso(clock.now())),
+                    AppealModel.documents.set(all_docs),
+                    AppealModel.updated_at.set(clock.iso(clock.now())),
                 ]
             )
         except UpdateError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from tests.api.conftest import PASSWORD, Api, form
 from tests.api.test_staff_and_admin import file_request, make_staff, staff_login
 from tests.factories import valid_iin

@@ -1,4 +1,4 @@
-"""``expire_requests``: abandoned phone changes are cancelled, unlocked, emptied and told."""
+"""``expire_appeals``: abandoned phone changes are cancelled, unlocked, emptied and told."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from tests.api.conftest import Api
 from tests.api.test_requests import signed_in, start_phone_change
 from tests.factories import test_phone
@@ -18,10 +18,10 @@ def age(request_id: str, days: float) -> None:
     """Pretend the request was filed ``days`` ago."""
     from chalicelib import clock
     from chalicelib.services.appeals.common import load
-    from chalicelib.storage.requests import RequestModel
+    from chalicelib.storage.appeals import AppealModel
 
     load(request_id).update(
-        actions=[RequestModel.created_at.set(clock.iso(clock.now() - timedelta(days=days)))]
+        actions=[AppealModel.created_at.set(clock.iso(clock.now() - timedelta(days=days)))]
     )
 
 
@@ -29,7 +29,7 @@ def run_expiry(api: Api) -> Any:
     event = api.client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
     )
-    return api.client.lambda_.invoke("expire_requests", event).payload
+    return api.client.lambda_.invoke("expire_appeals", event).payload
 
 
 def objects(api: Api, request_id: str) -> list[str]:
@@ -66,12 +66,12 @@ def test_an_abandoned_phone_change_is_cancelled_unlocked_emptied_and_told(
     age(young, 1 / 24)
     _, review_token = signed_in(api)
     in_review = start_phone_change(api, review_token, test_phone(7103)).body["request_id"]
-    from chalicelib.storage.requests import RequestModel
+    from chalicelib.storage.appeals import AppealModel
 
     load(in_review).update(
         actions=[
-            RequestModel.status.set(rules.IN_REVIEW),
-            RequestModel.queue.set("phone_change#in_review"),
+            AppealModel.status.set(rules.IN_REVIEW),
+            AppealModel.queue.set("phone_change#in_review"),
         ]
     )
     age(in_review, 9)
@@ -136,7 +136,7 @@ def test_the_age_is_configurable(api: Api, monkeypatch: pytest.MonkeyPatch) -> N
 def test_a_request_that_moved_on_is_not_cancelled(api: Api) -> None:
     from chalicelib.services.appeals.common import load
     from chalicelib.services.appeals.phone_change import cancel_abandoned, cutoff
-    from chalicelib.storage.requests import RequestModel
+    from chalicelib.storage.appeals import AppealModel
 
     _, token = signed_in(api)
     request_id = start_phone_change(api, token, test_phone(7106)).body["request_id"]
@@ -145,8 +145,8 @@ def test_a_request_that_moved_on_is_not_cancelled(api: Api) -> None:
     # The borrower finishes it between the Query and the cancellation.
     load(request_id).update(
         actions=[
-            RequestModel.status.set(rules.IN_REVIEW),
-            RequestModel.queue.set("phone_change#in_review"),
+            AppealModel.status.set(rules.IN_REVIEW),
+            AppealModel.queue.set("phone_change#in_review"),
         ]
     )
     assert stale.status == rules.AWAITING_DOCUMENTS
@@ -157,14 +157,14 @@ def test_a_request_that_moved_on_is_not_cancelled(api: Api) -> None:
 def test_the_consistency_checker_knows_the_cancelled_state(api: Api) -> None:
     from chalicelib.config import get_settings
     from chalicelib.services.appeals.common import load
-    from chalicelib.storage.requests import RequestModel
+    from chalicelib.storage.appeals import AppealModel
     from devstack.consistency import check
 
     _, token = signed_in(api)
     filed = start_phone_change(api, token, test_phone(7107)).body
     request_id = filed["request_id"]
     # A cancellation done wrong: lock kept and the photo left behind.
-    load(request_id).update(actions=[RequestModel.status.set(rules.CANCELLED)])
+    load(request_id).update(actions=[AppealModel.status.set(rules.CANCELLED)])
     api.aws.client("s3").put_object(
         Bucket=get_settings().documents_bucket, Key=filed["uploads"]["selfie"]["key"], Body=b"x"
     )

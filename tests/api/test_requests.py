@@ -32,7 +32,7 @@ def start_phone_change(api: Api, token: str, new_phone: str, password: str = PAS
 
 def accept_documents(request_id: str) -> None:
     """What the upload worker records after checking three good images."""
-    from chalicelib.domain import requests as rules
+    from chalicelib.domain import appeals as rules
     from chalicelib.services.appeals.common import load
 
     request = load(request_id)
@@ -594,7 +594,7 @@ def test_unlock_requires_recovery_even_after_a_recovery_during_the_lock(
 
 
 def test_anonymous_report_answers_the_same_for_known_and_unknown_logins(api: Api) -> None:
-    from chalicelib.storage.requests import RequestModel
+    from chalicelib.storage.appeals import AppealModel
 
     data, _ = signed_in(api)
     body = {"contact": "+7 700 000 99 99", "description": "Не могу войти, пароль не подходит"}
@@ -602,7 +602,7 @@ def test_anonymous_report_answers_the_same_for_known_and_unknown_logins(api: Api
     unknown = api.post("/v1/compromise-reports", {**body, "login": "nobody@example.kz"})
     assert known.status == unknown.status == 202
     assert known.body == unknown.body
-    filed = list(RequestModel.by_queue.query("compromise#in_review"))
+    filed = list(AppealModel.by_queue.query("compromise#in_review"))
     assert len(filed) == 2
     assert sorted(bool(r.account_id) for r in filed) == [False, True]
 

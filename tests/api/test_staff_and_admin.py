@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import pyotp
 import pytest
 
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from tests.api.conftest import Api, form
 from tests.conftest import Aws, FrozenClock
 from tests.staffing import STAFF_PASSWORD, enrol_staff, secret_of
@@ -64,11 +64,11 @@ def file_request(
     from chalicelib import clock
     from chalicelib.adapters import crypto
     from chalicelib.services.appeals.common import appeal_context
+    from chalicelib.storage.appeals import AppealModel
     from chalicelib.storage.base import new_id
-    from chalicelib.storage.requests import RequestModel
 
     request_id = new_id("req")
-    RequestModel(
+    AppealModel(
         request_id=request_id,
         account_id=account_id,
         type=request_type,

@@ -12,7 +12,7 @@ from typing import Any
 import pyotp
 import pytest
 
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from tests.api.conftest import Api
 from tests.api.test_brute_force import _verify_median, settings
 from tests.api.test_staff_and_admin import file_request, staff_login

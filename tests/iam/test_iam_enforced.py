@@ -383,7 +383,7 @@ def test_main_flows_run_on_each_functions_own_policy(functions: Functions) -> No
     from chalicelib import clock
     from chalicelib.services.appeals import phone_change
 
-    with functions.as_function("expire_requests"):
+    with functions.as_function("expire_appeals"):
         assert phone_change.expire_abandoned(clock.now() + timedelta(days=8)) == {
             "found": 1,
             "cancelled": 1,
@@ -461,7 +461,7 @@ def test_calls_outside_a_functions_policy_are_denied(iam_moto: IamMoto) -> None:
     with pytest.raises(ClientError) as caught:
         iam_moto.client("s3", "notify_worker").head_object(**missing)
     assert caught.value.response["Error"]["Code"] == "403"
-    # (The API handler and expire_requests list only under s3:prefix requests/*, a
+    # (The API handler and expire_appeals list only under s3:prefix requests/*, a
     # condition HeadObject never matches on AWS; moto's IAM does not evaluate it.)
     # And what the policy grants passes on the same server.
     iam_moto.client("kms", "notify_worker").describe_key(KeyId=iam_moto.kms_alias)

@@ -71,7 +71,7 @@ def test_tables_have_their_indexes_ttl_and_protection(endpoint: str, outputs: di
     pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
 
-    requests = ddb.describe_table(TableName="hava-requests")["Table"]
+    requests = ddb.describe_table(TableName="hava-appeals")["Table"]
     assert {i["IndexName"] for i in requests["GlobalSecondaryIndexes"]} == {
         "by_account",
         "by_queue",

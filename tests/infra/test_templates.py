@@ -19,7 +19,7 @@ BIN = Path(sys.executable).parent
 POLICY_FILES = sorted((ROOT / ".chalice").glob("policy-*.json"))
 
 #: Indexes projecting keys only (every other index projects ALL).
-KEYS_ONLY = {("hava-requests", "by_status")}
+KEYS_ONLY = {("hava-appeals", "by_status")}
 
 #: table -> (key schema, attribute types, {index: key schema}, TTL attribute)
 EXPECTED_TABLES: dict[
@@ -50,7 +50,7 @@ EXPECTED_TABLES: dict[
         },
         None,
     ),
-    "hava-requests": (
+    "hava-appeals": (
         [("request_id", "HASH")],
         {"request_id": "S", "account_id": "S", "queue": "S", "status": "S", "created_at": "S"},
         {

@@ -54,12 +54,12 @@ def impossible_date_iin() -> str:
 
 def table_counts() -> dict[str, int]:
     from chalicelib.storage.accounts import AccountModel, IdentifierModel
+    from chalicelib.storage.appeals import AppealModel
     from chalicelib.storage.challenges import ChallengeModel
     from chalicelib.storage.loans import LoanModel
-    from chalicelib.storage.requests import RequestModel
     from devstack.consistency import count_items
 
-    models = (AccountModel, IdentifierModel, ChallengeModel, LoanModel, RequestModel)
+    models = (AccountModel, IdentifierModel, ChallengeModel, LoanModel, AppealModel)
     return {m.__name__: count_items(m) for m in models}
 
 

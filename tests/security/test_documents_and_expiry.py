@@ -249,7 +249,7 @@ def test_the_expiry_run_cancels_an_abandoned_phone_change_once(attack_stack: Loc
         aws_secret_access_key="testing",
     )
     dynamodb.update_item(
-        TableName="hava-requests",
+        TableName="hava-appeals",
         Key={"request_id": {"S": request_id}},
         UpdateExpression="SET created_at = :old",
         ExpressionAttributeValues={":old": {"S": "2026-01-01T00:00:00Z"}},
@@ -258,8 +258,8 @@ def test_the_expiry_run_cancels_an_abandoned_phone_change_once(attack_stack: Loc
     assert borrower.start_phone_change(test_phone(8998)).status_code == 409
     sent_before = len(attack_stack.outbox())
 
-    # WHEN the schedule runs (make schedule NAME=expire_requests)
-    first = run_schedule(attack_stack, "expire_requests")
+    # WHEN the schedule runs (make schedule NAME=expire_appeals)
+    first = run_schedule(attack_stack, "expire_appeals")
 
     # THEN it is cancelled, its objects are gone and the borrower is told by SMS
     assert first["result"]["cancelled"] >= 1
@@ -279,7 +279,7 @@ def test_the_expiry_run_cancels_an_abandoned_phone_change_once(attack_stack: Loc
     assert again.status_code == 201, again.text
 
     # WHEN it runs a second time: nothing more
-    second = run_schedule(attack_stack, "expire_requests")
+    second = run_schedule(attack_stack, "expire_appeals")
     assert second["result"] == {"found": 0, "cancelled": 0}
     assert borrower.request(again.json()["request_id"])["status"] == "awaiting_documents"
     assert len(told()) == 1

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chalicelib.domain.requests import DOCUMENTS
+from chalicelib.domain.appeals import DOCUMENTS
 from tests.conftest import Aws
 
 REQUEST_ID = "req_0123456789abcdef0123456789abcdef"

@@ -39,10 +39,10 @@ def test_every_scheduled_handler_of_any_app_is_discovered() -> None:
     ]
 
 
-def test_the_project_app_schedules_expire_requests_hourly() -> None:
+def test_the_project_app_schedules_expire_appeals_hourly() -> None:
     from app import app
 
-    assert ScheduleBinding("expire_requests", "rate(1 hour)") in schedule_bindings(app)
+    assert ScheduleBinding("expire_appeals", "rate(1 hour)") in schedule_bindings(app)
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain import accounts
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from chalicelib.domain.accounts import AccountStatus
-from chalicelib.domain.requests import RequestStatus, RequestType
+from chalicelib.domain.appeals import AppealStatus, AppealType
 from chalicelib.errors import Conflict
 
 
@@ -53,10 +53,10 @@ def test_deleted_is_final() -> None:
 
 
 def test_request_enums_keep_their_stored_values() -> None:
-    assert [str(t) for t in RequestType] == ["phone_change", "deletion", "compromise"]
+    assert [str(t) for t in AppealType] == ["phone_change", "deletion", "compromise"]
     assert rules.TYPES == ("phone_change", "deletion", "compromise")
-    assert rules.IN_REVIEW is RequestStatus.IN_REVIEW
-    assert [str(s) for s in RequestStatus] == [
+    assert rules.IN_REVIEW is AppealStatus.IN_REVIEW
+    assert [str(s) for s in AppealStatus] == [
         "awaiting_documents",
         "in_review",
         "approved",

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from tests.api.conftest import Api, form
 from tests.factories import test_phone
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from PIL import ExifTags, Image
 
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from chalicelib.formats import long_date
 from tests.api.conftest import Api
 from tests.conftest import Aws
@@ -59,12 +59,12 @@ class Uploads:
     def new_request(self, phone_confirmed: bool = False) -> str:
         from chalicelib import clock
         from chalicelib.services.documents import new_slots
+        from chalicelib.storage.appeals import AppealModel
         from chalicelib.storage.base import new_id
-        from chalicelib.storage.requests import RequestModel
 
         request_id = new_id("req")
         moment = clock.iso(clock.now())
-        RequestModel(
+        AppealModel(
             request_id=request_id,
             account_id=self.account_id,
             type=rules.PHONE_CHANGE,
@@ -292,12 +292,12 @@ def test_the_workers_own_rewrite_notification_is_skipped(uploads: Uploads) -> No
 def test_upload_for_a_request_no_longer_awaiting_documents_is_deleted(
     uploads: Uploads, events: Events
 ) -> None:
-    from chalicelib.storage.requests import RequestModel
+    from chalicelib.storage.appeals import AppealModel
 
     request_id = uploads.new_request()
     key = uploads.upload_key(request_id, "id_front")
     request = uploads.request(request_id)
-    request.update(actions=[RequestModel.status.set(rules.CANCELLED)])
+    request.update(actions=[AppealModel.status.set(rules.CANCELLED)])
     version = uploads.request(request_id).version
 
     uploads.upload(request_id, "id_front", photo())

@@ -14,12 +14,12 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock
 from chalicelib.adapters import crypto
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from chalicelib.errors import Conflict, ValidationFailed
 from chalicelib.services import audit
 from chalicelib.services.appeals import common
 from chalicelib.storage.accounts import IdentifierModel
-from chalicelib.storage.requests import RequestModel
+from chalicelib.storage.appeals import AppealModel
 
 CHANNEL_EMAIL = "email"
 
@@ -78,8 +78,8 @@ def relabel_documents(
     try:
         appeal.update(
             actions=[
-                RequestModel.documents.set(relabelled),
-                RequestModel.updated_at.set(clock.iso(clock.now())),
+                AppealModel.documents.set(relabelled),
+                AppealModel.updated_at.set(clock.iso(clock.now())),
             ]
         )
     except Exception as exc:

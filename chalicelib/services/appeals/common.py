@@ -1,6 +1,6 @@
 """What every appeal type shares: loading, the one-open-appeal guard, filing, the summary.
 
-An appeal is stored in ``storage.requests`` (``RequestModel``); its sealed
+An appeal is stored in ``storage.appeals`` (``AppealModel``); its sealed
 ``details`` are opened with ``appeal_context``.
 """
 
@@ -16,7 +16,7 @@ from pynamodb.models import Model
 from chalicelib import clock, metrics
 from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from chalicelib.domain.accounts import AccountStatus
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.i18n import N_
@@ -27,16 +27,16 @@ from chalicelib.storage.accounts import (
     open_guard_key,
     unseal_pii,
 )
+from chalicelib.storage.appeals import AppealModel, load_appeal
 from chalicelib.storage.base import new_id
-from chalicelib.storage.requests import RequestModel, load_request
 
 
-def load(appeal_id: str) -> RequestModel:
+def load(appeal_id: str) -> AppealModel:
     """An appeal by id (strongly consistent), or ``NotFound``."""
-    return load_request(appeal_id)
+    return load_appeal(appeal_id)
 
 
-def own(account_id: str, appeal_id: str) -> RequestModel:
+def own(account_id: str, appeal_id: str) -> AppealModel:
     """The borrower's own appeal; any other id is ``NotFound`` (no hint that it exists)."""
     appeal = load(appeal_id)
     if appeal.account_id != account_id:
@@ -49,7 +49,7 @@ def appeal_context(appeal_id: str) -> dict[str, str]:
     return {"purpose": "request", "request_id": appeal_id}
 
 
-def details_of(appeal: RequestModel) -> dict[str, Any]:
+def details_of(appeal: AppealModel) -> dict[str, Any]:
     """The appeal's sealed details, opened (``{}`` when it has none)."""
     if not appeal.details:
         return {}
@@ -87,12 +87,12 @@ def new_appeal(
     account_id: str | None,
     details: Mapping[str, Any] | None,
     appeal_id: str | None = None,
-) -> RequestModel:
+) -> AppealModel:
     """A new appeal (not saved); ``details`` are sealed with its context."""
     settings = get_settings()
     moment = clock.now()
     appeal_id = appeal_id or new_id("req")
-    return RequestModel(
+    return AppealModel(
         request_id=appeal_id,
         account_id=account_id,
         type=appeal_type,
@@ -106,7 +106,7 @@ def new_appeal(
     )
 
 
-def file(appeal: RequestModel, *extra: Model) -> None:
+def file(appeal: AppealModel, *extra: Model) -> None:
     """Save an appeal with its one-open-appeal guard (and extra items) in one transaction."""
     guard = IdentifierModel(
         lookup=open_guard(appeal.type, appeal.account_id), account_id=appeal.request_id
@@ -117,21 +117,21 @@ def file(appeal: RequestModel, *extra: Model) -> None:
             IdentifierModel.lookup.does_not_exist(),
             on_fail=lambda: open_conflict(appeal.type),
         )
-        t.put(appeal, RequestModel.request_id.does_not_exist())
+        t.put(appeal, AppealModel.request_id.does_not_exist())
         for item in extra:
             t.put(item)
     metrics.count("RequestFiled", Type=appeal.type)
 
 
-def save_unguarded(appeal: RequestModel) -> None:
+def save_unguarded(appeal: AppealModel) -> None:
     """Save an appeal that takes no open-appeal guard (a break-in report)."""
-    appeal.save(condition=RequestModel.request_id.does_not_exist())
+    appeal.save(condition=AppealModel.request_id.does_not_exist())
 
 
 # --- what the borrower and the desk see ---------------------------------------------
 
 
-def summary(appeal: RequestModel) -> dict[str, Any]:
+def summary(appeal: AppealModel) -> dict[str, Any]:
     """The fields of an appeal both its borrower and its reviewer see."""
     return {
         "request_id": appeal.request_id,
@@ -147,7 +147,7 @@ def summary(appeal: RequestModel) -> dict[str, Any]:
     }
 
 
-def document_rows(appeal: RequestModel) -> list[dict[str, Any]]:
+def document_rows(appeal: AppealModel) -> list[dict[str, Any]]:
     """The photos of a phone change, in upload order: document, title, status, reason."""
     documents = appeal.documents.as_dict() if appeal.documents else {}
     return [
@@ -162,7 +162,7 @@ def document_rows(appeal: RequestModel) -> list[dict[str, Any]]:
     ]
 
 
-def view(appeal: RequestModel) -> dict[str, Any]:
+def view(appeal: AppealModel) -> dict[str, Any]:
     """An appeal as its borrower sees it."""
     phone_change = appeal.type == rules.PHONE_CHANGE
     return {
@@ -175,7 +175,7 @@ def view(appeal: RequestModel) -> dict[str, Any]:
 
 def my_appeals(account_id: str) -> list[dict[str, Any]]:
     """The borrower's appeals, newest first (one Query on ``by_account``)."""
-    items = list(RequestModel.by_account.query(account_id, scan_index_forward=False))
+    items = list(AppealModel.by_account.query(account_id, scan_index_forward=False))
     return [view(a) for a in items]
 
 

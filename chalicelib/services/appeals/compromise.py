@@ -18,7 +18,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib import i18n
 from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from chalicelib.errors import InvalidValue
 from chalicelib.i18n import N_
 from chalicelib.services import audit, notices
@@ -28,8 +28,8 @@ from chalicelib.services.sessions import Principal
 from chalicelib.services.staff_accounts import SECURITY
 from chalicelib.storage import throttles, tx
 from chalicelib.storage.accounts import IdentifierModel, account_pii, update_with_login
+from chalicelib.storage.appeals import AppealModel
 from chalicelib.storage.audit import AuditModel
-from chalicelib.storage.requests import RequestModel
 
 COMPROMISE_SMS = N_(
     "Hava: по вашему сообщению о взломе все сеансы кабинета завершены, прежний "
@@ -146,7 +146,7 @@ def report_by_email(account_id: str | None, address: str, text: str) -> None:
 
 
 def review_part(
-    staff: Principal, appeal: RequestModel, details: Mapping[str, Any]
+    staff: Principal, appeal: AppealModel, details: Mapping[str, Any]
 ) -> dict[str, Any]:
     """What security needs: the report and, when it names an account, that account masked.
 
@@ -164,7 +164,7 @@ def review_part(
 
 
 def commit_resolve(
-    appeal: RequestModel, reason: str | None, staff: Principal, entry: AuditModel
+    appeal: AppealModel, reason: str | None, staff: Principal, entry: AuditModel
 ) -> None:
     def body(t: tx.Write) -> None:
         closing = outcome.closing_actions(rules.RESOLVED, reason, staff)

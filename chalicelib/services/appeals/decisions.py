@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from chalicelib.errors import Conflict
 from chalicelib.logs import logger
 from chalicelib.services import audit

@@ -16,7 +16,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib import i18n
 from chalicelib.adapters import crypto
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.lending import LoanStatus
 from chalicelib.errors import Conflict
@@ -31,9 +31,9 @@ from chalicelib.services.sessions import Principal, end_all_sessions
 from chalicelib.services.staff_accounts import SUPPORT
 from chalicelib.storage import tx
 from chalicelib.storage.accounts import AccountModel, IdentifierModel, account_pii
+from chalicelib.storage.appeals import AppealModel
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.loans import LoanModel, loans_of
-from chalicelib.storage.requests import RequestModel
 
 
 class UnpaidLoan(Conflict):
@@ -112,7 +112,7 @@ def check_no_unpaid_loans(account_id: str) -> None:
 
 
 def review_part(
-    staff: Principal, appeal: RequestModel, details: Mapping[str, Any]
+    staff: Principal, appeal: AppealModel, details: Mapping[str, Any]
 ) -> dict[str, Any]:
     """What a deletion decision needs: who, and every loan with its status."""
     from chalicelib.services.cabinet import LOAN_STATUS_RU
@@ -142,7 +142,7 @@ def review_part(
 
 
 def commit_approve(
-    appeal: RequestModel, reason: str | None, staff: Principal, entry: AuditModel
+    appeal: AppealModel, reason: str | None, staff: Principal, entry: AuditModel
 ) -> None:
     """The personal data erased, the identifiers freed, open applications rejected: one write."""
     account = outcome.account_of(appeal.account_id)
@@ -163,7 +163,7 @@ def commit_approve(
                 condition=IdentifierModel.account_id == account.account_id,
             )
         closing = outcome.closing_actions(rules.APPROVED, reason, staff)
-        outcome.close(t, appeal, entry, [*closing, RequestModel.details.set(farewell)])
+        outcome.close(t, appeal, entry, [*closing, AppealModel.details.set(farewell)])
         # Personal data erased: the sealed blob, the blind indexes and the password go;
         # the account id stays only as the key that loan records (kept by law) point to.
         t.update(
@@ -185,12 +185,12 @@ def commit_approve(
     outcome.commit(body)
 
 
-def after_approve(appeal: RequestModel) -> None:
+def after_approve(appeal: AppealModel) -> None:
     """Other appeals' details and photos erased, sessions ended, the farewell sent once."""
     from chalicelib.services import documents
 
     account_id = appeal.account_id or ""
-    appeals_of_account = list(RequestModel.by_account.query(account_id))
+    appeals_of_account = list(AppealModel.by_account.query(account_id))
     for other in appeals_of_account:
         if other.request_id != appeal.request_id and (other.details or other.new_phone_index):
             erase(other)
@@ -206,12 +206,10 @@ def after_approve(appeal: RequestModel) -> None:
         erase(appeal)
 
 
-def erase(appeal: RequestModel) -> None:
+def erase(appeal: AppealModel) -> None:
     """Drop the personal details of a deleted borrower's appeal."""
     try:
-        appeal.update(
-            actions=[RequestModel.details.remove(), RequestModel.new_phone_index.remove()]
-        )
+        appeal.update(actions=[AppealModel.details.remove(), AppealModel.new_phone_index.remove()])
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             # A failed write, not a changed appeal: answer 503 so the retried

@@ -15,25 +15,25 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from chalicelib import clock, i18n
-from chalicelib.domain import requests as rules
+from chalicelib.domain import appeals as rules
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.i18n import N_, Msg
 from chalicelib.services import notices
 from chalicelib.services.sessions import Principal
 from chalicelib.storage import tx
 from chalicelib.storage.accounts import AccountModel, IdentifierModel, account_pii, open_guard_key
+from chalicelib.storage.appeals import AppealModel
 from chalicelib.storage.audit import AuditModel
-from chalicelib.storage.requests import RequestModel
 
 CONCURRENT = "Заявку уже рассмотрел другой сотрудник. Обновите страницу."
 REJECTED_SMS = N_("Hava: заявка «{type}» отклонена. Причина: {reason}")
 
 #: Commits one outcome: ``(appeal, what the borrower reads, staff, audit entry)``.
-Commit = Callable[[RequestModel, str | None, Principal, AuditModel], None]
+Commit = Callable[[AppealModel, str | None, Principal, AuditModel], None]
 #: What follows a committed outcome (idempotent).
-After = Callable[[RequestModel], None]
+After = Callable[[AppealModel], None]
 #: The type's part of the desk's review view: ``(staff, appeal, opened details)``.
-ReviewPart = Callable[[Principal, RequestModel, Mapping[str, Any]], dict[str, Any]]
+ReviewPart = Callable[[Principal, AppealModel, Mapping[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def account_of(account_id: str | None) -> AccountModel:
         raise NotFound("Учётная запись не найдена.") from None
 
 
-def guard_item(appeal: RequestModel) -> IdentifierModel:
+def guard_item(appeal: AppealModel) -> IdentifierModel:
     """The appeal's one-open-appeal guard, to delete when it closes."""
     return IdentifierModel(lookup=open_guard_key(appeal.type, appeal.account_id or ""))
 
@@ -71,14 +71,12 @@ def closing_actions(status: str, reason: str | None, staff: Principal) -> list[A
     """``reason``: what the borrower reads (rejections only); staff notes never go here."""
     moment = clock.iso(clock.now())
     return [
-        RequestModel.status.set(status),
-        RequestModel.queue.remove(),
-        RequestModel.decision_reason.set(reason)
-        if reason
-        else RequestModel.decision_reason.remove(),
-        RequestModel.decided_by.set(staff_name(staff)),
-        RequestModel.decided_at.set(moment),
-        RequestModel.updated_at.set(moment),
+        AppealModel.status.set(status),
+        AppealModel.queue.remove(),
+        AppealModel.decision_reason.set(reason) if reason else AppealModel.decision_reason.remove(),
+        AppealModel.decided_by.set(staff_name(staff)),
+        AppealModel.decided_at.set(moment),
+        AppealModel.updated_at.set(moment),
     ]
 
 
@@ -94,7 +92,7 @@ def save_entry(t: tx.Write, entry: AuditModel) -> None:
 
 def close(
     t: tx.Write,
-    appeal: RequestModel,
+    appeal: AppealModel,
     entry: AuditModel,
     actions: list[Action],
     *,
@@ -109,7 +107,7 @@ def close(
 
 
 def commit_reject(
-    appeal: RequestModel, reason: str | None, staff: Principal, entry: AuditModel
+    appeal: AppealModel, reason: str | None, staff: Principal, entry: AuditModel
 ) -> None:
     """A rejection: the appeal closes with the borrower's reason; its guard goes."""
 
@@ -119,12 +117,12 @@ def commit_reject(
     commit(body)
 
 
-def notify_rejected(appeal: RequestModel) -> None:
+def notify_rejected(appeal: AppealModel) -> None:
     """The rejection SMS with the listed reason, in the account's language."""
     account = account_of(appeal.account_id)
     notices.sms(
         account_pii(account)["phone"],
-        # The reason is a listed borrower text (domain/requests.py REJECTION_REASONS): a
+        # The reason is a listed borrower text (domain/appeals.py REJECTION_REASONS): a
         # catalogue entry, so Msg renders it in the account's language.
         Msg(
             REJECTED_SMS,
@@ -135,5 +133,5 @@ def notify_rejected(appeal: RequestModel) -> None:
     )
 
 
-def nothing_after(_: RequestModel) -> None:
+def nothing_after(_: AppealModel) -> None:
     return None

@@ -13,7 +13,7 @@ The whole flow, in the order it happens:
   review view (``review_part``);
 - the staff decision (``KIND``: approve moves the number, reject tags the photos);
 - expiry: one still awaiting documents past its age is cancelled
-  (``expire_abandoned``, the ``expire_requests`` schedule).
+  (``expire_abandoned``, the ``expire_appeals`` schedule).
 
 Nothing beside the human review may stop an appeal from reaching staff: a
 failing face-match provider is stored as ``error`` and a failed notification is
@@ -34,9 +34,9 @@ from pynamodb.expressions.condition import Condition
 from chalicelib import clock, i18n
 from chalicelib.adapters import crypto, facematch
 from chalicelib.config import get_settings
+from chalicelib.domain import appeals as rules
 from chalicelib.domain import images
 from chalicelib.domain import inbound_mail as mail
-from chalicelib.domain import requests as rules
 from chalicelib.domain.accounts import AccountStatus
 from chalicelib.errors import (
     CodeExpired,
@@ -64,10 +64,10 @@ from chalicelib.storage.accounts import (
     seal_pii,
     unseal_pii,
 )
+from chalicelib.storage.appeals import AppealModel
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.base import new_id
 from chalicelib.storage.challenges import ChallengeModel
-from chalicelib.storage.requests import RequestModel
 
 PHONE_CODE_PURPOSE = "phone_change"
 #: A phone change not completed within a week is dropped (its code and uploads expire).
@@ -119,7 +119,7 @@ DOCUMENT_MISSING_RU = {
 }
 
 
-def _awaiting_documents(appeal: RequestModel) -> bool:
+def _awaiting_documents(appeal: AppealModel) -> bool:
     return appeal.type == rules.PHONE_CHANGE and appeal.status == rules.AWAITING_DOCUMENTS
 
 
@@ -255,7 +255,7 @@ def fresh_upload_forms(account_id: str, appeal_id: str) -> dict[str, Any]:
     return {"uploads": renew_forms(appeal)}
 
 
-def renew_forms(appeal: RequestModel) -> dict[str, dict[str, Any]]:
+def renew_forms(appeal: AppealModel) -> dict[str, dict[str, Any]]:
     """Fresh forms for a phone change awaiting documents.
 
     A slot whose current key is unused keeps it (the new form only lasts
@@ -282,10 +282,10 @@ def renew_forms(appeal: RequestModel) -> dict[str, dict[str, Any]]:
         try:
             appeal.update(
                 actions=[
-                    RequestModel.documents.set(slots),
-                    RequestModel.updated_at.set(clock.iso(clock.now())),
+                    AppealModel.documents.set(slots),
+                    AppealModel.updated_at.set(clock.iso(clock.now())),
                 ],
-                condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
+                condition=AppealModel.status == rules.AWAITING_DOCUMENTS,
             )
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
@@ -303,7 +303,7 @@ def renew_forms(appeal: RequestModel) -> dict[str, dict[str, Any]]:
 class EmailFiling:
     """What the reply tells: the appeal filed, or what is missing."""
 
-    appeal: RequestModel | None = None
+    appeal: AppealModel | None = None
     missing: list[str] = field(default_factory=list)
     problem: str | None = None
 
@@ -436,7 +436,7 @@ def _store_photo(appeal_id: str, doc: str, data: bytes, verdict: images.Verdict)
 
 
 def _confirm_number(
-    appeal: RequestModel, challenge: ChallengeModel, unused: Condition, used: CodeExpired
+    appeal: AppealModel, challenge: ChallengeModel, unused: Condition, used: CodeExpired
 ) -> None:
     """Consume the challenge and mark the new number confirmed, in one transaction;
     then submit the appeal for review if its documents are in too."""
@@ -450,10 +450,10 @@ def _confirm_number(
         t.update(
             appeal,
             actions=[
-                RequestModel.phone_confirmed.set(True),
-                RequestModel.updated_at.set(clock.iso(clock.now())),
+                AppealModel.phone_confirmed.set(True),
+                AppealModel.updated_at.set(clock.iso(clock.now())),
             ],
-            condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
+            condition=AppealModel.status == rules.AWAITING_DOCUMENTS,
             add_version_condition=False,
             on_fail=used,
         )
@@ -577,9 +577,9 @@ def submit_if_ready(appeal_id: str) -> bool:
         try:
             appeal.update(
                 actions=[
-                    RequestModel.status.set(rules.IN_REVIEW),
-                    RequestModel.queue.set(queue),
-                    RequestModel.updated_at.set(clock.iso(clock.now())),
+                    AppealModel.status.set(rules.IN_REVIEW),
+                    AppealModel.queue.set(queue),
+                    AppealModel.updated_at.set(clock.iso(clock.now())),
                 ]
             )
         except UpdateError:
@@ -590,7 +590,7 @@ def submit_if_ready(appeal_id: str) -> bool:
     return False
 
 
-def on_submitted(appeal: RequestModel) -> None:
+def on_submitted(appeal: AppealModel) -> None:
     """Run the face-match provider, store its result, tell the borrower it is in review."""
     result = _face_match(appeal)
     try:
@@ -603,7 +603,7 @@ def on_submitted(appeal: RequestModel) -> None:
     _sms(appeal, Msg(IN_REVIEW_SMS, due=_due(appeal.due_on)))
 
 
-def on_document_rejected(appeal: RequestModel, doc: str, reason: str) -> None:
+def on_document_rejected(appeal: AppealModel, doc: str, reason: str) -> None:
     """Tell the borrower which document to upload again (the reason is in the cabinet)."""
     title = rules.DOCUMENT_RU.get(doc, doc)
     logger.info(
@@ -613,7 +613,7 @@ def on_document_rejected(appeal: RequestModel, doc: str, reason: str) -> None:
     _sms(appeal, Msg(DOCUMENT_REJECTED_SMS, title=title))
 
 
-def _face_match(appeal: RequestModel) -> facematch.FaceMatchResult:
+def _face_match(appeal: AppealModel) -> facematch.FaceMatchResult:
     name = "unknown"
     try:
         checker = facematch.provider()
@@ -639,13 +639,13 @@ def _face_match(appeal: RequestModel) -> facematch.FaceMatchResult:
         )
 
 
-def _store_face_match(appeal: RequestModel, result: facematch.FaceMatchResult) -> None:
+def _store_face_match(appeal: AppealModel, result: facematch.FaceMatchResult) -> None:
     """Versioned update; on a concurrent change re-read and try again."""
     value = {**result.as_dict(), "checked_at": clock.iso(clock.now())}
     current = appeal
     for _ in range(_UPDATE_ATTEMPTS):
         try:
-            current.update(actions=[RequestModel.face_match.set(value)])
+            current.update(actions=[AppealModel.face_match.set(value)])
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
@@ -678,7 +678,7 @@ def _current_phone(account_id: str) -> tuple[str, str]:
     return phone, i18n.normalise(account.language)
 
 
-def _sms(appeal: RequestModel, text: str) -> None:
+def _sms(appeal: AppealModel, text: str) -> None:
     """Queue an SMS to the account's current phone; failures are logged, never raised."""
     try:
         phone, language = _current_phone(appeal.account_id)
@@ -699,7 +699,7 @@ def _iin_birth_part(iin: str) -> str:
 
 
 def review_part(
-    staff: Principal, appeal: RequestModel, details: Mapping[str, Any]
+    staff: Principal, appeal: AppealModel, details: Mapping[str, Any]
 ) -> dict[str, Any]:
     """What a phone-change decision needs: identity against the ID card, the new number, photos.
 
@@ -759,7 +759,7 @@ def review_part(
 
 
 def commit_approve(
-    appeal: RequestModel, reason: str | None, staff: Principal, entry: AuditModel
+    appeal: AppealModel, reason: str | None, staff: Principal, entry: AuditModel
 ) -> None:
     """The account's number becomes the new one (its guard moves), in one transaction."""
     account = outcome.account_of(appeal.account_id)
@@ -785,7 +785,7 @@ def commit_approve(
             condition=IdentifierModel.account_id == account.account_id,
         )
         closing = outcome.closing_actions(rules.APPROVED, reason, staff)
-        outcome.close(t, appeal, entry, [*closing, RequestModel.details.set(details)])
+        outcome.close(t, appeal, entry, [*closing, AppealModel.details.set(details)])
         t.update(
             account,
             actions=[AccountModel.pii.set(sealed), AccountModel.phone_index.set(new_index)],
@@ -794,7 +794,7 @@ def commit_approve(
     outcome.commit(body)
 
 
-def after_approve(appeal: RequestModel) -> None:
+def after_approve(appeal: AppealModel) -> None:
     """Sessions end, photos are tagged for deletion, old and new number and e-mail are told."""
     from chalicelib.services import documents
 
@@ -809,7 +809,7 @@ def after_approve(appeal: RequestModel) -> None:
     notices.sms(details["new_phone"], NEW_PHONE_SMS, language=language)
 
 
-def after_reject(appeal: RequestModel) -> None:
+def after_reject(appeal: AppealModel) -> None:
     """Photos tagged for deletion, the borrower told why."""
     from chalicelib.services import documents
 
@@ -828,7 +828,7 @@ KIND = outcome.AppealKind(
 )
 
 
-# --- expiry: the ``expire_requests`` schedule --------------------------------------------
+# --- expiry: the ``expire_appeals`` schedule --------------------------------------------
 
 EXPIRY_ACTOR = "system:expire_requests"
 
@@ -859,8 +859,8 @@ def expire_abandoned(moment: datetime | None = None) -> dict[str, int]:
     found = cancelled = 0
     candidates = [
         item.request_id
-        for item in RequestModel.by_status.query(
-            rules.AWAITING_DOCUMENTS, RequestModel.created_at < limit
+        for item in AppealModel.by_status.query(
+            rules.AWAITING_DOCUMENTS, AppealModel.created_at < limit
         )
     ]
     for appeal_id in candidates:
@@ -892,11 +892,11 @@ def cancel_abandoned(appeal_id: str, limit: str) -> bool:
             t.update(
                 appeal,
                 actions=[
-                    RequestModel.status.set(rules.CANCELLED),
-                    RequestModel.queue.remove(),
-                    RequestModel.updated_at.set(clock.iso(clock.now())),
+                    AppealModel.status.set(rules.CANCELLED),
+                    AppealModel.queue.remove(),
+                    AppealModel.updated_at.set(clock.iso(clock.now())),
                 ],
-                condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
+                condition=AppealModel.status == rules.AWAITING_DOCUMENTS,
                 on_fail=_ChangedMeanwhile,
             )
             if guard is not None and guard.account_id == appeal_id:
@@ -916,7 +916,7 @@ def cancel_abandoned(appeal_id: str, limit: str) -> bool:
     return True
 
 
-def _after_cancel(appeal: RequestModel) -> None:
+def _after_cancel(appeal: AppealModel) -> None:
     """Delete the appeal's objects and tell the borrower; failures are logged, not raised."""
     from chalicelib.services import documents
 

@@ -1,11 +1,11 @@
-"""Borrower requests: their types, statuses and the transitions between them.
+"""Borrower appeals («обращение»): their types, statuses and the transitions between them.
 
 phone_change:  awaiting_documents ──(3 documents accepted + new number confirmed)──▶ in_review
                in_review ──▶ approved | rejected;   awaiting_documents ──▶ cancelled
 deletion:      in_review ──▶ approved | rejected
 compromise:    in_review ──▶ resolved
 
-Only ``in_review`` requests are in the staff queue (see ``queue_key``).
+Only ``in_review`` appeals are in the staff queue (see ``queue_key``).
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from chalicelib.errors import Conflict
 from chalicelib.i18n import N_
 
 
-class RequestType(StrEnum):
-    """What a borrower asks for (values are what storage keeps)."""
+class AppealType(StrEnum):
+    """What an appeal asks for (values are what storage keeps)."""
 
     PHONE_CHANGE = "phone_change"
     DELETION = "deletion"
     COMPROMISE = "compromise"
 
 
-class RequestStatus(StrEnum):
-    """Where a request is (values are what storage keeps)."""
+class AppealStatus(StrEnum):
+    """Where an appeal is (values are what storage keeps)."""
 
     AWAITING_DOCUMENTS = "awaiting_documents"
     IN_REVIEW = "in_review"
@@ -36,17 +36,17 @@ class RequestStatus(StrEnum):
 
 
 # The names the services use (typed ``str``: storage hands back plain strings to compare).
-PHONE_CHANGE: str = RequestType.PHONE_CHANGE
-DELETION: str = RequestType.DELETION
-COMPROMISE: str = RequestType.COMPROMISE
-TYPES: tuple[str, ...] = tuple(RequestType)
+PHONE_CHANGE: str = AppealType.PHONE_CHANGE
+DELETION: str = AppealType.DELETION
+COMPROMISE: str = AppealType.COMPROMISE
+TYPES: tuple[str, ...] = tuple(AppealType)
 
-AWAITING_DOCUMENTS: str = RequestStatus.AWAITING_DOCUMENTS
-IN_REVIEW: str = RequestStatus.IN_REVIEW
-APPROVED: str = RequestStatus.APPROVED
-REJECTED: str = RequestStatus.REJECTED
-RESOLVED: str = RequestStatus.RESOLVED
-CANCELLED: str = RequestStatus.CANCELLED
+AWAITING_DOCUMENTS: str = AppealStatus.AWAITING_DOCUMENTS
+IN_REVIEW: str = AppealStatus.IN_REVIEW
+APPROVED: str = AppealStatus.APPROVED
+REJECTED: str = AppealStatus.REJECTED
+RESOLVED: str = AppealStatus.RESOLVED
+CANCELLED: str = AppealStatus.CANCELLED
 
 #: Documents of a phone change, in the order the borrower uploads them.
 DOCUMENTS = ("id_front", "id_back", "selfie")
@@ -57,17 +57,17 @@ DOC_REJECTED = "rejected"
 
 #: The state machine as data: per type, from each status, where it may go.
 TRANSITIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    RequestType.PHONE_CHANGE: {
-        RequestStatus.AWAITING_DOCUMENTS: (RequestStatus.IN_REVIEW, RequestStatus.CANCELLED),
-        RequestStatus.IN_REVIEW: (RequestStatus.APPROVED, RequestStatus.REJECTED),
+    AppealType.PHONE_CHANGE: {
+        AppealStatus.AWAITING_DOCUMENTS: (AppealStatus.IN_REVIEW, AppealStatus.CANCELLED),
+        AppealStatus.IN_REVIEW: (AppealStatus.APPROVED, AppealStatus.REJECTED),
     },
-    RequestType.DELETION: {
-        RequestStatus.IN_REVIEW: (RequestStatus.APPROVED, RequestStatus.REJECTED),
+    AppealType.DELETION: {
+        AppealStatus.IN_REVIEW: (AppealStatus.APPROVED, AppealStatus.REJECTED),
     },
-    RequestType.COMPROMISE: {RequestStatus.IN_REVIEW: (RequestStatus.RESOLVED,)},
+    AppealType.COMPROMISE: {AppealStatus.IN_REVIEW: (AppealStatus.RESOLVED,)},
 }
 
-#: Request type names (Russian msgids: ``chalicelib.i18n`` renders them in Kazakh).
+#: Appeal type names (Russian msgids: ``chalicelib.i18n`` renders them in Kazakh).
 TYPE_RU: dict[str, str] = {
     PHONE_CHANGE: N_("Изменение номера телефона"),
     DELETION: N_("Удаление учётной записи"),

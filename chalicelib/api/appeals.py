@@ -10,18 +10,18 @@ from chalicelib.api.body import json_body
 from chalicelib.api.caller import client_ip, signed_in_borrower
 from chalicelib.api.errors_http import as_error, json_response, route, status_of
 
-requests_api = Blueprint(__name__)
+appeals_api = Blueprint(__name__)
 
 
 def _request() -> Request:
-    return requests_api.current_request
+    return appeals_api.current_request
 
 
 def _account_id() -> str:
     return signed_in_borrower(_request()).account_id
 
 
-@route(requests_api, "/v1/requests", methods=["GET"])
+@route(appeals_api, "/v1/requests", methods=["GET"])
 def list_my_requests() -> Response:
     """The borrower's requests with type, status, dates and rejection reason."""
     from chalicelib.services.appeals import common
@@ -29,7 +29,7 @@ def list_my_requests() -> Response:
     return json_response({"items": common.my_appeals(_account_id())})
 
 
-@route(requests_api, "/v1/requests/{request_id}", methods=["GET"])
+@route(appeals_api, "/v1/requests/{request_id}", methods=["GET"])
 def get_my_request(request_id: str) -> Response:
     """One of the borrower's requests (any other id is 404)."""
     from chalicelib.services.appeals import common
@@ -37,7 +37,7 @@ def get_my_request(request_id: str) -> Response:
     return json_response(common.view(common.own(_account_id(), request_id)))
 
 
-@route(requests_api, "/v1/phone-change-requests", methods=["POST"])
+@route(appeals_api, "/v1/phone-change-requests", methods=["POST"])
 def start_phone_change() -> Response:
     """New number + password → a code to the new number and three upload forms."""
     from chalicelib.services.appeals import phone_change
@@ -47,7 +47,7 @@ def start_phone_change() -> Response:
     return json_response(answer, status=201)
 
 
-@route(requests_api, "/v1/requests/{request_id}/confirm-phone", methods=["POST"])
+@route(appeals_api, "/v1/requests/{request_id}/confirm-phone", methods=["POST"])
 def confirm_new_phone(request_id: str) -> Response:
     """The code sent to the new number."""
     from chalicelib.services.appeals import phone_change
@@ -56,7 +56,7 @@ def confirm_new_phone(request_id: str) -> Response:
     return json_response(phone_change.confirm_code(_account_id(), request_id, body))
 
 
-@route(requests_api, "/v1/requests/{request_id}/resend-code", methods=["POST"])
+@route(appeals_api, "/v1/requests/{request_id}/resend-code", methods=["POST"])
 def resend_phone_code(request_id: str) -> Response:
     """Another code to the new number (cooldown and hourly cap apply)."""
     from chalicelib.services.appeals import phone_change
@@ -65,7 +65,7 @@ def resend_phone_code(request_id: str) -> Response:
     return json_response(answer, status=202)
 
 
-@route(requests_api, "/v1/requests/{request_id}/uploads", methods=["POST"])
+@route(appeals_api, "/v1/requests/{request_id}/uploads", methods=["POST"])
 def renew_upload_forms(request_id: str) -> Response:
     """Fresh presigned upload forms (the previous ones expire after 15 minutes)."""
     from chalicelib.services.appeals import phone_change
@@ -73,7 +73,7 @@ def renew_upload_forms(request_id: str) -> Response:
     return json_response(phone_change.fresh_upload_forms(_account_id(), request_id))
 
 
-@route(requests_api, "/v1/deletion-requests", methods=["POST"])
+@route(appeals_api, "/v1/deletion-requests", methods=["POST"])
 def request_deletion() -> Response:
     """Password → ask support to delete the account (refused while a loan is unpaid)."""
     from chalicelib.services.appeals import deletion
@@ -83,7 +83,7 @@ def request_deletion() -> Response:
     return json_response(deletion.file(account_id, body), status=201)
 
 
-@route(requests_api, "/v1/me/compromise", methods=["POST"])
+@route(appeals_api, "/v1/me/compromise", methods=["POST"])
 def report_compromise() -> Response:
     """«Кто-то другой в моём кабинете»: all sessions end now, a new password is required."""
     from chalicelib.services.appeals import compromise
@@ -93,7 +93,7 @@ def report_compromise() -> Response:
     return json_response(compromise.report(principal.account_id, body), status=201)
 
 
-@route(requests_api, "/v1/compromise-reports", methods=["POST"])
+@route(appeals_api, "/v1/compromise-reports", methods=["POST"])
 def report_compromise_anonymously() -> Response:
     """«Не получается зайти»: no sign-in; the same answer whether or not the login exists."""
     from chalicelib.services.appeals import compromise
@@ -135,7 +135,7 @@ def _link_page(message: str, with_form: bool, status: int = 200) -> Response:
     )
 
 
-@route(requests_api, "/v1/phone-links/{token}", methods=["GET"])
+@route(appeals_api, "/v1/phone-links/{token}", methods=["GET"])
 def phone_link_page(token: str) -> Response:
     """The page the SMS link opens: confirming is a POST (link previews only GET)."""
     from chalicelib.services.appeals import phone_change
@@ -153,7 +153,7 @@ def phone_link_page(token: str) -> Response:
 
 
 @route(
-    requests_api,
+    appeals_api,
     "/v1/phone-links/{token}",
     methods=["POST"],
     content_types=_LINK_CONTENT_TYPES,

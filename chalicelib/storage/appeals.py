@@ -1,4 +1,7 @@
-"""Borrower requests reviewed by staff (table ``hava-requests``)."""
+"""Borrower appeals («обращение») reviewed by staff (table ``hava-appeals``).
+
+The API calls an appeal a *request* (``request_id``, ``/v1/requests``): those
+names, and the stored attribute names, stay as they are."""
 
 from __future__ import annotations
 
@@ -17,8 +20,8 @@ from chalicelib.i18n import N_
 from chalicelib.storage.base import BaseMeta, table_name
 
 
-class RequestsByAccount(GlobalSecondaryIndex["RequestModel"]):
-    """One borrower's requests, by creation time ("my requests")."""
+class AppealsByAccount(GlobalSecondaryIndex["AppealModel"]):
+    """One borrower's appeals, by creation time ("my appeals")."""
 
     class Meta:
         index_name = "by_account"
@@ -28,8 +31,8 @@ class RequestsByAccount(GlobalSecondaryIndex["RequestModel"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
-class RequestsByQueue(GlobalSecondaryIndex["RequestModel"]):
-    """Sparse index: only requests waiting for staff carry ``queue`` (``<type>#<status>``)."""
+class AppealsByQueue(GlobalSecondaryIndex["AppealModel"]):
+    """Sparse index: only appeals waiting for staff carry ``queue`` (``<type>#<status>``)."""
 
     class Meta:
         index_name = "by_queue"
@@ -39,8 +42,8 @@ class RequestsByQueue(GlobalSecondaryIndex["RequestModel"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
-class RequestsByStatus(GlobalSecondaryIndex["RequestModel"]):
-    """Requests of one status by creation time (keys only): the expiry run's Query."""
+class AppealsByStatus(GlobalSecondaryIndex["AppealModel"]):
+    """Appeals of one status by creation time (keys only): the expiry run's Query."""
 
     class Meta:
         index_name = "by_status"
@@ -50,7 +53,7 @@ class RequestsByStatus(GlobalSecondaryIndex["RequestModel"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
-class RequestModel(Model):
+class AppealModel(Model):
     """A phone change, an account deletion or a compromise report.
 
     ``version`` makes every decision a conditional write: of two staff members
@@ -58,7 +61,7 @@ class RequestModel(Model):
     """
 
     class Meta(BaseMeta):
-        table_name = table_name("requests")
+        table_name = table_name("appeals")
 
     request_id = UnicodeAttribute(hash_key=True)
     #: None for a compromise report whose login matched no account (not in ``by_account``).
@@ -86,16 +89,16 @@ class RequestModel(Model):
     decided_at = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
-    by_account = RequestsByAccount()
-    by_queue = RequestsByQueue()
-    by_status = RequestsByStatus()
+    by_account = AppealsByAccount()
+    by_queue = AppealsByQueue()
+    by_status = AppealsByStatus()
 
 
-def load_request(request_id: str) -> RequestModel:
-    """A request by id (strongly consistent), or ``NotFound``."""
-    if not isinstance(request_id, str) or not request_id or len(request_id) > 64:
+def load_appeal(appeal_id: str) -> AppealModel:
+    """An appeal by id (strongly consistent), or ``NotFound``."""
+    if not isinstance(appeal_id, str) or not appeal_id or len(appeal_id) > 64:
         raise NotFound(N_("Заявка не найдена."))
     try:
-        return RequestModel.get(request_id, consistent_read=True)
+        return AppealModel.get(appeal_id, consistent_read=True)
     except DoesNotExist:
         raise NotFound(N_("Заявка не найдена.")) from None
