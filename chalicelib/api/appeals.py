@@ -3,6 +3,9 @@ deletion, compromise reports, my appeals."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from chalice import Blueprint, Response
 from chalice.app import Request
 
@@ -135,21 +138,26 @@ def _link_page(message: str, with_form: bool, status: int = 200) -> Response:
     )
 
 
-@route(appeals_api, "/v1/phone-links/{token}", methods=["GET"])
-def phone_link_page(token: str) -> Response:
-    """The page the SMS link opens: confirming is a POST (link previews only GET)."""
-    from chalicelib.services.appeals import phone_change
-
+def _link_answer(step: Callable[[str], dict[str, Any]], token: str, with_form: bool) -> Response:
+    """The link page (a browser) or JSON; an error is a page too when a browser asks."""
     try:
-        answer = phone_change.link_status(token)
+        answer = step(token)
     except Exception as exc:
         error = as_error(exc)  # storage/AWS failures too: the page says «try later»
         if error is not None and _wants_html():
             return _link_page(str(error), with_form=False, status=status_of(error))
         raise
     if _wants_html():
-        return _link_page(answer["message"], with_form=True)
+        return _link_page(answer["message"], with_form=with_form)
     return json_response(answer)
+
+
+@route(appeals_api, "/v1/phone-links/{token}", methods=["GET"])
+def phone_link_page(token: str) -> Response:
+    """The page the SMS link opens: confirming is a POST (link previews only GET)."""
+    from chalicelib.services.appeals import phone_change
+
+    return _link_answer(phone_change.link_status, token, with_form=True)
 
 
 @route(
@@ -162,13 +170,4 @@ def confirm_phone_link(token: str) -> Response:
     """Confirm the new number of a phone change filed by e-mail (single use)."""
     from chalicelib.services.appeals import phone_change
 
-    try:
-        answer = phone_change.confirm_link(token)
-    except Exception as exc:
-        error = as_error(exc)  # storage/AWS failures too: the page says «try later»
-        if error is not None and _wants_html():
-            return _link_page(str(error), with_form=False, status=status_of(error))
-        raise
-    if _wants_html():
-        return _link_page(answer["message"], with_form=False)
-    return json_response(answer)
+    return _link_answer(phone_change.confirm_link, token, with_form=False)
