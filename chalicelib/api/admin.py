@@ -98,7 +98,8 @@ def review_request(request_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/requests/{{request_id}}/decision", methods=["POST"])
 def decide_request(request_id: str) -> Response:
     """Approve, reject or resolve a request: {decision, reason_code (rejections), note}."""
-    from chalicelib.services import decisions, staff_accounts
+    from chalicelib.services import staff_accounts
+    from chalicelib.services.appeals import decisions
 
     principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY)
     decided = decisions.decide(request_id, json_body(_request()), principal)
@@ -120,11 +121,12 @@ def check_iin(request_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/requests/{{request_id}}/documents", methods=["POST"])
 def relabel_documents(request_id: str) -> Response:
     """Say which photo is which: {"documents": {"id_front": "selfie", ...}} (audited)."""
-    from chalicelib.services import email_requests, staff_accounts
+    from chalicelib.services import staff_accounts
+    from chalicelib.services.appeals import by_email
 
     principal = _staff(staff_accounts.SUPPORT)
     body = json_body(_request())
-    return json_response(email_requests.relabel_documents(principal.account_id, request_id, body))
+    return json_response(by_email.relabel_documents(principal.account_id, request_id, body))
 
 
 @route(admin_api, f"{PREFIX}/loans", methods=["GET"])
@@ -140,11 +142,11 @@ def loan_queue() -> Response:
 @route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}", methods=["POST"])
 def decide_loan(account_id: str, loan_id: str) -> Response:
     """Move a loan on: {status, reason}."""
-    from chalicelib.services import decisions, staff_accounts
+    from chalicelib.services import desk, staff_accounts
 
     principal = _staff(staff_accounts.SUPPORT)
     body = json_body(_request())
-    return json_response(decisions.decide_loan(account_id, loan_id, body, principal))
+    return json_response(desk.decide_loan(account_id, loan_id, body, principal))
 
 
 @route(admin_api, f"{PREFIX}/loan-desk", methods=["GET"])
@@ -198,19 +200,19 @@ def loan_payment(account_id: str, loan_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/accounts/{{account_id}}/lock", methods=["POST"])
 def lock_account(account_id: str) -> Response:
     """Lock a borrower's account: {reason}."""
-    from chalicelib.services import decisions, staff_accounts
+    from chalicelib.services import account_locks, staff_accounts
 
     principal = _staff(staff_accounts.SECURITY)
-    return json_response(decisions.lock_account(account_id, json_body(_request()), principal))
+    return json_response(account_locks.lock_account(account_id, json_body(_request()), principal))
 
 
 @route(admin_api, f"{PREFIX}/accounts/{{account_id}}/unlock", methods=["POST"])
 def unlock_account(account_id: str) -> Response:
     """Unlock a borrower's account: {reason}."""
-    from chalicelib.services import decisions, staff_accounts
+    from chalicelib.services import account_locks, staff_accounts
 
     principal = _staff(staff_accounts.SECURITY)
-    return json_response(decisions.unlock_account(account_id, json_body(_request()), principal))
+    return json_response(account_locks.unlock_account(account_id, json_body(_request()), principal))
 
 
 @route(admin_api, f"{PREFIX}/audit", methods=["GET"])

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
 from chalicelib.domain.consent import LAW, consent_text
 from chalicelib.i18n import N_, Msg
@@ -83,18 +82,14 @@ def _all_audit(account_id: str) -> list[dict[str, Any]]:
 
 
 def _requests(account_id: str) -> list[dict[str, Any]]:
-    from chalicelib.services import requests
+    from chalicelib.services.appeals import common
     from chalicelib.storage.requests import RequestModel
 
     items = list(RequestModel.by_account.query(account_id))
     views = []
     for item in items:
-        view = requests.view(item)
-        details = (
-            crypto.unseal(item.details, requests.request_context(item.request_id))
-            if item.details
-            else None
-        )
+        view = common.view(item)
+        details = common.details_of(item) if item.details else None
         if details is not None and details.get("signed_in") is False:
             view["details"] = None
             view["details_withheld"] = "Подано без входа в кабинет: может содержать чужие данные."
