@@ -23,6 +23,7 @@ def botocore_session() -> Any:
     a fresh session re-reads the service models from disk (≈ 200 ms a client
     here), a shared one ≈ 45 ms, which is most of a cold start's AWS set-up.
     """
+    # lazy: botocore ≈ 317 ms CPU at cold start; only botocore_session() needs it
     import botocore.session
 
     return botocore.session.get_session()
@@ -32,6 +33,7 @@ def botocore_session() -> Any:
 def _boto3_session() -> Any:
     # One boto3 session over the shared botocore one: each boto3 session registers
     # its handlers on the botocore session, so a second one would register them twice.
+    # lazy: boto3 + botocore ≈ 379 ms CPU at cold start; only _boto3_session() needs it
     import boto3
 
     return boto3.session.Session(botocore_session=botocore_session())
@@ -39,6 +41,7 @@ def _boto3_session() -> Any:
 
 @lru_cache(maxsize=16)
 def _client(service: str, region: str) -> Any:
+    # lazy: botocore ≈ 317 ms CPU at cold start; only _client() needs it
     from botocore.config import Config
 
     return _boto3_session().client(

@@ -15,6 +15,7 @@ from chalicelib.domain.lending import STATUS_RU
 from chalicelib.domain.phone import mask_phone
 from chalicelib.errors import Unauthenticated, ValidationFailed
 from chalicelib.i18n import N_
+from chalicelib.services import lending
 from chalicelib.storage.accounts import AccountModel, unseal_pii
 
 #: Status names the borrower reads (domain.lending owns them).
@@ -78,6 +79,5 @@ def set_language(account_id: str, data: Mapping[str, Any]) -> dict[str, str]:
 
 def loans(account_id: str) -> list[dict[str, Any]]:
     """The borrower's applications and loans, newest first, with payments: one Query."""
-    from chalicelib.services import lending
 
     return lending.my_loans(account_id)

@@ -21,12 +21,16 @@ from chalicelib import clock
 from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
 from chalicelib.domain.consent import LAW, consent_text
+from chalicelib.errors import ValidationFailed
 from chalicelib.i18n import N_, Msg
-from chalicelib.services import audit
+from chalicelib.services import audit, cabinet, requests
+from chalicelib.services.cabinet import get_account
 from chalicelib.services.forms import Form, string
 from chalicelib.services.sessions import Principal, active_sessions, clear_consent_pending
-from chalicelib.storage import tx
+from chalicelib.services.staff_accounts import for_borrowers
+from chalicelib.storage import throttles, tx
 from chalicelib.storage.accounts import AccountModel, unseal_pii, update_with_login
+from chalicelib.storage.requests import RequestModel
 
 EXPORT_FORMAT = "hava-export/1"
 
@@ -44,8 +48,6 @@ def current_consent() -> dict[str, str]:
 
 def accept_consent(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     """Record that the borrower accepted the current consent text (only that version)."""
-    from chalicelib.errors import ValidationFailed
-    from chalicelib.services.cabinet import get_account
 
     form = Form(data, ("version",))
     version = form.field("version", string(32))
@@ -83,8 +85,6 @@ def _all_audit(account_id: str) -> list[dict[str, Any]]:
 
 
 def _requests(account_id: str) -> list[dict[str, Any]]:
-    from chalicelib.services import requests
-    from chalicelib.storage.requests import RequestModel
 
     items = list(RequestModel.by_account.query(account_id))
     views = []
@@ -106,9 +106,6 @@ def _requests(account_id: str) -> list[dict[str, Any]]:
 
 def export(principal: Principal) -> dict[str, Any]:
     """Everything held about the borrower, as one JSON-able document."""
-    from chalicelib.services import cabinet
-    from chalicelib.services.staff_accounts import for_borrowers
-    from chalicelib.storage import throttles
 
     account_id = principal.account_id
     account = cabinet.get_account(account_id)
