@@ -7,26 +7,50 @@ here for every client of the application.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Any
 
 from chalicelib.config import get_settings
 
 RETRY_CONFIG: dict[str, Any] = {"max_attempts": 4, "mode": "standard"}
+#: Held while the shared session is made and while it makes a client (re-entrant).
+_creating = threading.RLock()
 
 
-@lru_cache(maxsize=1)
 def botocore_session() -> Any:
     """The one botocore session of the process.
 
     Every client, pynamodb's included (see ``storage.base``), is made from it:
     a fresh session re-reads the service models from disk (≈ 200 ms a client
     here), a shared one ≈ 45 ms, which is most of a cold start's AWS set-up.
+    Thread-safe: a sign-in makes its first DynamoDB calls on two threads at once
+    (``services.auth``), and a botocore session is not safe while it makes clients.
     """
-    # lazy: botocore ≈ 317 ms CPU at cold start; only botocore_session() needs it
+    with _creating:
+        return _shared_session()
+
+
+def reset_session() -> None:
+    """Forget the shared session (tests that change credentials)."""
+    with _creating:
+        _shared_session.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def _shared_session() -> Any:
+    # lazy: botocore ≈ 317 ms CPU at cold start; only _shared_session() needs it
     import botocore.session
 
-    return botocore.session.get_session()
+    session = botocore.session.get_session()
+    make = session.create_client
+
+    def create_client(*args: Any, **kwargs: Any) -> Any:
+        with _creating:
+            return make(*args, **kwargs)
+
+    session.create_client = create_client
+    return session
 
 
 @lru_cache(maxsize=1)

@@ -25,8 +25,10 @@ phone of record (``services.recovery``). Every check of the current password ins
 the cabinet (password, phone, e-mail change, deletion) refuses the same way.
 A login costs three DynamoDB calls: the address window, the guard (which carries
 the sign-in copy of its account, ``storage.accounts``) with the failure counter in
-one read, and the session; a failure one or two more writes, an unknown login the
-same reads and writes and one argon2 verify on a dummy hash.
+one read, and the session (which also forgets earlier failures, in one transaction).
+The first two are issued at once, on two threads (``chalicelib.parallel``), and both
+are settled before the password is checked. A failure costs one or two more writes;
+an unknown login the same reads and writes and one argon2 verify on a dummy hash.
 """
 
 from __future__ import annotations
@@ -36,25 +38,38 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import parallel
 from chalicelib.adapters import crypto
 from chalicelib.adapters.passwords import burn_verify, hash_password, verify_password
 from chalicelib.config import get_settings
 from chalicelib.domain.accounts import AccountStatus
-from chalicelib.domain.password import normalize_password
+from chalicelib.domain.email import normalize_email
+from chalicelib.domain.password import check_password, normalize_password
+from chalicelib.domain.phone import normalize_kz_mobile
 from chalicelib.errors import (
     Forbidden,
     InvalidCredentials,
     InvalidValue,
     PasswordRecoveryRequired,
+    RateLimited,
     ValidationFailed,
 )
 from chalicelib.i18n import N_, normalise
 from chalicelib.logs import logger
-from chalicelib.services import audit
+from chalicelib.services import audit, login_hooks, notices
 from chalicelib.services.backoff import record_failure as _record_failure
 from chalicelib.services.backoff import refuse_if_locked as _refuse_if_locked
-from chalicelib.services.forms import Form, secret, string
-from chalicelib.services.sessions import NewSession, Principal, end_session, start_session
+from chalicelib.services.cabinet import get_account
+from chalicelib.services.codes import address_key
+from chalicelib.services.forms import Form, accepted_bool, secret, string
+from chalicelib.services.sessions import (
+    NewSession,
+    Principal,
+    end_all_sessions,
+    end_session,
+    start_session,
+)
+from chalicelib.storage import logins, throttles, tx
 from chalicelib.storage.accounts import (
     AccountModel,
     account_pii,
@@ -87,8 +102,6 @@ ADDRESS_WINDOWS = {
 
 def identifier_index(login: str) -> str | None:
     """The blind index a login spelling points to, or None if it cannot be any identifier."""
-    from chalicelib.domain.email import normalize_email
-    from chalicelib.domain.phone import normalize_kz_mobile
 
     text = login.strip()
     digits = text.replace(" ", "")
@@ -110,7 +123,6 @@ def _find_account(index: str | None, subject: str) -> tuple[AccountModel | None,
     the same two items, so the answer's timing does not tell whether the account exists.
     A guard written before the copy existed costs one more read: the account.
     """
-    from chalicelib.storage import logins, throttles
 
     guard, counter = logins.guard_and_failures(index, subject)
     failures = _refuse_if_locked(subject, throttles.state_of(counter))
@@ -142,9 +154,6 @@ def limit_address(action: str, client_ip: str | None) -> None:
     Over the configured window: 429 with ``Retry-After`` and a ``security_event`` log
     line (the address is never logged nor stored: the key is its keyed hash).
     """
-    from chalicelib.errors import RateLimited
-    from chalicelib.services.codes import address_key
-    from chalicelib.storage import throttles
 
     setting, window = ADDRESS_WINDOWS[action]
     if client_ip is None:
@@ -193,11 +202,17 @@ def login(
 ) -> NewSession:
     """A new session for the right login and password, else ``InvalidCredentials`` (or 429)."""
     login, password = read_credentials(data)
-    limit_address("login", client_ip)
     password = normalize_password(password)
     index = identifier_index(login)
     subject = login_subject(login, index)
-    account, failures = _find_account(index, subject)
+    # The address window is charged on its own thread while the guard is read: two
+    # round trips at once. Both are settled before any password check, and the
+    # window's 429 answers first, as when they ran one after the other.
+    charged = parallel.start(limit_address, "login", client_ip)
+    try:
+        account, failures = _find_account(index, subject)
+    finally:
+        charged.result()
     if account is None or account.status == AccountStatus.DELETED:
         burn_verify(password)
         _record_failure(subject)
@@ -218,19 +233,17 @@ def login(
         # restricted one; the client is sent to recovery by SMS code.
         logger.info("sign-in refused: recovery required", extra={"account_id": account.account_id})
         raise PasswordRecoveryRequired()
-    if failures:
-        from chalicelib.storage import throttles
-
-        throttles.clear_failures(subject)
     if needs_rehash:
         _rehash(account.account_id, password)
+
     session = start_session(
         account.account_id,
         user_agent,
         client_ip=client_ip,
         consent_pending=account.consent_version != get_settings().consent_version,
+        # A success forgets the login's failures in the session's own write.
+        forget=[throttles.failure_counter(subject)] if failures else [],
     )
-    from chalicelib.services import login_hooks
 
     login_hooks.after_sign_in(account, session, user_agent)
     logger.info("signed in", extra={"account_id": account.account_id})
@@ -243,7 +256,6 @@ def _rehash(account_id: str, password: str) -> None:
     Rare (only after the parameters change), so it may read the account: the new hash
     goes to the account and its guards' sign-in copy in one transaction.
     """
-    from chalicelib.storage import tx
 
     stored = AccountModel.get(account_id, attributes_to_get=["account_id", *INDEX_ATTRIBUTES])
     new_hash = hash_password(password)
@@ -264,17 +276,25 @@ PASSWORD_CHANGE_FIELDS = (
 )
 
 
+def check_new_password(pii: Mapping[str, Any], new: str, confirm: str) -> None:
+    """The password rules for a new password of the account whose personal data is ``pii``.
+
+    The errors name the fields ``new_password`` and ``new_password_confirm``.
+    """
+    personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
+    try:
+        check_password(new, confirm, personal)
+    except ValidationFailed as exc:
+        names = {"password": "new_password", "password_confirm": "new_password_confirm"}
+        raise ValidationFailed({names.get(k, k): v for k, v in exc.fields.items()}) from None
+
+
 def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     """Set a new password (current one required); other sessions end when asked.
 
     Refused (``PasswordRecoveryRequired``) while the account must change its password:
     then only recovery by SMS code sets it.
     """
-    from chalicelib.domain.password import check_password
-    from chalicelib.services import notices
-    from chalicelib.services.cabinet import get_account
-    from chalicelib.services.forms import accepted_bool
-    from chalicelib.services.sessions import end_all_sessions
 
     form = Form(data, PASSWORD_CHANGE_FIELDS)
     current = form.field("current_password", secret)
@@ -289,15 +309,9 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
     except ValidationFailed:
         raise ValidationFailed({"current_password": N_("Неверный текущий пароль.")}) from None
     pii = account_pii(account)
-    personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
-    try:
-        check_password(new, confirm, personal)
-    except ValidationFailed as exc:
-        names = {"password": "new_password", "password_confirm": "new_password_confirm"}
-        raise ValidationFailed({names.get(k, k): v for k, v in exc.fields.items()}) from None
+    check_new_password(pii, new, confirm)
     if verify_password(account.password_hash, normalize_password(new))[0]:
         raise ValidationFailed({"new_password": N_("Новый пароль совпадает с текущим.")})
-    from chalicelib.storage import tx
 
     new_hash = hash_password(normalize_password(new))
     with tx.write() as t:
@@ -310,7 +324,6 @@ def change_password(principal: Principal, data: Mapping[str, Any]) -> dict[str, 
             | (AccountModel.must_change_password == False),  # noqa: E712
             on_fail=PasswordRecoveryRequired(),
         )
-    from chalicelib.storage import throttles
 
     throttles.clear_failures(*account_subjects(account))
     ended = 0

@@ -40,6 +40,7 @@ from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.storage import throttles
 from chalicelib.storage.challenges import ChallengeModel
+from chalicelib.storage.tx import OnFail, Write
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -274,4 +275,14 @@ def consume_condition(challenge: ChallengeModel) -> Condition:
         (ChallengeModel.consumed == False)  # noqa: E712
         & (ChallengeModel.code_digest == challenge.code_digest)
         & (ChallengeModel.attempts < get_settings().code_max_attempts)
+    )
+
+
+def consume(t: Write, challenge: ChallengeModel, on_fail: OnFail) -> None:
+    """Consume ``challenge`` in transaction ``t``: its code works once (``on_fail`` after)."""
+    t.update(
+        challenge,
+        [ChallengeModel.consumed.set(True)],
+        consume_condition(challenge),
+        on_fail=on_fail,
     )

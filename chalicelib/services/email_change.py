@@ -34,10 +34,9 @@ from chalicelib.storage.accounts import (
     AccountModel,
     IdentifierModel,
     account_pii,
-    identifier_guard,
+    claim_identifier,
     seal_pii,
 )
-from chalicelib.storage.challenges import ChallengeModel
 
 PURPOSE = "email_change"
 CHALLENGE_LIFETIME_SECONDS = 3600
@@ -150,17 +149,8 @@ def confirm(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     old_email, old_index = pii["email"], account.email_index
     sealed = seal_pii(account.account_id, {**pii, "email": new_email})
     with tx.write(on_cancel=Conflict()) as t:
-        t.update(
-            challenge,
-            actions=[ChallengeModel.consumed.set(True)],
-            condition=codes.consume_condition(challenge),
-            on_fail=CodeExpired(N_("Этот код уже использован.")),
-        )
-        t.put(
-            identifier_guard(challenge.email_index, account),
-            IdentifierModel.lookup.does_not_exist(),
-            on_fail=ValidationFailed({"new_email": TAKEN}),
-        )
+        codes.consume(t, challenge, CodeExpired(N_("Этот код уже использован.")))
+        claim_identifier(t, challenge.email_index, account, ValidationFailed({"new_email": TAKEN}))
         t.delete(
             IdentifierModel(lookup=old_index),
             condition=IdentifierModel.account_id == account.account_id,

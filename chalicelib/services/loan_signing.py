@@ -49,7 +49,6 @@ from chalicelib.storage import tx
 from chalicelib.storage.accounts import AccountModel, account_pii
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.base import new_id
-from chalicelib.storage.challenges import ChallengeModel
 from chalicelib.storage.loans import LoanModel
 
 # --- Payout account, signing, extension (borrower) --------------------------------------------
@@ -229,15 +228,9 @@ def _open_code(
 
 
 def _consume_with(challenge: Any, loan: LoanModel, actions: list[Any], entry: AuditModel) -> None:
-
     changed = Conflict(N_("Займ изменился. Обновите страницу."))
     with tx.write() as t:
-        t.update(
-            challenge,
-            actions=[ChallengeModel.consumed.set(True)],
-            condition=codes.consume_condition(challenge),
-            on_fail=CodeExpired(N_("Этот код уже использован.")),
-        )
+        codes.consume(t, challenge, CodeExpired(N_("Этот код уже использован.")))
         t.put(entry, condition=AuditModel.entry_id.does_not_exist(), on_fail=changed)
         t.update(loan, actions=actions, on_fail=changed)
 

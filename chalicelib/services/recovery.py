@@ -35,14 +35,15 @@ from chalicelib import i18n
 from chalicelib.adapters.passwords import hash_password
 from chalicelib.config import get_settings
 from chalicelib.domain.accounts import AccountStatus
-from chalicelib.domain.password import check_password, normalize_password
-from chalicelib.errors import CodeExpired, Conflict, RateLimited, ValidationFailed
+from chalicelib.domain.password import normalize_password
+from chalicelib.errors import CodeExpired, Conflict, RateLimited
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 from chalicelib.services import audit, codes, notices, notifications
 from chalicelib.services.auth import (
     MAX_LOGIN_LENGTH,
     account_subjects,
+    check_new_password,
     identifier_index,
     limit_address,
     login_subject,
@@ -236,21 +237,11 @@ def confirm(recovery_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
         # Only reachable if the account vanished after the code was sent.
         raise CodeExpired(N_("Этот запрос уже завершён или устарел. Начните заново."))
     pii = account_pii(account)
-    personal = [pii["iin"], pii["phone"], pii["phone"][2:], pii["email"].split("@")[0]]
-    try:
-        check_password(new, again, personal)
-    except ValidationFailed as exc:
-        names = {"password": "new_password", "password_confirm": "new_password_confirm"}
-        raise ValidationFailed({names[k]: v for k, v in exc.fields.items()}) from None
+    check_new_password(pii, new, again)
     with tx.write(
         on_cancel=Conflict(N_("Восстановление уже выполняется. Повторите попытку."))
     ) as t:
-        t.update(
-            challenge,
-            actions=[ChallengeModel.consumed.set(True)],
-            condition=codes.consume_condition(challenge),
-            on_fail=CodeExpired(N_("Этот код уже использован. Начните заново.")),
-        )
+        codes.consume(t, challenge, CodeExpired(N_("Этот код уже использован. Начните заново.")))
         new_hash = hash_password(normalize_password(new))
         update_with_login(
             t,

@@ -52,7 +52,7 @@ from chalicelib.errors import (
 )
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
-from chalicelib.services import codes, notifications
+from chalicelib.services import codes, notices, notifications
 from chalicelib.services.forms import (
     Form,
     accepted,
@@ -69,7 +69,7 @@ from chalicelib.storage import tx
 from chalicelib.storage.accounts import (
     AccountModel,
     IdentifierModel,
-    identifier_guard,
+    claim_identifier,
     seal_pii,
     unseal_pii,
 )
@@ -391,29 +391,16 @@ def _confirm(
         created_at=created,
     )
     session = build_session(account.account_id, user_agent, client_ip=client_ip)
-    # Each guard carries the sign-in copy of the account (``storage.accounts``).
-    guards = [
-        identifier_guard(index, account)
-        for index in (challenge.iin_index, challenge.phone_index, challenge.email_index)
-    ]
     used = CodeExpired(N_("Этот код уже использован. Войдите в кабинет."))
     try:
         with tx.write(
             on_cancel=Conflict(N_("Подтверждение уже выполняется. Повторите попытку."))
         ) as t:
-            t.update(
-                challenge,
-                actions=[ChallengeModel.consumed.set(True)],
-                condition=codes.consume_condition(challenge),
-                on_fail=used,
-            )
+            codes.consume(t, challenge, used)
             t.put(account, AccountModel.account_id.does_not_exist(), on_fail=used)
-            for guard in guards:
-                t.put(
-                    guard,
-                    IdentifierModel.lookup.does_not_exist(),
-                    on_fail=_IdentifierTaken(guard.lookup),
-                )
+            # Each guard carries the sign-in copy of the account (``storage.accounts``).
+            for index in (challenge.iin_index, challenge.phone_index, challenge.email_index):
+                claim_identifier(t, index, account, _IdentifierTaken(index))
             t.put(loan, LoanModel.loan_id.does_not_exist())
             t.put(session.model, type(session.model).token_hash.does_not_exist())
             # One open loan per account (services.lending): the first one takes the guard.
@@ -498,7 +485,6 @@ def _taken_identifiers(
 
 def _tell_owner(account_id: str, kinds: list[str]) -> None:
     """SMS and e-mail to the owner of record: someone tried to register with their data."""
-    from chalicelib.services import notices
 
     owner = AccountModel.get(account_id, attributes_to_get=["pii", "language"])
     pii = unseal_pii(account_id, owner.pii)

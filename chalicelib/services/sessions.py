@@ -11,16 +11,19 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.models import Model
 
 from chalicelib import clock
 from chalicelib.config import get_settings
 from chalicelib.errors import NotFound, Unauthenticated
 from chalicelib.i18n import N_
+from chalicelib.storage import tx
 from chalicelib.storage.base import new_id
 from chalicelib.storage.sessions import SessionModel
 
@@ -121,8 +124,13 @@ def start_session(
     restricted: bool = False,
     client_ip: str | None = None,
     consent_pending: bool = False,
+    forget: Sequence[Model] = (),
 ) -> NewSession:
-    """Create and save a session."""
+    """Create and save a session; the items of ``forget`` are deleted in the same write.
+
+    One call either way: a ``PutItem``, or with ``forget`` one ``TransactWriteItems``
+    (sign-in forgets the login's failure counter so, instead of a call of its own).
+    """
     session = build_session(
         account_id,
         user_agent,
@@ -132,7 +140,14 @@ def start_session(
         client_ip=client_ip,
         consent_pending=consent_pending,
     )
-    session.model.save(condition=SessionModel.token_hash.does_not_exist())
+    condition = SessionModel.token_hash.does_not_exist()
+    if not forget:
+        session.model.save(condition=condition)
+        return session
+    with tx.write() as t:
+        t.put(session.model, condition)
+        for item in forget:
+            t.delete(item)
     return session
 
 

@@ -150,10 +150,15 @@ def add_failure(subject: str, *, free: int, base: int, cap: int, memory: int) ->
     return count
 
 
+def failure_counter(subject: str) -> ThrottleModel:
+    """The failure counter item of ``subject`` (to delete it inside a transaction)."""
+    return ThrottleModel(key=failures_key(subject))
+
+
 def clear_failures(*subjects: str) -> None:
     """Forget the failures (and any lock) of each subject."""
     for subject in subjects:
-        ThrottleModel(key=f"{subject}#failures").delete()
+        failure_counter(subject).delete()
 
 
 def _at(epoch_seconds: int) -> datetime:

@@ -136,6 +136,58 @@ def test_sign_in_attempts_per_address_are_limited(
     assert 0 < int(capped.headers["Retry-After"]) <= 60
 
 
+def test_the_address_window_is_charged_before_any_password_check(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chalicelib.services.auth as auth
+    from chalicelib.storage import throttles
+
+    data = form()
+    api.register(data)
+    # The window is charged on its own thread while the guard is read (issue 11 §7).
+    events: list[str] = []
+    charge, verify = throttles.consume, auth.verify_password
+
+    def charged(*args: Any) -> str:
+        key = charge(*args)
+        events.append("charged")
+        return key
+
+    def checked(*args: Any) -> tuple[bool, bool]:
+        events.append("verify")
+        return verify(*args)
+
+    monkeypatch.setattr(throttles, "consume", charged)
+    monkeypatch.setattr(auth, "verify_password", checked)
+    assert api.login(data["iin"]).status == 201
+    assert api.login(data["iin"], WRONG).status == 401
+    # THEN each password check came after its attempt was counted
+    assert events == ["charged", "verify"] * 2
+
+
+def test_over_the_address_limit_the_window_answers_first_and_no_password_is_checked(
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock
+) -> None:
+    import chalicelib.services.auth as auth
+
+    data = form()
+    api.register(data)
+    frozen_clock.at(0)
+    for _ in range(5):
+        api.login(data["email"], WRONG)  # the e-mail is now locked for a second
+    settings(monkeypatch, login_per_ip_per_minute=1)
+    checks: list[str] = []
+    monkeypatch.setattr(auth, "verify_password", lambda *a: checks.append("v") or (True, False))
+    monkeypatch.setattr(auth, "burn_verify", lambda *a: checks.append("b"))
+    # WHEN the address is over its window: a locked, a known and an unknown login
+    replies = [api.login(x) for x in (data["email"], data["iin"], "nobody@example.kz")]
+    # THEN all three answer the address's 429 (not the login's lock), before any check
+    assert [r.status for r in replies] == [429] * 3
+    assert all("восстановите пароль" not in r.error["message"] for r in replies)
+    assert all(0 < int(r.headers["Retry-After"]) <= 60 for r in replies)
+    assert checks == []
+
+
 def test_registration_and_recovery_per_address_are_limited(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:

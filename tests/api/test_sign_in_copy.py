@@ -65,6 +65,27 @@ def test_a_sign_in_makes_three_dynamodb_calls_and_an_unknown_login_the_same_work
     assert wrong == unknown
 
 
+def test_a_sign_in_after_failures_forgets_them_within_the_same_three_calls(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.services.auth import login_subject
+    from chalicelib.storage import throttles
+
+    data = form()
+    api.register(data)
+    # GIVEN two wrong passwords on the phone
+    for _ in range(2):
+        assert api.login(data["phone"], WRONG).status == 401
+    assert throttles.failure_state(login_subject(data["phone"]))[0] == 2
+    # WHEN the right one follows
+    with dynamodb_calls(monkeypatch) as seen:
+        assert api.login(data["phone"]).status == 201
+    # THEN the failures are forgotten in the session's own write: still three calls
+    assert sum(seen.values()) == 3, seen
+    assert seen["TransactWriteItems"] == 1, seen
+    assert throttles.failure_state(login_subject(data["phone"])) == (0, 0)
+
+
 def test_the_copy_follows_every_change_of_what_sign_in_reads(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -238,7 +238,7 @@ def _forget_aws_state() -> None:
     maintenance.forget()
     aws._client.cache_clear()
     aws._boto3_session.cache_clear()
-    aws.botocore_session.cache_clear()
+    aws.reset_session()
     reset_connections()
     reset_process_caches()
 
