@@ -5,10 +5,11 @@ start; every other one goes to the top of its module. For each (importer, import
 statement) this measures what the statement newly loads in a fresh interpreter that has
 imported ``app`` (every Lambda function's cold start does) and the importer: a ``fork()``
 per statement runs it and lists the new ``sys.modules`` and its CPU time. A statement is
-kept lazy when it loads a third-party package or more than three standard-library
-modules, and gets a ``# lazy:`` comment naming the package and the CPU time of importing
-it alone (``--cost``; a package never costs less than one it imports). Other imports move
-to the top; ``from m import name`` of a name the tests monkeypatch becomes ``m.name``.
+kept lazy when it loads a third-party package, or more than three modules of the
+standard library or of chalicelib, and gets a ``# lazy:`` comment naming the package and
+the CPU time of importing it alone (``--cost``; a package never costs less than one it
+imports), or the statement's own median when it loads no package. Other imports move to
+the top; ``from m import name`` of a name the tests monkeypatch becomes ``m.name``.
 
 The machine these figures come from is a loaded 2-core box shared by several people:
 timings are CPU time (``time.process_time``, not wall), taken round-robin over the
@@ -80,7 +81,7 @@ COST_INCLUDES = {
     "boto3": ("botocore.session",),
     "fpdf": ("PIL.Image",),
 }
-STDLIB_LIMIT = 3
+STDLIB_LIMIT = FIRST_PARTY_LIMIT = 3
 PACKAGES = {
     f"chalicelib.{p}" for p in ("services", "storage", "adapters", "domain", "workers", "api")
 }
@@ -224,6 +225,21 @@ def stdlib_new(new: Iterable[str]) -> list[str]:
     return [n for n in new if n.split(".")[0] in STDLIB or n.startswith("_")]
 
 
+def first_party_new(new: Iterable[str]) -> list[str]:
+    return [n for n in new if n.split(".")[0] in FIRST_PARTY]
+
+
+def heavy(new: Iterable[str]) -> bool:
+    """Worth keeping out of the cold start: a third-party package, or more than a few
+    modules of the standard library or of our own code."""
+    new = list(new)
+    return bool(
+        third_party(new)
+        or len(stdlib_new(new)) > STDLIB_LIMIT
+        or len(first_party_new(new)) > FIRST_PARTY_LIMIT
+    )
+
+
 def measure(
     root: Path, rows: list[Row], cache: dict[tuple[str, str], Row], runs: int
 ) -> dict[tuple[str, str], Row]:
@@ -242,7 +258,7 @@ def measure(
             and third_party(before["new"]) == third_party(now["new"])
             and (
                 third_party(now["new"])
-                or len(stdlib_new(now["new"])) <= STDLIB_LIMIT
+                or not heavy(now["new"])
                 or "runs" in before  # a median this tool timed
             )
         ):
@@ -321,7 +337,7 @@ def classify(row: Row, marg: dict[tuple[str, str], Row], patched: set[tuple[str,
     m = marg.get((row["importer"], row["stmt"]))
     if m is None or "error" in m:
         return "lazy"
-    if third_party(m["new"]) or len(stdlib_new(m["new"])) > STDLIB_LIMIT:
+    if heavy(m["new"]):
         return "lazy"
     if row["stmt"].startswith("from ") and any(
         (row["mods"][0], name) in patched for name in row["names"]
@@ -345,7 +361,17 @@ def labels_of(run: list[tuple[Row, Row]]) -> tuple[list[str], list[str], float]:
             third -= INCLUDES.get(key, set())
     row, m = max(run, key=lambda x: float(x[1]["ms"]))
     if not labels:
-        labels.append(f"{row['mods'][0]} ({len(stdlib_new(m['new']))} stdlib modules)")
+        counts = [
+            f"{len(found)} {kind} modules"
+            for kind, found in (
+                ("chalicelib", first_party_new(m["new"])),
+                ("stdlib", stdlib_new(m["new"])),
+            )
+            if len(found) > STDLIB_LIMIT
+        ]
+        module = row["mods"][0]
+        text = " + ".join(counts)
+        labels.append(text if module.startswith("chalicelib") else f"{module} ({text})")
     return labels, modules, float(m["ms"])
 
 
@@ -526,7 +552,9 @@ def apply(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("root", type=Path)
-    parser.add_argument("--cache", type=Path, help="earlier measurements (JSON lines)")
+    parser.add_argument(
+        "--cache", type=Path, action="append", default=[], help="earlier measurements (JSONL)"
+    )
     parser.add_argument(
         "--cost", type=Path, default=COSTS, help="package costs (JSON, updated in place)"
     )
@@ -539,8 +567,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = args.root.resolve()
     rows = find(root, args.exclude)
     cache: dict[tuple[str, str], Row] = {}
-    if args.cache and args.cache.exists():
-        for line in args.cache.read_text(encoding="utf-8").splitlines():
+    for cache_file in args.cache:  # later files win
+        for line in cache_file.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             cache[(row["importer"], row["stmt"])] = row
     marg = measure(root, rows, cache, args.runs)
