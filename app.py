@@ -78,8 +78,8 @@ def inbound_worker(event: object) -> None:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="expire_requests")
 def expire_requests(event: object) -> dict[str, int]:
     """Cancel phone changes left unfinished past HAVA_PHONE_CHANGE_EXPIRY_DAYS (EventBridge)."""
-    # lazy: services.expiry loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # lazy: services.appeals loads pynamodb + botocore (≈ 317 ms CPU at cold start);
     # only expire_requests() needs it
-    from chalicelib.services import expiry
+    from chalicelib.services.appeals import phone_change
 
-    return expiry.expire_requests()
+    return phone_change.expire_abandoned()

@@ -113,7 +113,8 @@ def decide_request(request_id: str) -> Response:
     """Approve, reject or resolve a request: {decision, reason_code (rejections), note}."""
     # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
     # only decide_request() needs it
-    from chalicelib.services import decisions, staff_accounts
+    from chalicelib.services import staff_accounts
+    from chalicelib.services.appeals import decisions
 
     principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY)
     decided = decisions.decide(request_id, json_body(_request()), principal)
@@ -139,11 +140,12 @@ def relabel_documents(request_id: str) -> Response:
     """Say which photo is which: {"documents": {"id_front": "selfie", ...}} (audited)."""
     # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
     # only relabel_documents() needs it
-    from chalicelib.services import email_requests, staff_accounts
+    from chalicelib.services import staff_accounts
+    from chalicelib.services.appeals import by_email
 
     principal = _staff(staff_accounts.SUPPORT)
     body = json_body(_request())
-    return json_response(email_requests.relabel_documents(principal.account_id, request_id, body))
+    return json_response(by_email.relabel_documents(principal.account_id, request_id, body))
 
 
 @route(admin_api, f"{PREFIX}/loans", methods=["GET"])
@@ -163,11 +165,11 @@ def decide_loan(account_id: str, loan_id: str) -> Response:
     """Move a loan on: {status, reason}."""
     # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
     # only decide_loan() needs it
-    from chalicelib.services import decisions, staff_accounts
+    from chalicelib.services import desk, staff_accounts
 
     principal = _staff(staff_accounts.SUPPORT)
     body = json_body(_request())
-    return json_response(decisions.decide_loan(account_id, loan_id, body, principal))
+    return json_response(desk.decide_loan(account_id, loan_id, body, principal))
 
 
 @route(admin_api, f"{PREFIX}/loan-desk", methods=["GET"])
@@ -229,10 +231,10 @@ def lock_account(account_id: str) -> Response:
     """Lock a borrower's account: {reason}."""
     # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
     # only lock_account() needs it
-    from chalicelib.services import decisions, staff_accounts
+    from chalicelib.services import account_locks, staff_accounts
 
     principal = _staff(staff_accounts.SECURITY)
-    return json_response(decisions.lock_account(account_id, json_body(_request()), principal))
+    return json_response(account_locks.lock_account(account_id, json_body(_request()), principal))
 
 
 @route(admin_api, f"{PREFIX}/accounts/{{account_id}}/unlock", methods=["POST"])
@@ -240,10 +242,10 @@ def unlock_account(account_id: str) -> Response:
     """Unlock a borrower's account: {reason}."""
     # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
     # only unlock_account() needs it
-    from chalicelib.services import decisions, staff_accounts
+    from chalicelib.services import account_locks, staff_accounts
 
     principal = _staff(staff_accounts.SECURITY)
-    return json_response(decisions.unlock_account(account_id, json_body(_request()), principal))
+    return json_response(account_locks.unlock_account(account_id, json_body(_request()), principal))
 
 
 @route(admin_api, f"{PREFIX}/audit", methods=["GET"])

@@ -1,4 +1,5 @@
-"""Borrower routes for requests: phone change, deletion, compromise reports, my requests."""
+"""Borrower routes for appeals («обращение», ``/v1/requests`` in the API): phone change,
+deletion, compromise reports, my appeals."""
 
 from __future__ import annotations
 
@@ -23,82 +24,82 @@ def _account_id() -> str:
 @route(requests_api, "/v1/requests", methods=["GET"])
 def list_my_requests() -> Response:
     """The borrower's requests with type, status, dates and rejection reason."""
-    from chalicelib.services import requests
+    from chalicelib.services.appeals import common
 
-    return json_response({"items": requests.my_requests(_account_id())})
+    return json_response({"items": common.my_appeals(_account_id())})
 
 
 @route(requests_api, "/v1/requests/{request_id}", methods=["GET"])
 def get_my_request(request_id: str) -> Response:
     """One of the borrower's requests (any other id is 404)."""
-    from chalicelib.services import requests
+    from chalicelib.services.appeals import common
 
-    return json_response(requests.view(requests.own_request(_account_id(), request_id)))
+    return json_response(common.view(common.own(_account_id(), request_id)))
 
 
 @route(requests_api, "/v1/phone-change-requests", methods=["POST"])
 def start_phone_change() -> Response:
     """New number + password → a code to the new number and three upload forms."""
-    from chalicelib.services import requests
+    from chalicelib.services.appeals import phone_change
 
     body = json_body(_request())
-    answer = requests.start_phone_change(_account_id(), body, client_ip(_request()))
+    answer = phone_change.start(_account_id(), body, client_ip(_request()))
     return json_response(answer, status=201)
 
 
 @route(requests_api, "/v1/requests/{request_id}/confirm-phone", methods=["POST"])
 def confirm_new_phone(request_id: str) -> Response:
     """The code sent to the new number."""
-    from chalicelib.services import requests
+    from chalicelib.services.appeals import phone_change
 
     body = json_body(_request())
-    return json_response(requests.confirm_new_phone(_account_id(), request_id, body))
+    return json_response(phone_change.confirm_code(_account_id(), request_id, body))
 
 
 @route(requests_api, "/v1/requests/{request_id}/resend-code", methods=["POST"])
 def resend_phone_code(request_id: str) -> Response:
     """Another code to the new number (cooldown and hourly cap apply)."""
-    from chalicelib.services import requests
+    from chalicelib.services.appeals import phone_change
 
-    answer = requests.resend_phone_code(_account_id(), request_id, client_ip(_request()))
+    answer = phone_change.resend_code(_account_id(), request_id, client_ip(_request()))
     return json_response(answer, status=202)
 
 
 @route(requests_api, "/v1/requests/{request_id}/uploads", methods=["POST"])
 def renew_upload_forms(request_id: str) -> Response:
     """Fresh presigned upload forms (the previous ones expire after 15 minutes)."""
-    from chalicelib.services import requests
+    from chalicelib.services.appeals import phone_change
 
-    return json_response(requests.fresh_upload_forms(_account_id(), request_id))
+    return json_response(phone_change.fresh_upload_forms(_account_id(), request_id))
 
 
 @route(requests_api, "/v1/deletion-requests", methods=["POST"])
 def request_deletion() -> Response:
     """Password → ask support to delete the account (refused while a loan is unpaid)."""
-    from chalicelib.services import requests
+    from chalicelib.services.appeals import deletion
 
     account_id = _account_id()
     body = json_body(_request())
-    return json_response(requests.request_deletion(account_id, body), status=201)
+    return json_response(deletion.file(account_id, body), status=201)
 
 
 @route(requests_api, "/v1/me/compromise", methods=["POST"])
 def report_compromise() -> Response:
     """«Кто-то другой в моём кабинете»: all sessions end now, a new password is required."""
-    from chalicelib.services import requests
+    from chalicelib.services.appeals import compromise
 
     principal = signed_in_borrower(_request(), allow_consent_pending=True)
     body = json_body(_request())
-    return json_response(requests.report_compromise(principal.account_id, body), status=201)
+    return json_response(compromise.report(principal.account_id, body), status=201)
 
 
 @route(requests_api, "/v1/compromise-reports", methods=["POST"])
 def report_compromise_anonymously() -> Response:
     """«Не получается зайти»: no sign-in; the same answer whether or not the login exists."""
-    from chalicelib.services import requests
+    from chalicelib.services.appeals import compromise
 
     body = json_body(_request())
-    answer = requests.report_compromise_anonymously(body, client_ip(_request()))
+    answer = compromise.report_anonymously(body, client_ip(_request()))
     return json_response(answer, status=202)
 
 
@@ -137,10 +138,10 @@ def _link_page(message: str, with_form: bool, status: int = 200) -> Response:
 @route(requests_api, "/v1/phone-links/{token}", methods=["GET"])
 def phone_link_page(token: str) -> Response:
     """The page the SMS link opens: confirming is a POST (link previews only GET)."""
-    from chalicelib.services import email_requests
+    from chalicelib.services.appeals import phone_change
 
     try:
-        answer = email_requests.phone_link_status(token)
+        answer = phone_change.link_status(token)
     except Exception as exc:
         error = as_error(exc)  # storage/AWS failures too: the page says «try later»
         if error is not None and _wants_html():
@@ -159,10 +160,10 @@ def phone_link_page(token: str) -> Response:
 )
 def confirm_phone_link(token: str) -> Response:
     """Confirm the new number of a phone change filed by e-mail (single use)."""
-    from chalicelib.services import email_requests
+    from chalicelib.services.appeals import phone_change
 
     try:
-        answer = email_requests.confirm_phone_link(token)
+        answer = phone_change.confirm_link(token)
     except Exception as exc:
         error = as_error(exc)  # storage/AWS failures too: the page says «try later»
         if error is not None and _wants_html():

@@ -1,9 +1,9 @@
-"""The support desk: the review queue, the loan queue and the review view of one request.
+"""The support desk: the review queue, the loan queue and the review view of one appeal.
 
-Which role reviews which request type is decided here (``ROLE_FOR_TYPE``);
-staff accounts and sign-in are ``services.staff_accounts``. Every view of
-personal data or photos is audited *before* the data is returned (Law 94-V:
-who accessed what, and when).
+Which role reviews which appeal type, and each type's part of the review view,
+come from ``services.appeals.registry``; staff accounts and sign-in are
+``services.staff_accounts``. Every view of personal data or photos is audited
+*before* the data is returned (Law 94-V: who accessed what, and when).
 
 A queue page is one Query on the sparse ``by_queue`` index plus one
 TransactGetItems for the borrowers' names (and one audit entry naming the requests
@@ -22,28 +22,22 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock
-from chalicelib.adapters import crypto
 from chalicelib.domain import requests as rules
 from chalicelib.domain.accounts import AccountStatus
 from chalicelib.domain.lending import LoanStatus
-from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.logs import logger
-from chalicelib.services import audit
+from chalicelib.services import audit, lending
+from chalicelib.services.appeals import common
+from chalicelib.services.appeals.registry import KINDS, ROLE_FOR_TYPE
 from chalicelib.services.forms import Form, string
-from chalicelib.services.pagination import decode_cursor, encode_cursor
+from chalicelib.services.pagination import query_page
 from chalicelib.services.sessions import Principal
-from chalicelib.services.staff_accounts import SECURITY, SUPPORT, require_role
+from chalicelib.services.staff_accounts import SUPPORT, require_role
 
 if TYPE_CHECKING:
-    from chalicelib.storage.accounts import AccountModel
     from chalicelib.storage.requests import RequestModel
 
-#: Which role reviews which request type.
-ROLE_FOR_TYPE = {
-    rules.PHONE_CHANGE: SUPPORT,
-    rules.DELETION: SUPPORT,
-    rules.COMPROMISE: SECURITY,
-}
 #: Loan statuses staff can list (``by_status``) and set.
 LOAN_STATUSES = (
     LoanStatus.SUBMITTED,
@@ -80,16 +74,14 @@ def queue_page(staff: Principal, request_type: str | None, cursor: str | None) -
     require_role(staff, ROLE_FOR_TYPE[request_type])
     queue = rules.queue_key(request_type, rules.IN_REVIEW)
     assert queue is not None
-    start = decode_cursor(cursor, ("request_id", "queue", "created_at"), {"queue": queue})
-    result = RequestModel.by_queue.query(
+    waiting, next_cursor = query_page(
+        RequestModel.by_queue,
         queue,
-        scan_index_forward=True,
-        limit=PAGE_SIZE,
+        cursor,
+        keys=("request_id", "queue", "created_at"),
+        pinned={"queue": queue},
         page_size=PAGE_SIZE,
-        last_evaluated_key=start,
     )
-    waiting = list(result)
-    next_cursor = encode_cursor(result.last_evaluated_key)
     if waiting:
         # Names are personal data: the entry says who saw which requests listed.
         audit.record(
@@ -178,15 +170,13 @@ def loan_queue(status: str | None, cursor: str | None) -> dict[str, Any]:
     status = status or LoanStatus.SUBMITTED
     if status not in LOAN_STATUSES:
         raise ValidationFailed({"status": "Укажите статус: " + ", ".join(LOAN_STATUSES) + "."})
-    start = decode_cursor(
-        cursor, ("account_id", "loan_id", "status", "created_at"), {"status": status}
-    )
-    result = LoanModel.by_status.query(
+    loans, next_cursor = query_page(
+        LoanModel.by_status,
         status,
-        scan_index_forward=True,
-        limit=PAGE_SIZE,
+        cursor,
+        keys=("account_id", "loan_id", "status", "created_at"),
+        pinned={"status": status},
         page_size=PAGE_SIZE,
-        last_evaluated_key=start,
     )
     items = [
         {
@@ -199,199 +189,56 @@ def loan_queue(status: str | None, cursor: str | None) -> dict[str, Any]:
             "created_at": loan.created_at,
             "due_date": loan.due_date,
         }
-        for loan in result
+        for loan in loans
     ]
-    return {"items": items, "next_cursor": encode_cursor(result.last_evaluated_key)}
+    return {"items": items, "next_cursor": next_cursor}
 
 
-def _account_pii(account_id: str) -> tuple[AccountModel, dict[str, Any]] | None:
-    from chalicelib.storage.accounts import AccountModel, unseal_pii
-
-    if not account_id:
-        return None
-    try:
-        account = AccountModel.get(account_id)
-    except DoesNotExist:
-        return None
-    if account.status == AccountStatus.DELETED:
-        return None
-    pii = unseal_pii(account_id, account.pii)
-    return account, pii
-
-
-def _iin_birth_part(iin: str) -> str:
-    """An IIN with only its birth-date part (digits 1–6, YYMMDD) shown."""
-    return f"{iin[:6]}{'•' * 6}"
-
-
-def _masked_identifiers(account: AccountModel, pii: Mapping[str, Any]) -> dict[str, Any]:
-    from chalicelib.domain.email import mask_email
-    from chalicelib.domain.iin import mask_iin
-    from chalicelib.domain.phone import mask_phone
-
-    return {
-        "account_id": account.account_id,
-        "account_status": account.status,
-        "iin": mask_iin(pii["iin"]),
-        "phone": mask_phone(pii["phone"]),
-        "email": mask_email(pii["email"]),
-    }
-
-
-def _full_name(pii: Mapping[str, Any]) -> dict[str, Any]:
-    return {"surname": pii["surname"], "name": pii["name"], "patronymic": pii.get("patronymic")}
-
-
-def _phone_change_part(
-    staff: Principal, request: RequestModel, details: Mapping[str, Any]
+def decide_loan(
+    account_id: str, loan_id: str, data: dict[str, Any], staff: Principal
 ) -> dict[str, Any]:
-    """What a phone-change decision needs: identity against the ID card, the new number, photos.
+    """The desk's older loan form ({status: approved|rejected, reason}): support only;
+    the decision itself is ``services.lending.decide``."""
+    require_role(staff, SUPPORT)
+    loan = lending.load(account_id, loan_id)
+    if loan.status != LoanStatus.SUBMITTED:
+        raise Conflict("По этой заявке решение уже принято.")
+    form = Form(data, ("status", "reason"))
+    status = form.field("status", string(32))
+    reason = form.field("reason", string(500))
+    if status is not None and status not in ("approved", "rejected"):
+        form.fail("status", "Допустимые значения: approved, rejected.")
+    if reason is not None and len(reason) < 5:
+        form.fail("reason", "Укажите причину решения (не короче 5 символов).")
+    form.raise_if_invalid()
+    assert status is not None and reason is not None
+    decision = {"approved": "approve", "rejected": "reject"}[status]
+    return lending.decide(account_id, loan_id, {"decision": decision, "reason": reason}, staff)
 
-    The current number stays masked: recognising it is enough to decide.
+
+def review_view(staff: Principal, appeal_id: str) -> dict[str, Any]:
+    """An appeal as its reviewer sees it; the view is audited before any data is read.
+
+    The generic part is here; the type's own part is its module's ``review_part``.
     """
-    from chalicelib.domain.phone import mask_phone
-
-    found = _account_pii(request.account_id)
-    borrower = None
-    if found is not None:
-        account, pii = found
-        card = pii.get("id_card") or {}
-        borrower = {
-            "account_id": account.account_id,
-            "account_status": account.status,
-            **_full_name(pii),
-            "iin": _iin_birth_part(pii["iin"]),
-            "birth_date": pii.get("birth_date"),
-            "current_phone": mask_phone(pii["phone"]),
-            "id_card": {
-                "number": card.get("number"),
-                "issued_on": card.get("issued_on"),
-                "expires_on": card.get("expires_on"),
-            },
-        }
-    documents = request.documents.as_dict() if request.documents else {}
-    keys = {
-        doc: str(documents[doc]["key"])
-        for doc in rules.DOCUMENTS
-        if doc in documents
-        and documents[doc].get("key")
-        and documents[doc].get("status") == rules.DOC_ACCEPTED
-    }
-    links: dict[str, str] = {}
-    if keys:
-        from chalicelib.services import documents as document_links
-
-        # Recorded before a single link exists.
-        audit.record(
-            staff.account_id, "documents_viewed", request.account_id, target=request.request_id
-        )
-        # Checked copies only, served as an attachment of the checked image type.
-        links = {
-            doc: document_links.download_url(key, str(documents[doc].get("content_type") or ""))
-            for doc, key in keys.items()
-        }
-    return {
-        "new_phone": details.get("new_phone"),
-        "phone_confirmed": request.phone_confirmed,
-        "borrower": borrower,
-        "documents": [
-            {
-                "document": doc,
-                "title": rules.DOCUMENT_RU[doc],
-                "status": documents[doc].get("status"),
-                "reason": documents[doc].get("reason"),
-                "download_url": links.get(doc),
-            }
-            for doc in rules.DOCUMENTS
-            if doc in documents
-        ],
-        "face_match": request.face_match.as_dict() if request.face_match else None,
-    }
-
-
-def _deletion_part(request: RequestModel) -> dict[str, Any]:
-    """What a deletion decision needs: who, and every loan with its status."""
-    from chalicelib.services.cabinet import LOAN_STATUS_RU
-    from chalicelib.services.requests import UNPAID_LOAN_STATUSES
-    from chalicelib.storage.loans import loans_of
-
-    found = _account_pii(request.account_id)
-    borrower = None
-    if found is not None:
-        account, pii = found
-        borrower = {**_masked_identifiers(account, pii), **_full_name(pii)}
-    loans = loans_of(request.account_id) if request.account_id else []
-    return {
-        "borrower": borrower,
-        "loans": [
-            {
-                "loan_id": loan.loan_id,
-                "status": loan.status,
-                "status_text": LOAN_STATUS_RU.get(loan.status, loan.status),
-                "amount": int(loan.amount),
-                "total_to_repay": loan.total,
-                "created_at": loan.created_at,
-                "due_date": loan.due_date,
-            }
-            for loan in loans
-        ],
-        "unpaid_loans": sum(loan.status in UNPAID_LOAN_STATUSES for loan in loans),
-    }
-
-
-def _compromise_part(request: RequestModel, details: Mapping[str, Any]) -> dict[str, Any]:
-    """What security needs: the report and, when it names an account, that account masked.
-
-    A signed-in report names its account; a report made without signing in names
-    the account its login matched, if any (``account_id`` is then set too). The
-    login as typed is not shown: the account it matched is what a decision needs.
-    """
-    found = _account_pii(request.account_id)
-    return {
-        "signed_in": bool(details.get("signed_in")),
-        "description": details.get("description"),
-        "contact": details.get("contact"),
-        "borrower": _masked_identifiers(*found) if found is not None else None,
-    }
-
-
-def review_view(staff: Principal, request_id: str) -> dict[str, Any]:
-    """A request as its reviewer sees it; the view is audited before any data is read."""
-    from chalicelib.services.requests import load, request_context
-
-    request = load(request_id)
-    require_role(staff, ROLE_FOR_TYPE[request.type])
-    audit.record(staff.account_id, "request_viewed", request.account_id, target=request_id)
-    details = crypto.unseal(request.details, request_context(request_id)) if request.details else {}
+    appeal = common.load(appeal_id)
+    kind = KINDS[appeal.type]
+    require_role(staff, kind.role)
+    audit.record(staff.account_id, "request_viewed", appeal.account_id, target=appeal_id)
+    details = common.details_of(appeal)
+    decisions = rules.decisions_for(appeal.type)
     view: dict[str, Any] = {
-        "request_id": request.request_id,
-        "type": request.type,
-        "type_text": rules.TYPE_RU.get(request.type, request.type),
-        "channel": request.channel or "cabinet",
-        "status": request.status,
-        "status_text": rules.STATUS_RU.get(request.status, request.status),
-        "account_id": request.account_id or None,
-        "created_at": request.created_at,
-        "updated_at": request.updated_at,
-        "due_on": request.due_on,
-        "overdue": _overdue(request),
-        "decisions": list(rules.decisions_for(request.type))
-        if request.status == rules.IN_REVIEW
-        else [],
-        "decided_at": request.decided_at,
-        "decided_by": request.decided_by,
-        "decision_reason": request.decision_reason,
-        "rejection_reasons": rules.rejection_reasons(request.type)
-        if rules.REJECTED in rules.decisions_for(request.type)
+        **common.summary(appeal),
+        "account_id": appeal.account_id or None,
+        "overdue": _overdue(appeal),
+        "decisions": list(decisions) if appeal.status == rules.IN_REVIEW else [],
+        "decided_by": appeal.decided_by,
+        "decision_reason": appeal.decision_reason,
+        "rejection_reasons": rules.rejection_reasons(appeal.type)
+        if rules.REJECTED in decisions
         else [],
     }
-    if request.type == rules.PHONE_CHANGE:
-        view |= _phone_change_part(staff, request, details)
-    elif request.type == rules.DELETION:
-        view |= _deletion_part(request)
-    elif request.type == rules.COMPROMISE:
-        view |= _compromise_part(request, details)
-    return view
+    return view | kind.review_part(staff, appeal, details)
 
 
 def check_iin(staff: Principal, request_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -402,7 +249,6 @@ def check_iin(staff: Principal, request_id: str, data: Mapping[str, Any]) -> dic
     per member; 429 beyond) and audited with its outcome, so the check cannot be
     used to find an IIN by trying candidates.
     """
-    from chalicelib.services.requests import load
     from chalicelib.storage import throttles
 
     form = Form(data, ("iin",))
@@ -412,9 +258,9 @@ def check_iin(staff: Principal, request_id: str, data: Mapping[str, Any]) -> dic
         form.fail("iin", MSG_IIN)
     form.raise_if_invalid()
     assert iin is not None
-    request = load(request_id)
+    request = common.load(request_id)
     require_role(staff, ROLE_FOR_TYPE[request.type])
-    found = _account_pii(request.account_id)
+    found = common.live_borrower(request.account_id)
     if found is None:
         raise NotFound("У обращения нет учётной записи заёмщика.")
     throttles.consume(f"iin-check:{staff.account_id}", IIN_CHECKS_PER_HOUR, 3600)

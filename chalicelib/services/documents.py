@@ -1,4 +1,4 @@
-"""ID photos and selfies of a phone change in the documents bucket.
+"""ID photos and selfies of a phone change in the documents bucket (``appeals.phone_change``).
 
 Keys are chosen here, never by the borrower, and carry ids only (a key may be
 logged):
@@ -22,24 +22,27 @@ anyway and deletes what no current form could have created.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from chalicelib import clock
 from chalicelib.adapters.aws import client
 from chalicelib.config import get_settings
 from chalicelib.domain import requests as rules
-from chalicelib.domain.images import ACCEPTED_CONTENT_TYPES
-from chalicelib.errors import Conflict, ServiceUnavailable
-from chalicelib.i18n import N_
+from chalicelib.domain.images import ACCEPTED_CONTENT_TYPES, Verdict
+from chalicelib.errors import ServiceUnavailable
 from chalicelib.logs import logger
 
 UPLOAD_FORM_SECONDS = 15 * 60
 DOWNLOAD_URL_SECONDS = 300
 KEY_PREFIX = "requests/"
 CHECKED_SUFFIX = ".checked"
+#: Object metadata of a checked copy's signed marker (S3 lower-cases metadata names).
+MARK_SOURCE = "hava-checked-from"
+MARK_SIGNATURE = "hava-checked-mac"
 #: File name extension of a staff download, by the checked copy's type.
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 
@@ -48,7 +51,6 @@ _KEY = re.compile(
     r"requests/(?P<request_id>[A-Za-z0-9_-]{1,64})/(?P<doc>[a-z_]+)/(?P<nonce>[0-9a-f]{32})"
     r"(?P<checked>\.checked)?"
 )
-_UPDATE_ATTEMPTS = 4
 
 
 class DocumentKey(NamedTuple):
@@ -149,49 +151,6 @@ def upload_forms(request_id: str, slots: Mapping[str, Any]) -> dict[str, dict[st
     return forms
 
 
-def renew_forms(request: Any) -> dict[str, dict[str, Any]]:
-    """Fresh forms for a phone change awaiting documents.
-
-    A slot whose current key is unused keeps it (the new form only lasts
-    longer: an upload in flight stays valid); a slot whose key the worker has
-    already decided on, or that has none, gets a new key, recorded on the
-    request with a versioned update before any form exists.
-    """
-    from pynamodb.exceptions import UpdateError
-
-    from chalicelib.storage.requests import RequestModel, load_request
-
-    for _ in range(_UPDATE_ATTEMPTS):
-        if request.status != rules.AWAITING_DOCUMENTS:
-            raise Conflict(N_("По этой заявке документы больше не принимаются."))
-        slots = request.documents.as_dict() if request.documents else {}
-        changed = False
-        for doc in rules.DOCUMENTS:
-            slot = dict(slots.get(doc) or {"status": rules.DOC_AWAITING})
-            current = slot.get("upload_key")
-            if not current or slot.get("source_key") == current:
-                slot["upload_key"] = new_upload_key(request.request_id, doc)
-                changed = True
-            slots[doc] = slot
-        if not changed:
-            return upload_forms(request.request_id, slots)
-        try:
-            request.update(
-                actions=[
-                    RequestModel.documents.set(slots),
-                    RequestModel.updated_at.set(clock.iso(clock.now())),
-                ],
-                condition=RequestModel.status == rules.AWAITING_DOCUMENTS,
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
-            request = load_request(request.request_id)
-            continue
-        return upload_forms(request.request_id, slots)
-    raise ServiceUnavailable()
-
-
 def download_url(key: str, content_type: str | None, expires_in: int = DOWNLOAD_URL_SECONDS) -> str:
     """A presigned GET of one checked copy for staff review, valid at most 300 s.
 
@@ -283,3 +242,38 @@ def delete_documents(request_id: str) -> int:
     delete_keys(keys)
     logger.info("documents deleted", extra={"request_id": request_id, "deleted": len(keys)})
     return len(keys)
+
+
+def etag_of(raw: object) -> str:
+    """An S3 ETag without its quotes."""
+    return str(raw or "").strip('"')
+
+
+def checked_mark(key: str, source_etag: str) -> str:
+    """The signature of a checked copy's marker: only the worker (and the e-mail channel,
+    through ``store_checked_copy``) can make one."""
+    from chalicelib.adapters.crypto import derived_key
+
+    return hmac.new(
+        derived_key("upload-marker"), f"{key}|{source_etag}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def store_checked_copy(key: str, source_etag: str, data: bytes, verdict: Verdict) -> str:
+    """Write the metadata-free copy at ``key`` (the checked key); returns its ETag.
+
+    The uploads worker and the e-mail channel store their checked photos through
+    this, so the signed marker is made in one place.
+    """
+    settings = get_settings()
+    response = client("s3").put_object(
+        Bucket=settings.documents_bucket,
+        Key=key,
+        Body=data,
+        ContentType=verdict.content_type or "application/octet-stream",
+        CacheControl="no-store",
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=settings.kms_key_id,
+        Metadata={MARK_SOURCE: source_etag, MARK_SIGNATURE: checked_mark(key, source_etag)},
+    )
+    return etag_of(response.get("ETag"))

@@ -1,4 +1,4 @@
-"""Opaque page cursors over DynamoDB's LastEvaluatedKey (staff lists: the queue, loans)."""
+"""Opaque page cursors over DynamoDB's LastEvaluatedKey and one page of an index (staff lists)."""
 
 from __future__ import annotations
 
@@ -46,3 +46,28 @@ def decode_cursor(
         if name in pinned and value["S"] != pinned[name]:
             raise BadRequest(MSG_CURSOR)
     return key
+
+
+def query_page(
+    index: Any,
+    hash_key: str,
+    cursor: str | None,
+    *,
+    keys: Iterable[str],
+    pinned: Mapping[str, str],
+    page_size: int,
+) -> tuple[list[Any], str | None]:
+    """One page of an index, oldest first: ``(items, next cursor)`` (one Query).
+
+    ``cursor`` is checked as ``decode_cursor`` does (``keys``, ``pinned``).
+    """
+    start = decode_cursor(cursor, keys, pinned)
+    result = index.query(
+        hash_key,
+        scan_index_forward=True,
+        limit=page_size,
+        page_size=page_size,
+        last_evaluated_key=start,
+    )
+    items = list(result)
+    return items, encode_cursor(result.last_evaluated_key)

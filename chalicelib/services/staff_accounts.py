@@ -61,7 +61,6 @@ from chalicelib.errors import (
 )
 from chalicelib.logs import logger
 from chalicelib.services import audit
-from chalicelib.services.auth import limit_address
 from chalicelib.services.backoff import record_failure, refuse_if_locked
 from chalicelib.services.forms import Form, secret, string
 from chalicelib.services.sessions import (
@@ -231,8 +230,10 @@ def enrol(data: Mapping[str, Any], client_ip: str | None = None) -> dict[str, An
     still pending). The answer holds the TOTP provisioning URI, shown once; the
     first sign-in with a code from it activates the member.
     """
-    # lazy: pyotp ≈ 42 ms CPU at cold start; only enrol() needs it
+    # lazy: services.auth loads pyotp (≈ 42 ms CPU at cold start); only enrol() needs it
     import pyotp
+
+    from chalicelib.services.auth import limit_address
 
     form = Form(data, ("token", "password", "password_confirm"))
     token = form.field("token", string(128))
@@ -328,6 +329,9 @@ def staff_login(
     any check while a wait runs. The first sign-in of an enrolling member
     activates them.
     """
+    # lazy: services.auth loads 4 chalicelib modules (≈ 20 ms CPU at cold start);
+    # only staff_login() needs it
+    from chalicelib.services.auth import limit_address
 
     form = Form(data, ("username", "password", "totp"))
     username = form.field("username", string(64))

@@ -5,7 +5,7 @@ error, or a callable making one). DynamoDB reports a cancelled transaction's
 reasons by position in the list it was SENT, and pynamodb's ``TransactWrite``
 sends condition checks, then deletes, then puts, then updates, whatever the
 order of the calls (``pynamodb/connection/base.py``, ``transact_write_items``;
-``tests/service/test_storage_tx.py`` holds it to that). This module maps the
+``tests/storage/test_storage_tx.py`` holds it to that). This module maps the
 positions back to the writes, so no service counts them.
 
 When several conditions fail, the first write *in the order of the calls*

@@ -9,7 +9,7 @@ queue (through SNS, or directly in the local stack). Per message:
    registered e-mail (the login's blind index). Otherwise nothing is created
    (a break-in report becomes the anonymous one) and the sender gets one neutral
    reply that never says whether the address belongs to a cabinet;
-4. phone change: filed (``services.email_requests``) or the reply lists exactly
+4. phone change: filed (``services.appeals.phone_change.file_by_email``) or the reply lists exactly
    what is missing; break-in: the signed-in report's effects;
 5. the guard item is written last, then the reply is queued (so a failure before
    it lets SQS redeliver; the request id derives from the SES id, so a redelivery
@@ -164,11 +164,12 @@ def decide(
     ses_id: str, notification: dict[str, Any], parsed: mail.ParsedMail
 ) -> tuple[str, str] | None:
     """Act on the message; ``(subject, text)`` of the reply, or None for no reply."""
-    from chalicelib.services import email_requests, notices
+    from chalicelib.services import notices
+    from chalicelib.services.appeals import by_email, compromise, phone_change
 
     kind = _recipient_kind(notification)
     trusted = mail.verdicts_pass(notification.get("receipt") or {})
-    account_id = email_requests.account_for_address(parsed.from_address) if trusted else None
+    account_id = by_email.account_for_address(parsed.from_address) if trusted else None
     # The reply is in the account's language; a sender with no account gets Russian.
     language = notices.language_of(account_id) if account_id else i18n.DEFAULT
     subject = mail.reply_subject(parsed.subject or i18n.gettext(language, N_("Обращение в Hava")))
@@ -179,7 +180,7 @@ def decide(
                 outcome = "automatic"
                 return None
             try:
-                email_requests.report_compromise_by_email(
+                compromise.report_by_email(
                     account_id, parsed.from_address, f"{parsed.subject}\n\n{parsed.body}"
                 )
             except RateLimited:
@@ -200,14 +201,14 @@ def decide(
         if parsed.too_many_attachments:
             outcome = "too_many_attachments"
             return subject, i18n.render(language, TOO_MANY_TEXT, limit=mail.MAX_ATTACHMENTS)
-        result = email_requests.file_phone_change(account_id, ses_id, parsed)
-        if result.request is not None:
+        result = phone_change.file_by_email(account_id, ses_id, parsed)
+        if result.appeal is not None:
             outcome = "filed"
             return subject, i18n.render(
                 language,
                 FILED_TEXT,
-                request_id=result.request.request_id,
-                due_on=result.request.due_on,
+                request_id=result.appeal.request_id,
+                due_on=result.appeal.due_on,
             )
         if result.problem:
             outcome = "refused"

@@ -17,7 +17,7 @@ For each ``ObjectCreated`` record under ``requests/`` (keys: ``services.document
    (SSE-KMS, the checked type, a signed marker in its metadata); the verdict
    is written with a versioned update (re-read and retried on a concurrent
    change); then the upload itself is deleted (it may carry GPS metadata);
-   a rejection texts the borrower; then ``services.requests.submit_if_ready``.
+   a rejection texts the borrower; then ``services.appeals.phone_change.submit_if_ready``.
 
 The notification of a checked copy is the worker's own write: a copy without a
 valid marker is deleted (security event); a valid one whose verdict a failed
@@ -29,7 +29,6 @@ so SQS redelivers the message (and after five receives moves it to the DLQ).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from typing import Any
@@ -44,13 +43,17 @@ from chalicelib.domain import images
 from chalicelib.domain import requests as rules
 from chalicelib.errors import NotFound, ServiceUnavailable
 from chalicelib.logs import logger
-from chalicelib.services import documents, review_hooks
-from chalicelib.services import requests as request_service
+from chalicelib.services import documents
+from chalicelib.services.appeals import common, phone_change
+from chalicelib.services.documents import (
+    MARK_SIGNATURE,
+    MARK_SOURCE,
+    checked_mark,
+    etag_of,
+    store_checked_copy,
+)
 from chalicelib.storage.requests import RequestModel
 
-#: Object metadata of the worker's own rewrite (S3 lower-cases metadata names).
-MARK_SOURCE = "hava-checked-from"
-MARK_SIGNATURE = "hava-checked-mac"
 _UPDATE_ATTEMPTS = 4
 _DECIDED = (rules.DOC_ACCEPTED, rules.DOC_REJECTED)
 
@@ -93,7 +96,7 @@ def handle_s3_record(s3_record: dict[str, Any]) -> None:
     bucket = (s3_info.get("bucket") or {}).get("name")
     obj = s3_info.get("object") or {}
     key = unquote_plus(str(obj.get("key", "")))
-    etag = _etag(obj.get("eTag"))
+    etag = etag_of(obj.get("eTag"))
     if bucket != get_settings().documents_bucket:
         logger.warning("upload in an unexpected bucket ignored", extra={"key": key[:200]})
         return
@@ -114,7 +117,7 @@ def handle_s3_record(s3_record: dict[str, Any]) -> None:
 def check_object(request_id: str, doc: str, key: str, etag: str) -> None:
     """Decide on the upload ``key`` as notified with ``etag`` (idempotent)."""
     try:
-        request = request_service.load(request_id)
+        request = common.load(request_id)
     except NotFound:
         _discard(key, "unknown_request")
         return
@@ -124,7 +127,7 @@ def check_object(request_id: str, doc: str, key: str, etag: str) -> None:
         logger.info("upload already checked", extra={"key": key})
         # Recovery only: finishes what a failed earlier attempt left undone.
         _delete(key)
-        request_service.submit_if_ready(request_id)
+        phone_change.submit_if_ready(request_id)
         return
     if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
         _discard(key, "not_awaiting_documents")
@@ -142,7 +145,7 @@ def check_object(request_id: str, doc: str, key: str, etag: str) -> None:
     if head is None:
         logger.info("uploaded object no longer exists", extra={"key": key})
         return
-    head_etag = _etag(head.get("ETag"))
+    head_etag = etag_of(head.get("ETag"))
     if etag and head_etag != etag:
         logger.info("upload superseded by a newer object", extra={"key": key})
         return
@@ -206,7 +209,7 @@ def check_copy(parsed: documents.DocumentKey, key: str) -> None:
         reason=None,
         etag=source,
         copy_key=key,
-        stored_etag=_etag(head.get("ETag")),
+        stored_etag=etag_of(head.get("ETag")),
         content_type=content_type if content_type in images.ACCEPTED_CONTENT_TYPES else None,
     )
     _finish(parsed.request_id, parsed.doc, entry)
@@ -226,10 +229,10 @@ def _finish(request_id: str, doc: str, entry: dict[str, Any]) -> None:
             extra={"key": entry["source_key"], "document_status": entry["status"]},
         )
         if entry["status"] == rules.DOC_REJECTED:
-            review_hooks.on_document_rejected(recorded, doc, str(entry["reason"]))
+            phone_change.on_document_rejected(recorded, doc, str(entry["reason"]))
     # The verdict is recorded: the upload itself (which may carry GPS metadata) goes.
     _delete(entry["source_key"])
-    request_service.submit_if_ready(request_id)
+    phone_change.submit_if_ready(request_id)
 
 
 def _entry(
@@ -262,7 +265,7 @@ def _entry(
 def _awaiting(request_id: str) -> tuple[RequestModel | None, str]:
     """The request if it still takes documents, else None and why."""
     try:
-        request = request_service.load(request_id)
+        request = common.load(request_id)
     except NotFound:
         return None, "unknown_request"
     if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
@@ -330,10 +333,6 @@ def _discard(key: str, why: str) -> None:
 # --- S3 ---------------------------------------------------------------------
 
 
-def _etag(raw: object) -> str:
-    return str(raw or "").strip('"')
-
-
 def _error_code(exc: Any) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
@@ -364,14 +363,6 @@ def _get(bucket: str, key: str, etag: str) -> bytes | None:
     return data
 
 
-def _mark(key: str, source_etag: str) -> str:
-    from chalicelib.adapters.crypto import derived_key
-
-    return hmac.new(
-        derived_key("upload-marker"), f"{key}|{source_etag}".encode(), hashlib.sha256
-    ).hexdigest()
-
-
 def _own_rewrite(key: str, head: dict[str, Any]) -> str | None:
     """The source ETag if the object is the worker's own signed copy, else None."""
     metadata = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
@@ -379,7 +370,7 @@ def _own_rewrite(key: str, head: dict[str, Any]) -> str | None:
     signature = metadata.get(MARK_SIGNATURE)
     if not source or not signature:
         return None
-    if not hmac.compare_digest(signature, _mark(key, source)):
+    if not hmac.compare_digest(signature, checked_mark(key, source)):
         logger.warning("upload with a forged worker marker", extra={"key": key})
         return None
     return str(source)
@@ -388,23 +379,3 @@ def _own_rewrite(key: str, head: dict[str, Any]) -> str | None:
 def _delete(key: str) -> None:
     """Delete one object of the documents bucket (absent already: fine)."""
     client("s3").delete_object(Bucket=get_settings().documents_bucket, Key=key)
-
-
-def store_checked_copy(key: str, source_etag: str, data: bytes, verdict: images.Verdict) -> str:
-    """Write the metadata-free copy at ``key`` (the checked key); returns its ETag.
-
-    The e-mail channel stores its checked photos through this too, so the worker's
-    signed marker is made in one place.
-    """
-    settings = get_settings()
-    response = client("s3").put_object(
-        Bucket=settings.documents_bucket,
-        Key=key,
-        Body=data,
-        ContentType=verdict.content_type or "application/octet-stream",
-        CacheControl="no-store",
-        ServerSideEncryption="aws:kms",
-        SSEKMSKeyId=settings.kms_key_id,
-        Metadata={MARK_SOURCE: source_etag, MARK_SIGNATURE: _mark(key, source_etag)},
-    )
-    return _etag(response.get("ETag"))

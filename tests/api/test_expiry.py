@@ -17,7 +17,7 @@ from tests.factories import test_phone
 def age(request_id: str, days: float) -> None:
     """Pretend the request was filed ``days`` ago."""
     from chalicelib import clock
-    from chalicelib.services.requests import load
+    from chalicelib.services.appeals.common import load
     from chalicelib.storage.requests import RequestModel
 
     load(request_id).update(
@@ -47,7 +47,7 @@ def test_an_abandoned_phone_change_is_cancelled_unlocked_emptied_and_told(
     from botocore.client import BaseClient
 
     from chalicelib.config import get_settings
-    from chalicelib.services.requests import load
+    from chalicelib.services.appeals.common import load
     from devstack.consistency import check
 
     # GIVEN a phone change filed eight days ago with a photo in the bucket, never finished
@@ -120,7 +120,7 @@ def test_an_abandoned_phone_change_is_cancelled_unlocked_emptied_and_told(
 
 def test_the_age_is_configurable(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     from chalicelib.config import reset_settings
-    from chalicelib.services.requests import load
+    from chalicelib.services.appeals.common import load
 
     _, token = signed_in(api)
     request_id = start_phone_change(api, token, test_phone(7105)).body["request_id"]
@@ -134,8 +134,8 @@ def test_the_age_is_configurable(api: Api, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_a_request_that_moved_on_is_not_cancelled(api: Api) -> None:
-    from chalicelib.services.expiry import cancel_abandoned, cutoff
-    from chalicelib.services.requests import load
+    from chalicelib.services.appeals.common import load
+    from chalicelib.services.appeals.phone_change import cancel_abandoned, cutoff
     from chalicelib.storage.requests import RequestModel
 
     _, token = signed_in(api)
@@ -156,7 +156,7 @@ def test_a_request_that_moved_on_is_not_cancelled(api: Api) -> None:
 
 def test_the_consistency_checker_knows_the_cancelled_state(api: Api) -> None:
     from chalicelib.config import get_settings
-    from chalicelib.services.requests import load
+    from chalicelib.services.appeals.common import load
     from chalicelib.storage.requests import RequestModel
     from devstack.consistency import check
 

@@ -33,7 +33,7 @@ def start_phone_change(api: Api, token: str, new_phone: str, password: str = PAS
 def accept_documents(request_id: str) -> None:
     """What the upload worker records after checking three good images."""
     from chalicelib.domain import requests as rules
-    from chalicelib.services.requests import load
+    from chalicelib.services.appeals.common import load
 
     request = load(request_id)
     docs = request.documents.as_dict()
@@ -99,7 +99,8 @@ def test_a_taken_new_number_answers_exactly_like_a_free_one_and_its_owner_is_tol
     assert api.post(f"/v1/requests/{rid}/resend-code", token=token).status == 202
     assert "нельзя привязать" in api.sms_to(owner["phone"])[-1]
     accept_documents(rid)
-    from chalicelib.services.requests import load, submit_if_ready
+    from chalicelib.services.appeals.common import load
+    from chalicelib.services.appeals.phone_change import submit_if_ready
 
     assert submit_if_ready(rid) is False
     assert load(rid).status == "awaiting_documents"
@@ -183,7 +184,7 @@ def test_a_borrower_sees_only_their_own_requests(api: Api) -> None:
 def test_approved_phone_change_moves_login_and_guard_and_ends_sessions(
     api: Api, frozen_clock: FrozenClock
 ) -> None:
-    from chalicelib.services import decisions, requests
+    from chalicelib.services.appeals import common, decisions
 
     data, token = signed_in(api)
     new_phone = test_phone(7005)
@@ -191,8 +192,8 @@ def test_approved_phone_change_moves_login_and_guard_and_ends_sessions(
     accept_documents(request_id)
     code = api.latest_code(new_phone)
     api.post(f"/v1/requests/{request_id}/confirm-phone", {"code": code}, token=token)
-    assert requests.load(request_id).status == "in_review"
-    assert requests.load(request_id).queue == "phone_change#in_review"
+    assert common.load(request_id).status == "in_review"
+    assert common.load(request_id).queue == "phone_change#in_review"
 
     decisions.decide(
         request_id, {"decision": "approved", "reason": "Документы в порядке"}, staff("support")
@@ -201,7 +202,7 @@ def test_approved_phone_change_moves_login_and_guard_and_ends_sessions(
     assert api.get("/v1/me", token=token).status == 401  # every session ended
     assert api.login(data["phone"]).status == 401
     assert api.login(new_phone).status == 201
-    assert requests.load(request_id).queue is None
+    assert common.load(request_id).queue is None
     old_number_told = api.sms_to(data["phone"])[-1]
     assert "изменён" in old_number_told
     assert any(m["channel"] == "email" and m["to"] == data["email"] for m in api.aws.outbox())
@@ -215,7 +216,7 @@ def test_phone_change_approval_fails_cleanly_when_the_number_was_taken_meanwhile
     api: Api, frozen_clock: FrozenClock
 ) -> None:
     from chalicelib.errors import Conflict
-    from chalicelib.services import decisions, requests
+    from chalicelib.services.appeals import common, decisions
 
     data, token = signed_in(api)
     new_phone = test_phone(7006)
@@ -233,12 +234,12 @@ def test_phone_change_approval_fails_cleanly_when_the_number_was_taken_meanwhile
         decisions.decide(
             request_id, {"decision": "approved", "reason": "Документы в порядке"}, staff("support")
         )
-    assert requests.load(request_id).status == "in_review"
+    assert common.load(request_id).status == "in_review"
     assert api.login(data["phone"]).status == 201
 
 
 def test_rejection_reason_reaches_the_borrower(api: Api) -> None:
-    from chalicelib.services import decisions
+    from chalicelib.services.appeals import decisions
 
     data, token = signed_in(api)
     filed = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token)
@@ -256,7 +257,7 @@ def test_rejection_reason_reaches_the_borrower(api: Api) -> None:
 
 def test_two_staff_deciding_at_once_one_wins(api: Api) -> None:
     from chalicelib.errors import Conflict
-    from chalicelib.services import decisions
+    from chalicelib.services.appeals import decisions
 
     _, token = signed_in(api)
     request_id = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token).body[
@@ -290,7 +291,7 @@ def test_two_staff_deciding_at_once_one_wins(api: Api) -> None:
 
 def test_staff_without_the_role_cannot_decide(api: Api) -> None:
     from chalicelib.errors import Forbidden
-    from chalicelib.services import decisions
+    from chalicelib.services.appeals import decisions
 
     _, token = signed_in(api)
     request_id = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token).body[
@@ -320,7 +321,7 @@ def test_deletion_is_refused_while_a_loan_is_unpaid(api: Api, status: str) -> No
 def test_approved_deletion_erases_personal_data_and_releases_identifiers(
     api: Api, frozen_clock: FrozenClock
 ) -> None:
-    from chalicelib.services import decisions
+    from chalicelib.services.appeals import decisions
     from chalicelib.storage.accounts import AccountModel
     from chalicelib.storage.loans import LoanModel
 
@@ -354,7 +355,7 @@ def test_approved_deletion_erases_personal_data_and_releases_identifiers(
 
 
 def requests_load(request_id: str) -> Any:
-    from chalicelib.services.requests import load
+    from chalicelib.services.appeals.common import load
 
     return load(request_id)
 
@@ -386,7 +387,8 @@ def test_a_losing_deletion_approval_sends_no_farewell(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib.errors import Conflict
-    from chalicelib.services import audit, decisions
+    from chalicelib.services import audit
+    from chalicelib.services.appeals import decisions
     from chalicelib.storage.accounts import AccountModel
 
     # GIVEN a deletion request under review
@@ -427,7 +429,7 @@ def test_a_losing_deletion_approval_sends_no_farewell(
 
 def test_deletion_approval_rechecks_loans_at_that_moment(api: Api) -> None:
     from chalicelib.errors import Conflict
-    from chalicelib.services import decisions, requests
+    from chalicelib.services.appeals import common, decisions
 
     _, token = signed_in(api)
     account_id = api.get("/v1/me", token=token).body["account_id"]
@@ -440,7 +442,7 @@ def test_deletion_approval_rechecks_loans_at_that_moment(api: Api) -> None:
         decisions.decide(
             request_id, {"decision": "approved", "reason": "Заявка клиента"}, staff("support")
         )
-    assert requests.load(request_id).status == "in_review"
+    assert common.load(request_id).status == "in_review"
 
 
 # --- compromise -----------------------------------------------------------------
@@ -554,18 +556,18 @@ def test_the_old_password_changes_nothing_even_in_a_full_session(api: Api) -> No
 
 
 def test_staff_lock_then_unlock_leaves_only_recovery(api: Api, frozen_clock: FrozenClock) -> None:
-    from chalicelib.services import decisions
+    from chalicelib.services import account_locks
 
     # GIVEN a borrower signed in (the intruder's session among them)
     data, token = signed_in(api)
     account_id = api.get("/v1/me", token=token).body["account_id"]
     officer = staff("security")
     # WHEN security locks, then unlocks the account
-    decisions.lock_account(account_id, {"reason": "Подозрительные входы"}, officer)
+    account_locks.lock_account(account_id, {"reason": "Подозрительные входы"}, officer)
     assert api.get("/v1/me", token=token).status == 401
     locked = api.login(data["iin"])
     assert locked.status == 403 and locked.error["code"] == "forbidden"
-    unlocked = decisions.unlock_account(account_id, {"reason": "Клиент подтвердил"}, officer)
+    unlocked = account_locks.unlock_account(account_id, {"reason": "Клиент подтвердил"}, officer)
     assert unlocked["must_change_password"] is True
     # THEN the old password opens nothing; recovery does
     refused = api.login(data["iin"])
@@ -578,15 +580,15 @@ def test_staff_lock_then_unlock_leaves_only_recovery(api: Api, frozen_clock: Fro
 def test_unlock_requires_recovery_even_after_a_recovery_during_the_lock(
     api: Api, frozen_clock: FrozenClock
 ) -> None:
-    from chalicelib.services import decisions
+    from chalicelib.services import account_locks
 
     data, token = signed_in(api)
     account_id = api.get("/v1/me", token=token).body["account_id"]
     officer = staff("security")
-    decisions.lock_account(account_id, {"reason": "Подозрительные входы"}, officer)
+    account_locks.lock_account(account_id, {"reason": "Подозрительные входы"}, officer)
     after_cooldown(frozen_clock)
     recover_by_sms(api, data["iin"], data["phone"], "новый-длинный-пароль-2026")
-    decisions.unlock_account(account_id, {"reason": "Проверено"}, officer)
+    account_locks.unlock_account(account_id, {"reason": "Проверено"}, officer)
     refused = api.login(data["iin"], "новый-длинный-пароль-2026")
     assert refused.status == 403 and refused.error["code"] == "password_recovery_required"
 

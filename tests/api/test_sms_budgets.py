@@ -27,8 +27,8 @@ class Events:
 
 @pytest.fixture
 def events(monkeypatch: pytest.MonkeyPatch) -> Events:
+    import chalicelib.services.appeals.phone_change as requests_service
     import chalicelib.services.codes as codes
-    import chalicelib.services.requests as requests_service
 
     recorder = Events()
     monkeypatch.setattr(codes, "logger", recorder)
@@ -227,16 +227,16 @@ def test_phone_change_is_charged_to_account_and_address_before_any_lookup(
     account_id = api.register(form())["account_id"]
     configure(monkeypatch, **{setting: 1})
     frozen(frozen_clock)
-    import chalicelib.services.requests as service
+    import chalicelib.services.appeals.phone_change as service
     from chalicelib.errors import RateLimited
 
     body = {"password": PASSWORD, "new_phone": test_phone(4400)}
-    service.start_phone_change(account_id, body, "10.0.0.9")
+    service.start(account_id, body, "10.0.0.9")
     looked_up: list[Any] = []
     monkeypatch.setattr(service.IdentifierModel, "count", lambda *a, **k: looked_up.append(a))
     # WHEN they try again with another number
     with pytest.raises(RateLimited):
-        service.start_phone_change(account_id, {**body, "new_phone": test_phone(4401)}, "10.0.0.9")
+        service.start(account_id, {**body, "new_phone": test_phone(4401)}, "10.0.0.9")
     # THEN it is refused before the new number was looked up (not even the open request)
     assert looked_up == []
     assert events.lines[-1][1]["scope"] == scope

@@ -63,7 +63,7 @@ def file_request(
     """A request waiting for review, written straight to the table."""
     from chalicelib import clock
     from chalicelib.adapters import crypto
-    from chalicelib.services.requests import request_context
+    from chalicelib.services.appeals.common import appeal_context
     from chalicelib.storage.base import new_id
     from chalicelib.storage.requests import RequestModel
 
@@ -77,7 +77,7 @@ def file_request(
         created_at=clock.iso(created_at),
         updated_at=clock.iso(created_at),
         due_on=(created_at + timedelta(days=due_days)).date().isoformat(),
-        details=crypto.seal(details, request_context(request_id)) if details else None,
+        details=crypto.seal(details, appeal_context(request_id)) if details else None,
         phone_confirmed=request_type == rules.PHONE_CHANGE,
         documents=documents,
     ).save()

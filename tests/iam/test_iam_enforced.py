@@ -381,10 +381,10 @@ def test_main_flows_run_on_each_functions_own_policy(functions: Functions) -> No
     from datetime import timedelta
 
     from chalicelib import clock
-    from chalicelib.services import expiry
+    from chalicelib.services.appeals import phone_change
 
     with functions.as_function("expire_requests"):
-        assert expiry.expire_requests(clock.now() + timedelta(days=8)) == {
+        assert phone_change.expire_abandoned(clock.now() + timedelta(days=8)) == {
             "found": 1,
             "cancelled": 1,
         }

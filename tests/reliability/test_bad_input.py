@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib.domain.iin import check_digit
 from tests.api.conftest import PASSWORD, Api, form
-from tests.service.test_uploads_worker import Uploads, uploads  # noqa: F401
+from tests.workers.test_uploads_worker import Uploads, uploads  # noqa: F401
 
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 #: Borrower POST routes with a body; ``{rid}``/``{req}`` are filled per test.

@@ -1,6 +1,6 @@
 """Queue semantics: redelivered messages change things once; poison ends in the DLQ, alone.
 
-In-process redelivery of a notify message is ``tests/api/test_notify_worker.py``;
+In-process redelivery of a notify message is ``tests/workers/test_notify_worker.py``;
 a poison notify message reaching its DLQ on the stack is
 ``tests/e2e/test_local_stack.py``. Here: the upload worker's 3× and its redelivery
 after a failure half-way, the same notify body 3× on the real queue, and poison on
@@ -19,7 +19,7 @@ import pytest
 
 from tests.e2e.conftest import LocalStack
 from tests.e2e.test_local_stack import queue_url, sqs_client, wait_for_message
-from tests.service.test_uploads_worker import Uploads, jpeg_with_gps, uploads  # noqa: F401
+from tests.workers.test_uploads_worker import Uploads, jpeg_with_gps, uploads  # noqa: F401
 
 DLQ_TIMEOUT = 60.0
 

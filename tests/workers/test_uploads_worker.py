@@ -78,7 +78,7 @@ class Uploads:
         return request_id
 
     def request(self, request_id: str) -> Any:
-        from chalicelib.services.requests import load
+        from chalicelib.services.appeals.common import load
 
         return load(request_id)
 
@@ -317,7 +317,7 @@ def test_upload_for_a_request_no_longer_awaiting_documents_is_deleted(
 
 
 def test_a_reposted_form_and_a_stale_form_create_nothing(uploads: Uploads, events: Events) -> None:
-    from chalicelib.services.documents import renew_forms
+    from chalicelib.services.appeals.phone_change import renew_forms
 
     request_id = uploads.new_request()
     first_key = uploads.upload_key(request_id, "selfie")

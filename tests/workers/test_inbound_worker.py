@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
@@ -18,7 +17,6 @@ from PIL import Image
 
 from chalicelib.domain import requests as rules
 from tests.api.conftest import Api, form
-from tests.conftest import Aws
 from tests.factories import test_phone
 
 INBOUND = "hava-inbound"
@@ -109,16 +107,6 @@ class Inbound:
             for m in self.api.aws.outbox()
             if m["channel"] == "email" and m["to"] == address.lower()
         ]
-
-
-@pytest.fixture
-def api(aws: Aws) -> Iterator[Api]:
-    from chalice.test import Client
-
-    from app import app
-
-    with Client(app, stage_name="local") as client:
-        yield Api(client, aws)
 
 
 @pytest.fixture
