@@ -21,9 +21,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: venv
 	$(PY) -m devstack
 
-## make test: lint, types and every test
+## make test: lint, types and every test (and the 25 slowest, to see where the time goes)
 test: venv lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 lint: venv
 	$(BIN)/ruff check .

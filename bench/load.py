@@ -229,7 +229,7 @@ def borrower(stack: LocalStack) -> tuple[str, str, str]:
     """Register a borrower through the real flow; (login, password, session token)."""
     import requests
 
-    from tests.api.conftest import PASSWORD, form
+    from tests.helpers import PASSWORD, form
 
     data = form(4242)
     started = requests.post(f"{stack.base_url}/v1/registrations", json=data, timeout=TIMEOUT)

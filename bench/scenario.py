@@ -118,7 +118,7 @@ def _create_baseline_table(stack: Stack) -> None:
 
 
 def registration_form(n: int) -> dict[str, Any]:
-    """A valid questionnaire of fictional borrower ``n`` (as tests/api/conftest.py builds it)."""
+    """A valid questionnaire of fictional borrower ``n`` (as tests/helpers.py builds it)."""
     from chalicelib.domain.iin import make_iin
 
     today = date.today()

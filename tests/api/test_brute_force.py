@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PASSWORD, Api, form
 from tests.conftest import FrozenClock
+from tests.helpers import PASSWORD, Api, form
 
 WRONG = "не-тот-пароль-вовсе"
 

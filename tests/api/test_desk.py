@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from chalicelib.domain import requests as rules
-from tests.api.conftest import PASSWORD, Api, form
-from tests.api.test_staff_and_admin import file_request, make_staff, staff_login
+from tests.api.test_staff_and_admin import file_request
 from tests.factories import valid_iin
+from tests.helpers import PASSWORD, Api, form, make_staff, staff_login
 
 
 @pytest.fixture
@@ -25,25 +24,6 @@ def support(api: Api) -> str:
 @pytest.fixture
 def security(api: Api) -> str:
     return staff_login(api, "desk.security", make_staff("desk.security", "security"))
-
-
-@pytest.fixture
-def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
-    """DynamoDB operations through botocore, by name; COUNT queries also as ``Query:COUNT``."""
-    from botocore.client import BaseClient
-
-    calls: Counter[str] = Counter()
-    original = BaseClient._make_api_call
-
-    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
-        if self.meta.service_model.service_name == "dynamodb":
-            calls[operation_name] += 1
-            if api_params.get("Select") == "COUNT":
-                calls[f"{operation_name}:COUNT"] += 1
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
-    yield calls
 
 
 def borrower(api: Api) -> tuple[dict[str, Any], str, str]:

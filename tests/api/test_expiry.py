@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import requests as rules
-from tests.api.conftest import Api
 from tests.api.test_requests import signed_in, start_phone_change
 from tests.factories import test_phone
+from tests.helpers import Api
 
 
 def age(request_id: str, days: float) -> None:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Api, Reply, form
 from tests.api.test_web_sessions import CSRF, SESSION, web_login, with_cookies
 from tests.conftest import FrozenClock
+from tests.helpers import Api, Reply, form
 
 KAZAKH_LETTERS = set("әғқңөұүһі")
 
@@ -112,7 +112,7 @@ def test_a_kazakh_account_gets_loan_sms_reminders_and_agreement_in_kazakh(
     from chalicelib.storage.loans import LoanModel
     from tests.api.test_lending import IBAN, account_of, first_loan, loan_path
     from tests.api.test_requests import after_cooldown
-    from tests.api.test_staff_and_admin import make_staff, staff_login
+    from tests.helpers import make_staff, staff_login
 
     support = staff_login(api, "kamila.support", make_staff("kamila.support", "support"))
     data, token = register(api, "kk-KZ")
@@ -178,7 +178,7 @@ def test_a_kazakh_account_gets_loan_sms_reminders_and_agreement_in_kazakh(
 
 def test_a_russian_account_keeps_russian_sms_with_babel_formats(api: Api) -> None:
     from tests.api.test_lending import account_of, first_loan, loan_path
-    from tests.api.test_staff_and_admin import make_staff, staff_login
+    from tests.helpers import make_staff, staff_login
 
     support = staff_login(api, "ruslan.support", make_staff("ruslan.support", "support"))
     data, token = register(api)

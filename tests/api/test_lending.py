@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from chalicelib import clock
-from tests.api.conftest import Api
 from tests.api.test_requests import after_cooldown, signed_in
-from tests.api.test_staff_and_admin import make_staff, staff_login
 from tests.conftest import FrozenClock
+from tests.helpers import Api, make_staff, staff_login
 
 DESK = "/admin/v1/loan-desk"
 
@@ -20,22 +19,6 @@ DESK = "/admin/v1/loan-desk"
 @pytest.fixture
 def support(api: Api) -> str:
     return staff_login(api, "sasha.support", make_staff("sasha.support", "support"))
-
-
-@pytest.fixture
-def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Every AWS operation made through botocore, by name."""
-    from botocore.client import BaseClient
-
-    calls: Counter[str] = Counter()
-    original = BaseClient._make_api_call
-
-    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
-        calls[operation_name] += 1
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
-    return calls
 
 
 def loan_path(account_id: str, loan_id: str, action: str) -> str:

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PASSWORD, Api, form
 from tests.conftest import REGION
+from tests.helpers import PASSWORD, Api, form
 
 WRONG_PASSWORD = "совсем-не-тот-пароль-42"
 NEW_PHONE = "+77001230077"

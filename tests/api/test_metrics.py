@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PASSWORD, Api, form
 from tests.api.test_requests import set_loan_status, signed_in
-from tests.api.test_staff_and_admin import make_staff, staff_login
+from tests.helpers import PASSWORD, Api, form, make_staff, staff_login
 
 
 def emf(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:

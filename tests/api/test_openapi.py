@@ -17,7 +17,6 @@ from chalicelib import errors
 from chalicelib.api.meta import OPENAPI_PATH
 from chalicelib.api.middleware import ALWAYS_ON, SECURITY_HEADERS
 from chalicelib.api.web_session import ADMIN_PREFIX
-from tests.api.conftest import PASSWORD, Api, Reply, form
 from tests.api.test_requests import (
     accept_documents,
     after_cooldown,
@@ -25,8 +24,9 @@ from tests.api.test_requests import (
     signed_in,
     start_phone_change,
 )
-from tests.api.test_staff_and_admin import STAFF_PASSWORD, make_staff, staff_login
 from tests.conftest import FrozenClock
+from tests.helpers import PASSWORD, Api, Reply, form, make_staff, staff_login
+from tests.staffing import STAFF_PASSWORD
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 #: Which bearer scheme a secured operation must name: staff tokens for the desk, else borrowers'.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import Api
 from tests.conftest import Aws
+from tests.helpers import Api
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))

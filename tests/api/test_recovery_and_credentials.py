@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PASSWORD, Api, form
 from tests.conftest import FrozenClock
+from tests.helpers import PASSWORD, Api, form
 
 NEW_PASSWORD = "синий-слон-идёт-домой"
 

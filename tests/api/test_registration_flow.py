@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.api.conftest import PASSWORD, Api, form
 from tests.conftest import FrozenClock
 from tests.factories import test_phone, valid_iin
+from tests.helpers import PASSWORD, Api, form
 
 
 def test_registration_creates_account_application_and_signs_in(api: Api) -> None:

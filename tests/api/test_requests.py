@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PASSWORD, Api, form
 from tests.conftest import FrozenClock
 from tests.factories import test_phone
+from tests.helpers import PASSWORD, Api, form, shape
 
 
 def staff(*roles: str, name: str = "officer") -> Any:
@@ -57,15 +57,6 @@ def set_loan_status(account_id: str, status: str) -> None:
 
 
 # --- phone change ---------------------------------------------------------------
-
-
-def shape(body: Any) -> Any:
-    """A reply with its ids, keys and dates blanked: what is left must not differ."""
-    if isinstance(body, dict):
-        return {k: shape(v) for k, v in body.items()}
-    if isinstance(body, list):
-        return [shape(v) for v in body]
-    return type(body).__name__
 
 
 def test_a_taken_new_number_answers_exactly_like_a_free_one_and_its_owner_is_told(

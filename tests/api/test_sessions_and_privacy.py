@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PASSWORD, Api, Reply, form
 from tests.conftest import FrozenClock
+from tests.helpers import PASSWORD, Api, Reply, form
 
 CHROME_ANDROID = (
     "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 "

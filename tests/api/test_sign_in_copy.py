@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PASSWORD, Api, form
+from tests.helpers import PASSWORD, Api, form
 
 WRONG = "не-тот-пароль-вовсе"
 NEW_PASSWORD = "другой-длинный-пароль-2026"

@@ -7,30 +7,17 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PASSWORD, Api, form
 from tests.conftest import FrozenClock
 from tests.factories import test_phone
-
-
-class Events:
-    """Stands in for the codes service's logger: records security events."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, dict[str, Any]]] = []
-
-    def warning(self, message: str, extra: dict[str, Any] | None = None) -> None:
-        self.lines.append((message, extra or {}))
-
-    def __getattr__(self, name: str) -> Any:
-        return lambda *a, **k: None
+from tests.helpers import PASSWORD, Api, LogRecorder, form
 
 
 @pytest.fixture
-def events(monkeypatch: pytest.MonkeyPatch) -> Events:
+def events(monkeypatch: pytest.MonkeyPatch) -> LogRecorder:
     import chalicelib.services.appeals.phone_change as requests_service
     import chalicelib.services.codes as codes
 
-    recorder = Events()
+    recorder = LogRecorder()
     monkeypatch.setattr(codes, "logger", recorder)
     monkeypatch.setattr(requests_service, "logger", recorder)
     return recorder
@@ -61,7 +48,7 @@ def frozen(frozen_clock: FrozenClock) -> None:
     frozen_clock.at(0)
 
 
-def assert_refused(reply: Any, events: Events, scope: str, window: int) -> None:
+def assert_refused(reply: Any, events: LogRecorder, scope: str, window: int) -> None:
     assert reply.status == 429, reply.body
     assert reply.error["code"] == "rate_limited"
     assert "лимит отправки кодов" in reply.error["message"]
@@ -78,7 +65,7 @@ def test_budget_per_phone(
     api: Api,
     monkeypatch: pytest.MonkeyPatch,
     frozen_clock: FrozenClock,
-    events: Events,
+    events: LogRecorder,
     setting: str,
     window: int,
 ) -> None:
@@ -98,7 +85,7 @@ def test_budget_per_client_address(
     api: Api,
     monkeypatch: pytest.MonkeyPatch,
     frozen_clock: FrozenClock,
-    events: Events,
+    events: LogRecorder,
     setting: str,
     window: int,
 ) -> None:
@@ -119,7 +106,7 @@ def test_global_budget(
     api: Api,
     monkeypatch: pytest.MonkeyPatch,
     frozen_clock: FrozenClock,
-    events: Events,
+    events: LogRecorder,
     setting: str,
     window: int,
 ) -> None:
@@ -130,7 +117,7 @@ def test_global_budget(
 
 
 def test_resends_spend_the_same_budgets(
-    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock, events: Events
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock, events: LogRecorder
 ) -> None:
     configure(monkeypatch, code_sends_per_hour=2)
     frozen(frozen_clock)
@@ -141,7 +128,7 @@ def test_resends_spend_the_same_budgets(
 
 
 def test_a_new_window_lets_codes_through_again(
-    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock, events: Events
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock, events: LogRecorder
 ) -> None:
 
     configure(monkeypatch, sms_global_per_hour=1)
@@ -192,7 +179,7 @@ def change_phone(api: Api, token: str, phone: str) -> Any:
 
 
 def test_refused_phone_changes_never_touch_the_global_budget(
-    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock, events: Events
+    api: Api, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock, events: LogRecorder
 ) -> None:
     # GIVEN a borrower (one code queued: the registration's)
     configure(monkeypatch, phone_change_attempts_per_day=5, sms_global_per_hour=3)
@@ -219,7 +206,7 @@ def test_phone_change_is_charged_to_account_and_address_before_any_lookup(
     api: Api,
     monkeypatch: pytest.MonkeyPatch,
     frozen_clock: FrozenClock,
-    events: Events,
+    events: LogRecorder,
     setting: str,
     scope: str,
 ) -> None:

@@ -15,26 +15,11 @@ import pyotp
 import pytest
 
 from chalicelib.domain import requests as rules
-from tests.api.conftest import Api, form
 from tests.conftest import Aws, FrozenClock
-from tests.staffing import STAFF_PASSWORD, enrol_staff, secret_of
+from tests.helpers import Api, form, make_staff, staff_login
+from tests.staffing import STAFF_PASSWORD, secret_of
 
 MSG_LOGIN = "Неверный логин, пароль или код"
-
-
-def make_staff(username: str, *roles: str) -> str:
-    """Create and enrol a staff member; returns the TOTP secret from the provisioning URI."""
-    return enrol_staff(username, *roles)
-
-
-def staff_login(api: Api, username: str, secret: str, *, step: int = 0) -> str:
-    """Sign a staff member in; ``step`` picks the code of a later 30-second step (no replay)."""
-    code = pyotp.TOTP(secret).at(time.time() + 30 * step)
-    reply = api.post(
-        "/admin/v1/sessions", {"username": username, "password": STAFF_PASSWORD, "totp": code}
-    )
-    assert reply.status == 201, reply.body
-    return str(reply.body["token"])
 
 
 @pytest.fixture
@@ -88,22 +73,6 @@ def actions_about(subject: str) -> list[str]:
     from chalicelib.services.audit import for_subject
 
     return [e["action"] for e in for_subject(subject).items]
-
-
-@pytest.fixture
-def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Every AWS operation made through botocore (pynamodb's included), by name."""
-    from botocore.client import BaseClient
-
-    calls: Counter[str] = Counter()
-    original = BaseClient._make_api_call
-
-    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
-        calls[operation_name] += 1
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
-    return calls
 
 
 @pytest.fixture

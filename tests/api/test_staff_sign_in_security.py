@@ -13,10 +13,10 @@ import pyotp
 import pytest
 
 from chalicelib.domain import requests as rules
-from tests.api.conftest import Api
 from tests.api.test_brute_force import _verify_median, settings
-from tests.api.test_staff_and_admin import file_request, staff_login
+from tests.api.test_staff_and_admin import file_request
 from tests.conftest import FrozenClock
+from tests.helpers import Api, LogRecorder, staff_login
 from tests.staffing import STAFF_PASSWORD, enrol_staff, secret_of
 
 WRONG = "совсем-не-тот-пароль"
@@ -185,24 +185,13 @@ def test_staff_sign_in_takes_as_long_for_an_unknown_username(
 # --- TOTP failures are a security event -----------------------------------------------------
 
 
-class Events:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, dict[str, Any]]] = []
-
-    def warning(self, message: str, extra: dict[str, Any] | None = None) -> None:
-        self.lines.append((message, extra or {}))
-
-    def __getattr__(self, name: str) -> Any:
-        return lambda *a, **k: None
-
-
 def test_repeated_wrong_codes_after_the_right_password_raise_a_security_event(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import chalicelib.services.staff_accounts as staff
 
     settings(monkeypatch, login_free_failures=10_000)
-    events = Events()
+    events = LogRecorder()
     monkeypatch.setattr(staff, "logger", events)
     secret = enrol_staff("sasha.support", "support")
     for _ in range(2):

@@ -9,8 +9,8 @@ import pyotp
 import pytest
 
 from chalicelib.api.web_session import csrf_token_for
-from tests.api.conftest import PASSWORD, Api, Reply, form
-from tests.api.test_staff_and_admin import STAFF_PASSWORD, make_staff
+from tests.helpers import PASSWORD, Api, Reply, form, make_staff
+from tests.staffing import STAFF_PASSWORD
 
 WEB = {"X-Hava-Client": "web"}
 SESSION, CSRF = "__Host-hava_session", "__Host-hava_csrf"

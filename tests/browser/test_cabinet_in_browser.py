@@ -14,11 +14,11 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.api.conftest import PASSWORD, form
 from tests.browser.conftest import PageProblems
 from tests.e2e.conftest import LocalStack
 from tests.e2e.test_phone_change_journey import jpeg
 from tests.factories import test_phone, valid_iin
+from tests.helpers import PASSWORD, form
 from tests.staffing import STAFF_PASSWORD, invite_on_stack
 
 pytestmark = pytest.mark.e2e

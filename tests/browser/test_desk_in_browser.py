@@ -19,9 +19,9 @@ from playwright.sync_api import Page, expect
 
 from bench.reliability import _post
 from bench.scenario import registration_form
-from tests.api.conftest import PASSWORD
 from tests.browser.conftest import DESKTOP, PHONE, PageProblems
 from tests.e2e.conftest import LocalStack
+from tests.helpers import PASSWORD
 from tests.staffing import STAFF_PASSWORD, enrol_on_stack
 
 pytestmark = pytest.mark.e2e

@@ -16,9 +16,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Request, expect
 
-from tests.api.conftest import PASSWORD, form
 from tests.browser.conftest import DESKTOP, PHONE, PageProblems, new_page
 from tests.e2e.conftest import LocalStack
+from tests.helpers import PASSWORD, form
 
 pytestmark = pytest.mark.e2e
 

@@ -18,10 +18,10 @@ from playwright.sync_api import Locator, Page, expect
 
 from bench.reliability import GENEROUS_LIMITS
 from chalicelib import clock
-from tests.api.conftest import PASSWORD, form
 from tests.browser.conftest import PageProblems
 from tests.browser.test_cabinet_in_browser import fill_questionnaire
 from tests.e2e.conftest import LocalStack, start_local_stack
+from tests.helpers import PASSWORD, form
 from tests.staffing import STAFF_PASSWORD, enrol_on_stack
 from tests.unit.test_iban import kz_iban
 

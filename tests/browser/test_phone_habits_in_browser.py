@@ -12,10 +12,10 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.api.conftest import PASSWORD, form
 from tests.browser.conftest import PageProblems
 from tests.browser.test_cabinet_in_browser import fill_questionnaire
 from tests.e2e.conftest import LocalStack
+from tests.helpers import PASSWORD, form
 
 pytestmark = pytest.mark.e2e
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.api.conftest import PASSWORD, form
 from tests.e2e.conftest import LocalStack
+from tests.helpers import PASSWORD, form
 
 pytestmark = pytest.mark.e2e
 

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import requests
 
-from tests.api.conftest import PASSWORD, form
 from tests.e2e.conftest import LocalStack
 from tests.e2e.test_phone_change_journey import STAFF_PASSWORD, create_staff, jpeg, wait_for
 from tests.factories import test_phone
+from tests.helpers import PASSWORD, form
 
 pytestmark = pytest.mark.e2e
 NOMER = "nomer@hava.kz"

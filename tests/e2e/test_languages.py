@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
-from tests.api.conftest import PASSWORD, form
 from tests.e2e.conftest import LocalStack
+from tests.helpers import PASSWORD, form
 
 pytestmark = pytest.mark.e2e
 KK = {"Accept-Language": "kk-KZ,kk;q=0.9,ru;q=0.8"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any
 
@@ -10,22 +9,12 @@ import pyotp
 import pytest
 import requests
 
-from tests.api.conftest import PASSWORD, form
 from tests.e2e.conftest import LocalStack
 from tests.factories import test_phone
+from tests.helpers import PASSWORD, form, jpeg
 from tests.staffing import STAFF_PASSWORD, enrol_on_stack
 
 pytestmark = pytest.mark.e2e
-
-
-def jpeg(seed: int) -> bytes:
-    """A real photo-sized JPEG (Pillow), different per document."""
-    from PIL import Image
-
-    image = Image.new("RGB", (800, 600), (seed * 40 % 256, 120, 200))
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=85)
-    return out.getvalue()
 
 
 def create_staff(stack: LocalStack, username: str, role: str) -> pyotp.TOTP:

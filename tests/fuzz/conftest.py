@@ -60,8 +60,8 @@ import pyotp
 import pytest
 import requests
 
-from tests.api.conftest import PASSWORD, form
 from tests.e2e.conftest import LocalStack, start_local_stack
+from tests.helpers import PASSWORD, form
 
 #: Per-address and global budgets lifted for the fuzzing stack (all from 127.0.0.1).
 FUZZ_LIMITS = {

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from chalicelib.config import get_settings
 from chalicelib.domain import iban as iban_rules
 from chalicelib.domain.iin import make_iin
-from tests.api.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 #: Every fuzzed borrower signs up with ``PASSWORD``; a fuzzed password change moves to this.
 NEW_PASSWORD = "синий-кит-ныряет-глубоко"

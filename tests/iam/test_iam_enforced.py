@@ -21,7 +21,6 @@ A new Lambda function gets its user here automatically (one per entry of
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -39,9 +38,9 @@ import pytest
 import requests
 
 from infra import policies
-from tests.api.conftest import PASSWORD, form
 from tests.conftest import TEST_INDEX_KEY
 from tests.factories import test_phone
+from tests.helpers import PASSWORD, form, jpeg
 from tests.staffing import enrol_staff
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,15 +54,6 @@ STAFF_PASSWORD = "служба-поддержки-2026"
 #: Enough for the whole set-up; then /moto-api/reset-auth switches enforcement on.
 SET_UP_CALLS = "100000"
 _CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
-
-
-def jpeg(seed: int) -> bytes:
-    from PIL import Image
-
-    image = Image.new("RGB", (640, 480), (seed * 60 % 256, 120, 200))
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=85)
-    return out.getvalue()
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Reliability fixtures: the API fixtures in-process and the local stack over HTTP.
+"""Reliability fixtures: the local stack over HTTP (the in-process ``api`` is tests/conftest.py's).
 
 ``reliable_stack`` is the e2e ``local_stack`` started the same way
 (``tests.e2e.conftest.start_local_stack``), with the per-address budgets lifted:
@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import pytest
 
 from bench.reliability import GENEROUS_LIMITS
-from tests.api.conftest import Api, api  # noqa: F401 - fixtures reused here
 from tests.e2e.conftest import LocalStack, start_local_stack
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.iin import check_digit
-from tests.api.conftest import PASSWORD, Api, form
+from tests.helpers import PASSWORD, Api, form
 from tests.workers.test_uploads_worker import Uploads, uploads  # noqa: F401
 
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from bench.reliability import GENEROUS_LIMITS, fault_run
-from tests.api.conftest import PASSWORD, Api, form
 from tests.conftest import Aws
+from tests.helpers import PASSWORD, Api, form
 
 #: (seed, share): 30 % as the issue asks; 60 % so that retries run out and 503s show.
 PLANS = ((1, 0.3), (2, 0.3), (3, 0.3), (4, 0.6), (5, 0.6), (6, 0.6))
@@ -121,7 +121,7 @@ def test_a_deletion_approval_interrupted_after_its_commit_is_finished_or_audited
     from chalicelib.storage.audit import AuditModel
     from devstack.consistency import check
     from devstack.faults import inject
-    from tests.api.test_staff_and_admin import make_staff, staff_login
+    from tests.helpers import make_staff, staff_login
 
     # GIVEN a deletion request under review and a support member
     registered = api.register()

@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from bench.reliability import GENEROUS_LIMITS
-from tests.api.conftest import PASSWORD, form
 from tests.e2e.conftest import LocalStack, start_local_stack
+from tests.helpers import PASSWORD, form
 
 #: The reliability tier's limits, but failed sign-ins back off as in production.
 LIMITS = {k: v for k, v in GENEROUS_LIMITS.items() if k != "HAVA_LOGIN_FREE_FAILURES"}
@@ -186,12 +186,3 @@ class Attacker:
 @pytest.fixture
 def attacker(attack_stack: LocalStack) -> Attacker:
     return Attacker(attack_stack)
-
-
-def shape(body: Any) -> Any:
-    """A JSON body with every value replaced by its type: what must not differ."""
-    if isinstance(body, dict):
-        return {k: shape(v) for k, v in body.items()}
-    if isinstance(body, list):
-        return [shape(v) for v in body]
-    return type(body).__name__

@@ -8,8 +8,8 @@ import pytest
 import requests
 
 from bench.reliability import staff_session
-from tests.api.conftest import PASSWORD
 from tests.e2e.conftest import LocalStack
+from tests.helpers import PASSWORD
 from tests.security.conftest import Client, recover, register
 
 pytestmark = pytest.mark.e2e

@@ -19,10 +19,10 @@ import boto3
 import pytest
 import requests
 
-from tests.api.conftest import PASSWORD, form
 from tests.e2e.conftest import REPO_ROOT, LocalStack
-from tests.e2e.test_phone_change_journey import STAFF_PASSWORD, create_staff, jpeg, wait_for
+from tests.e2e.test_phone_change_journey import STAFF_PASSWORD, create_staff, wait_for
 from tests.factories import test_phone
+from tests.helpers import PASSWORD, form, jpeg
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PASSWORD, form
 from tests.e2e.conftest import LocalStack
-from tests.security.conftest import Attacker, shape, stack_with
+from tests.helpers import PASSWORD, form, shape
+from tests.security.conftest import Attacker, stack_with
 
 pytestmark = pytest.mark.e2e
 

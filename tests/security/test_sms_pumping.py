@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PASSWORD
 from tests.e2e.conftest import LocalStack
 from tests.factories import test_phone
-from tests.security.conftest import Attacker, shape, stack_with
+from tests.helpers import PASSWORD, shape
+from tests.security.conftest import Attacker, stack_with
 
 pytestmark = pytest.mark.e2e
 

@@ -19,8 +19,8 @@ import pyotp
 import pytest
 import requests
 
-from tests.api.conftest import form
 from tests.e2e.conftest import LocalStack
+from tests.helpers import form
 from tests.staffing import STAFF_PASSWORD, enrol_on_stack, invite_on_stack
 
 pytestmark = pytest.mark.e2e

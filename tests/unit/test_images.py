@@ -10,17 +10,10 @@ import pytest
 from PIL import ExifTags, Image
 
 from chalicelib.domain.images import MIN_SIDE, Verdict, inspect_image, sniff, strip_metadata
+from tests.helpers import photo
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
-
-
-def photo(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), **options: object) -> bytes:
-    """A real image with some structure (a gradient), encoded by Pillow."""
-    image = Image.linear_gradient("L").resize(size).convert("RGB")
-    out = io.BytesIO()
-    image.save(out, format=fmt, **options)
-    return out.getvalue()
 
 
 def gps_exif() -> Image.Exif:

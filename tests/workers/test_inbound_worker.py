@@ -7,28 +7,19 @@ SQS event source would, then run the notify worker and read the outbox.
 
 from __future__ import annotations
 
-import io
 import re
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from chalicelib.domain import requests as rules
-from tests.api.conftest import Api, form
 from tests.factories import test_phone
+from tests.helpers import Api, form, jpeg
 
 INBOUND = "hava-inbound"
 NOMER = "nomer@hava.kz"
 SECURITY = "security@hava.kz"
-
-
-def jpeg(seed: int) -> bytes:
-    image = Image.new("RGB", (800, 600), (seed * 40 % 256, 120, 200))
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=80)
-    return out.getvalue()
 
 
 def letter(

@@ -8,7 +8,7 @@ import pytest
 import requests
 from chalice.test import Client
 
-from tests.api.conftest import Api, form
+from tests.helpers import Api, form
 
 
 def _invoke(api: Api, body: str) -> None:

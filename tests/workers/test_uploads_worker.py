@@ -8,7 +8,6 @@ exactly as the SQS event source would.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,17 +16,9 @@ from PIL import ExifTags, Image
 
 from chalicelib.domain import requests as rules
 from chalicelib.formats import long_date
-from tests.api.conftest import Api
-from tests.conftest import Aws
+from tests.helpers import Api, LogRecorder, photo
 
 UPLOADS_QUEUE = "hava-uploads"
-
-
-def photo(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), **options: Any) -> bytes:
-    image = Image.linear_gradient("L").resize(size).convert("RGB")
-    out = io.BytesIO()
-    image.save(out, format=fmt, **options)
-    return out.getvalue()
 
 
 def jpeg_with_gps() -> bytes:
@@ -143,40 +134,18 @@ class Uploads:
         return bodies
 
 
-class Events:
-    """Stands in for the worker's logger: records its warnings (security events)."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, dict[str, Any]]] = []
-
-    def warning(self, message: str, extra: dict[str, Any] | None = None) -> None:
-        self.lines.append((message, extra or {}))
-
-    def __getattr__(self, name: str) -> Any:
-        return lambda *a, **k: None
-
-    def security(self) -> list[dict[str, Any]]:
-        return [extra for message, extra in self.lines if message == "security_event"]
-
-
 @pytest.fixture
-def events(monkeypatch: pytest.MonkeyPatch) -> Events:
+def events(monkeypatch: pytest.MonkeyPatch) -> LogRecorder:
     from chalicelib.workers import uploads as worker
 
-    recorder = Events()
+    recorder = LogRecorder()
     monkeypatch.setattr(worker, "logger", recorder)
     return recorder
 
 
 @pytest.fixture
-def uploads(aws: Aws) -> Iterator[Uploads]:
-    from chalice.test import Client
-
-    from app import app
-
-    # Stage "local" is not in .chalice/config.json: the test environment stays as set.
-    with Client(app, stage_name="local") as client:
-        yield Uploads(Api(client, aws))
+def uploads(api: Api) -> Uploads:
+    return Uploads(api)
 
 
 def test_jpeg_is_accepted_and_its_stored_copy_has_no_gps(uploads: Uploads) -> None:
@@ -290,7 +259,7 @@ def test_the_workers_own_rewrite_notification_is_skipped(uploads: Uploads) -> No
 
 
 def test_upload_for_a_request_no_longer_awaiting_documents_is_deleted(
-    uploads: Uploads, events: Events
+    uploads: Uploads, events: LogRecorder
 ) -> None:
     from chalicelib.storage.requests import RequestModel
 
@@ -316,7 +285,9 @@ def test_upload_for_a_request_no_longer_awaiting_documents_is_deleted(
     assert key not in repr(events.security())  # ids, not keys or data
 
 
-def test_a_reposted_form_and_a_stale_form_create_nothing(uploads: Uploads, events: Events) -> None:
+def test_a_reposted_form_and_a_stale_form_create_nothing(
+    uploads: Uploads, events: LogRecorder
+) -> None:
     from chalicelib.services.appeals.phone_change import renew_forms
 
     request_id = uploads.new_request()
@@ -346,7 +317,7 @@ def test_a_reposted_form_and_a_stale_form_create_nothing(uploads: Uploads, event
     assert events.security()[-1]["why"] == "stale_form"
 
 
-def test_unexpected_keys_and_test_events_are_handled(uploads: Uploads, events: Events) -> None:
+def test_unexpected_keys_and_test_events_are_handled(uploads: Uploads, events: LogRecorder) -> None:
     uploads.s3.put_object(Bucket=uploads.bucket, Key="requests/whatever/passport", Body=b"x")
     uploads.s3.put_object(
         Bucket=uploads.bucket, Key=f"requests/req_none/selfie/{'0' * 32}", Body=b"x"
@@ -396,7 +367,7 @@ def test_a_rewrite_whose_verdict_was_lost_is_recorded_from_its_signed_marker(
     assert uploads.request(request_id).version == version
 
 
-def test_a_forged_checked_copy_is_deleted(uploads: Uploads, events: Events) -> None:
+def test_a_forged_checked_copy_is_deleted(uploads: Uploads, events: LogRecorder) -> None:
     from chalicelib.services.documents import checked_key
     from chalicelib.workers.uploads import MARK_SIGNATURE, MARK_SOURCE
 

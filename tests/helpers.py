@@ -1,23 +1,38 @@
-"""API fixtures: the Chalice app in-process (``chalice.test.Client``) on the per-test moto."""
+"""Helpers the test tiers share: the in-process API client, flows and test data.
+
+- ``Api`` over ``chalice.test.Client`` (the ``api`` fixture in ``tests/conftest.py``
+  makes one per test): calls, the notify worker run as SQS would, the SMS read back
+  from the outbox, registration in both steps, sign-in.
+- ``form``: a valid registration form of a fictional borrower (``tests/factories.py``).
+- ``make_staff`` / ``staff_login``: a staff member enrolled in-process and signed in.
+- ``LogRecorder``: stands in for a module's logger and keeps its warnings.
+- ``photo`` / ``jpeg``: real images encoded by Pillow.
+- ``shape``: a JSON body with every value replaced by its type.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import re
-from collections.abc import Iterator
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import count
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
-from chalice.test import Client
-
-from tests.conftest import Aws
 from tests.factories import test_phone, valid_iin
+from tests.staffing import STAFF_PASSWORD, enrol_staff
+
+if TYPE_CHECKING:
+    from chalice.test import Client
+
+    from tests.conftest import Aws
 
 PASSWORD = "жёлтый-кит-плывёт-на-юг"
 _serials = count(1)
+#: A one-time code in an SMS or e-mail text.
+CODE = re.compile(r"\b(\d{6})\b")
 
 
 @dataclass
@@ -109,7 +124,7 @@ class Api:
 
     def latest_code(self, phone: str) -> str:
         texts = self.sms_to(phone)
-        codes = [m.group(1) for t in texts if (m := re.search(r"\b(\d{6})\b", t))]
+        codes = [m.group(1) for t in texts if (m := CODE.search(t))]
         assert codes, f"no code was sent to {phone}: {texts}"
         return codes[-1]
 
@@ -131,10 +146,63 @@ class Api:
         return self.post("/v1/sessions", {"login": login, "password": password})
 
 
-@pytest.fixture
-def api(aws: Aws) -> Iterator[Api]:
-    from app import app
+def make_staff(username: str, *roles: str) -> str:
+    """Create and enrol a staff member; returns the TOTP secret from the provisioning URI."""
+    return enrol_staff(username, *roles)
 
-    # Stage "local" is not in .chalice/config.json: the test environment stays as set.
-    with Client(app, stage_name="local") as client:
-        yield Api(client, aws)
+
+def staff_login(api: Api, username: str, secret: str, *, step: int = 0) -> str:
+    """Sign a staff member in; ``step`` picks the code of a later 30-second step (no replay)."""
+    import pyotp
+
+    code = pyotp.TOTP(secret).at(time.time() + 30 * step)
+    reply = api.post(
+        "/admin/v1/sessions", {"username": username, "password": STAFF_PASSWORD, "totp": code}
+    )
+    assert reply.status == 201, reply.body
+    return str(reply.body["token"])
+
+
+class LogRecorder:
+    """Stands in for a module's logger: keeps its warnings (security events), drops the rest."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, dict[str, Any]]] = []
+
+    def warning(self, message: str, extra: dict[str, Any] | None = None) -> None:
+        self.lines.append((message, extra or {}))
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *a, **k: None
+
+    def security(self) -> list[dict[str, Any]]:
+        return [extra for message, extra in self.lines if message == "security_event"]
+
+
+def photo(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), **options: Any) -> bytes:
+    """A real image with some structure (a gradient), encoded by Pillow."""
+    from PIL import Image
+
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, format=fmt, **options)
+    return out.getvalue()
+
+
+def jpeg(seed: int) -> bytes:
+    """A real photo-sized JPEG (Pillow), different per ``seed`` (one per document)."""
+    from PIL import Image
+
+    image = Image.new("RGB", (800, 600), (seed * 40 % 256, 120, 200))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+def shape(body: Any) -> Any:
+    """A JSON body with every value replaced by its type: what must not differ."""
+    if isinstance(body, dict):
+        return {k: shape(v) for k, v in body.items()}
+    if isinstance(body, list):
+        return [shape(v) for v in body]
+    return type(body).__name__
