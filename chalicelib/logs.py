@@ -138,6 +138,7 @@ class _Stdout:
 
 @lru_cache(maxsize=1)
 def _logger() -> Any:
+    # lazy: powertools + botocore ≈ 455 ms CPU at cold start; only _logger() needs it
     from aws_lambda_powertools import Logger
 
     log = Logger(

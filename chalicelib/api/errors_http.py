@@ -94,6 +94,7 @@ def as_error(exc: Exception) -> HavaError | None:
     """
     if isinstance(exc, HavaError):
         return exc
+    # lazy: pynamodb + botocore ≈ 317 ms CPU at cold start; only as_error() needs it
     from botocore.exceptions import BotoCoreError, ClientError
     from pynamodb.exceptions import PynamoDBException
 

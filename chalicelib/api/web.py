@@ -26,7 +26,9 @@ from urllib.parse import urlsplit
 
 from chalice import Blueprint, Response
 
+from chalicelib.adapters import aws
 from chalicelib.api.errors_http import route
+from chalicelib.config import get_settings
 from chalicelib.errors import NotFound
 
 web_api = Blueprint(__name__)
@@ -77,10 +79,7 @@ def documents_origins() -> tuple[str, ...]:
     store in production. Without credentials the pages still load, minus uploads.
     """
     try:
-        from chalicelib.adapters.aws import client
-        from chalicelib.config import get_settings
-
-        s3 = client("s3")
+        s3 = aws.client("s3")
         bucket = get_settings().documents_bucket
         urls = [
             s3.generate_presigned_post(Bucket=bucket, Key="csp-probe", ExpiresIn=60)["url"],

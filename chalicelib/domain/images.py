@@ -102,6 +102,7 @@ def sniff(data: bytes) -> str | None:
 
 
 def _pil() -> Any:
+    # lazy: Pillow ≈ 53 ms CPU at cold start; only _pil() needs it
     from PIL import Image
 
     return Image
@@ -160,6 +161,7 @@ def strip_metadata(data: bytes) -> bytes:
     shows upright. The ICC colour profile is kept (it describes colours, not
     the person). Call only on data ``inspect_image`` accepted.
     """
+    # lazy: Pillow ≈ 53 ms CPU at cold start; only strip_metadata() needs it
     from PIL import ImageOps
 
     image_module = _pil()

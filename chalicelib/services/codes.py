@@ -27,6 +27,7 @@ from chalicelib import clock
 from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
 from chalicelib.domain import otp
+from chalicelib.domain.addresses import address_group
 from chalicelib.errors import (
     CodeAttemptsExhausted,
     CodeExpired,
@@ -54,7 +55,6 @@ def address_key(client_ip: str) -> str:
     IPv6 clients are keyed by their /64 (``domain.addresses``): every per-address limit
     (sign-in, registration, recovery, SMS, compromise reports) counts the whole prefix.
     """
-    from chalicelib.domain.addresses import address_group
 
     return crypto.blind_index("ip", address_group(client_ip))
 

@@ -14,6 +14,7 @@ Invariants DynamoDB enforces (never a read-then-write):
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from collections.abc import Mapping
@@ -21,14 +22,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import clock, i18n
 from chalicelib.adapters import crypto
 from chalicelib.config import Settings, get_settings
-from chalicelib.domain import calculator, lending
+from chalicelib.domain import calculator, lending, regulation
 from chalicelib.domain.accounts import AccountStatus
+from chalicelib.domain.iban import bank_for, format_iban
+from chalicelib.domain.iin import mask_iin
 from chalicelib.domain.lending import LoanStatus, Rules
+from chalicelib.domain.regulation import format_tenge
 from chalicelib.errors import (
     Conflict,
     Forbidden,
@@ -38,7 +42,7 @@ from chalicelib.errors import (
 from chalicelib.formats import LongDate, Money
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
-from chalicelib.services import audit, notifications
+from chalicelib.services import audit, notices, notifications
 from chalicelib.services.forms import Form, integer, string
 from chalicelib.services.sessions import Principal
 from chalicelib.storage import tx
@@ -95,7 +99,6 @@ def rules_on(on: date, settings: Settings | None = None) -> Rules:
     the cap in force (``OfferNotAllowed`` when configured above it); the lender's
     collection costs are never charged here, so that bucket is left out.
     """
-    from chalicelib.domain import regulation
 
     settings = settings or get_settings()
     law = regulation.rules_on(on)
@@ -165,7 +168,6 @@ def _open_message(loan: LoanModel) -> str:
 
 
 def regulation_tenge(amount: Any) -> str:
-    from chalicelib.domain.regulation import format_tenge
 
     return format_tenge(Decimal(str(amount)))
 
@@ -229,7 +231,6 @@ def apply(principal: Principal, data: Mapping[str, Any]) -> dict[str, Any]:
     loans, _ = account_items(principal.account_id)
     repeat = any(loan.status == LoanStatus.REPAID for loan in loans)
     offer = calculator.quote(amount, term, product_for(settings, repeat), clock.today_kz())
-    from chalicelib.domain import regulation
 
     regulation.check_contract_terms(
         offer.amount, offer.interest, settings.loan_penalty_daily_rate, clock.today_kz()
@@ -347,7 +348,6 @@ def view(loan: LoanModel, payments: list[PaymentModel], today: date) -> dict[str
 
 def repayment_details(loan: LoanModel) -> dict[str, Any]:
     """Where the borrower pays: the lender's account and this loan's unique reference."""
-    from chalicelib.domain.iban import bank_for, format_iban
 
     settings = get_settings()
     bank = bank_for(settings.lender_iban)
@@ -714,8 +714,6 @@ def desk_page(queue: str, cursor: str | None, staff: Principal | None = None) ->
 
 
 def _payout_view(loan: LoanModel) -> dict[str, Any]:
-    from chalicelib.domain.iban import format_iban
-    from chalicelib.domain.iin import mask_iin
 
     account = _account(loan.account_id)
     pii = account_pii(account)
@@ -736,13 +734,11 @@ def _payout_view(loan: LoanModel) -> dict[str, Any]:
 
 
 def crypto_b64encode(text: str) -> str:
-    import base64
 
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def crypto_b64decode(text: str) -> str:
-    import base64
 
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
 
@@ -823,7 +819,6 @@ def _claim_reminder(account_id: str, loan_id: str, due: date, offset: int) -> bo
     marker = IdentifierModel(
         lookup=f"reminder#{loan_id}#{due.isoformat()}#{offset}", account_id=account_id
     )
-    from pynamodb.exceptions import PutError
 
     try:
         marker.save(condition=IdentifierModel.lookup.does_not_exist())
@@ -847,7 +842,6 @@ def _send_reminder(account_id: str, loan_id: str, today: date, offset: int) -> i
         owed=Money(owed),
         overdue_from=LongDate(balance.due + timedelta(days=1)),
     )
-    from chalicelib.services import notices
 
     # Within the notice budgets of the number and the service (a hit drops it, logged).
     language = i18n.normalise(account.language)

@@ -31,8 +31,11 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib import clock
 from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
+from chalicelib.domain.devices import device_family
 from chalicelib.i18n import N_, Msg, normalise
 from chalicelib.logs import logger
+from chalicelib.services import notices
+from chalicelib.storage import tx
 from chalicelib.storage.accounts import AccountModel, unseal_pii, update_with_login
 
 if TYPE_CHECKING:
@@ -87,7 +90,6 @@ def remember_device(account_id: str, fingerprint: str, known: list[str]) -> None
     The account and its guards' sign-in copy change in one transaction; the guards'
     keys cost one read (only on this path: a sign-in from a new device).
     """
-    from chalicelib.storage import tx
 
     limit = max(1, get_settings().known_devices_max)
 
@@ -126,8 +128,6 @@ NEW_DEVICE_SMS = N_(
 
 
 def _send_new_device_notice(account_id: str, user_agent: str | None) -> NoticeOutcome:
-    from chalicelib.domain.devices import device_family
-    from chalicelib.services import notices
 
     family = device_family(user_agent)
     account = AccountModel.get(account_id, attributes_to_get=["pii", "language"])

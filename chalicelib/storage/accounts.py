@@ -29,6 +29,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
+from chalicelib.adapters import crypto
 from chalicelib.domain.accounts import AccountStatus
 from chalicelib.storage.base import BaseMeta, table_name
 
@@ -137,14 +138,12 @@ def pii_context(account_id: str) -> dict[str, str]:
 
 def seal_pii(account_id: str, pii: Mapping[str, Any]) -> str:
     """Seal an account's personal data (KMS; an outage is ``ServiceUnavailable``)."""
-    from chalicelib.adapters import crypto
 
     return crypto.seal(pii, pii_context(account_id))
 
 
 def unseal_pii(account_id: str, sealed: str) -> dict[str, Any]:
     """Open what ``seal_pii`` sealed for this account (the context is checked)."""
-    from chalicelib.adapters import crypto
 
     return crypto.unseal(sealed, pii_context(account_id))
 
