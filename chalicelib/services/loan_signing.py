@@ -166,7 +166,7 @@ def _send_code(
     **params: Any,
 ) -> dict[str, Any]:
     """Send ``text`` (a template with ``{code}`` and ``params``) in the account's language."""
-    # lazy: services.codes loads 4 chalicelib modules (≈ 19 ms CPU at cold start);
+    # lazy: services.codes loads 5 chalicelib modules (≈ 19 ms CPU at cold start);
     # only _send_code() needs it
     from chalicelib.services import codes
 
@@ -215,7 +215,7 @@ def start_signing(principal: Principal, loan_id: str, client_ip: str | None) -> 
 def _open_code(
     principal: Principal, loan: LoanModel, purpose: str, data: Mapping[str, Any]
 ) -> tuple[Any, str]:
-    # lazy: services.codes loads 4 chalicelib modules (≈ 19 ms CPU at cold start);
+    # lazy: services.codes loads 5 chalicelib modules (≈ 19 ms CPU at cold start);
     # only _open_code() needs it
     from chalicelib.services import codes
 
@@ -234,7 +234,7 @@ def _open_code(
 
 
 def _consume_with(challenge: Any, loan: LoanModel, actions: list[Any], entry: AuditModel) -> None:
-    # lazy: services.codes loads 4 chalicelib modules (≈ 19 ms CPU at cold start);
+    # lazy: services.codes loads 5 chalicelib modules (≈ 19 ms CPU at cold start);
     # only _consume_with() needs it
     from chalicelib.services import codes
 

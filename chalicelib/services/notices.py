@@ -23,11 +23,10 @@ if TYPE_CHECKING:
 
 def language_of(account_id: str) -> str:
     """The language of an account's SMS and e-mail (``"ru"`` when unset or the account is gone)."""
-    # lazy: pynamodb + botocore ≈ 317 ms CPU at cold start; only language_of() needs it
-    from pynamodb.exceptions import DoesNotExist
-
     # lazy: storage.accounts loads pynamodb + botocore (≈ 317 ms CPU at cold start);
     # only language_of() needs it
+    from pynamodb.exceptions import DoesNotExist
+
     from chalicelib.storage.accounts import AccountModel
 
     try:

@@ -23,6 +23,7 @@ from chalicelib.domain.consent import LAW, consent_text
 from chalicelib.errors import ValidationFailed
 from chalicelib.i18n import N_, Msg
 from chalicelib.services import audit
+from chalicelib.services.appeals import common
 from chalicelib.services.forms import Form, string
 from chalicelib.services.sessions import Principal, active_sessions, clear_consent_pending
 from chalicelib.storage import throttles, tx
@@ -85,10 +86,6 @@ def _all_audit(account_id: str) -> list[dict[str, Any]]:
 
 
 def _requests(account_id: str) -> list[dict[str, Any]]:
-    # lazy: services.appeals loads 4 chalicelib modules (≈ 16 ms CPU at cold start);
-    # only _requests() needs it
-    from chalicelib.services.appeals import common
-
     items = list(AppealModel.by_account.query(account_id))
     views = []
     for item in items:

@@ -34,6 +34,7 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock
@@ -338,7 +339,6 @@ def _error_code(exc: Any) -> str:
 
 
 def _head(bucket: str, key: str) -> dict[str, Any] | None:
-    from botocore.exceptions import ClientError
 
     try:
         head: dict[str, Any] = client("s3").head_object(Bucket=bucket, Key=key)
@@ -351,7 +351,6 @@ def _head(bucket: str, key: str) -> dict[str, Any] | None:
 
 def _get(bucket: str, key: str, etag: str) -> bytes | None:
     """The object's bytes if it is still the notified version, else None."""
-    from botocore.exceptions import ClientError
 
     try:
         response = client("s3").get_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')

@@ -18,6 +18,9 @@ from chalicelib.adapters import crypto
 from chalicelib.config import get_settings
 from chalicelib.domain import appeals as rules
 from chalicelib.domain.accounts import AccountStatus
+from chalicelib.domain.email import mask_email
+from chalicelib.domain.iin import mask_iin
+from chalicelib.domain.phone import mask_phone
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.i18n import N_
 from chalicelib.storage import tx
@@ -196,9 +199,6 @@ def live_borrower(account_id: str | None) -> tuple[AccountModel, dict[str, Any]]
 
 
 def masked_identifiers(account: AccountModel, pii: Mapping[str, Any]) -> dict[str, Any]:
-    from chalicelib.domain.email import mask_email
-    from chalicelib.domain.iin import mask_iin
-    from chalicelib.domain.phone import mask_phone
 
     return {
         "account_id": account.account_id,
