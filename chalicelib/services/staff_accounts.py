@@ -329,7 +329,7 @@ def staff_login(
     any check while a wait runs. The first sign-in of an enrolling member
     activates them.
     """
-    # lazy: services.auth loads 10 chalicelib modules (≈ 20 ms CPU at cold start);
+    # lazy: services.auth loads 13 chalicelib modules (≈ 20 ms CPU at cold start);
     # only staff_login() needs it
     from chalicelib.services.auth import limit_address
 

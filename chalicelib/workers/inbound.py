@@ -167,7 +167,7 @@ def decide(
     ses_id: str, notification: dict[str, Any], parsed: mail.ParsedMail
 ) -> tuple[str, str] | None:
     """Act on the message; ``(subject, text)`` of the reply, or None for no reply."""
-    # lazy: services.appeals loads 27 chalicelib modules (≈ 87 ms CPU at cold start);
+    # lazy: services.appeals loads 30 chalicelib modules (≈ 87 ms CPU at cold start);
     # only decide() needs it
     from chalicelib.services.appeals import by_email, compromise, phone_change
 

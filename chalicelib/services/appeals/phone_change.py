@@ -55,6 +55,7 @@ from chalicelib.services import audit, codes, documents, notices, notifications
 from chalicelib.services import documents as document_links
 from chalicelib.services import documents as document_store
 from chalicelib.services.appeals import by_email, common, outcome
+from chalicelib.services.cabinet import get_account
 from chalicelib.services.forms import Form, secret, string
 from chalicelib.services.sessions import Principal, end_all_sessions
 from chalicelib.services.staff_accounts import SUPPORT
@@ -141,11 +142,9 @@ def start(account_id: str, data: Mapping[str, Any], client_ip: str | None = None
     its owner gets a notice instead of the code (``phone_taken`` on the
     challenge), so nobody can ever confirm it and the borrower is not told why.
     """
-    # lazy: 5 chalicelib modules (≈ 21 ms CPU at cold start);
+    # lazy: services.auth loads 7 chalicelib modules (≈ 16 ms CPU at cold start);
     # only start() needs it
-    from chalicelib.services import codes, documents
     from chalicelib.services.auth import check_current_password
-    from chalicelib.services.cabinet import get_account
 
     form = Form(data, ("password", "new_phone"))
     password = form.field("password", secret)
@@ -316,10 +315,6 @@ def file_by_email(account_id: str, ses_message_id: str, parsed: mail.ParsedMail)
     cabinet, with ``channel = "email"``; its photos are stored under the same keys
     as uploaded ones, already checked; the new number gets a one-time link.
     """
-    # lazy: services.cabinet loads 5 chalicelib modules (≈ 21 ms CPU at cold start);
-    # only file_by_email() needs it
-    from chalicelib.services.cabinet import get_account
-
     missing: list[str] = []
     new_phone = mail.parse_new_number(parsed.body)
     account = get_account(account_id)
@@ -465,7 +460,7 @@ def _confirm_number(
 
 def confirm_code(account_id: str, appeal_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Confirm the new number with the code sent to it; submit for review if documents are in."""
-    # lazy: services.registration loads 15 chalicelib modules (≈ 91 ms CPU at cold start);
+    # lazy: services.registration loads 9 chalicelib modules (≈ 91 ms CPU at cold start);
     # only confirm_code() needs it
     from chalicelib.services.registration import read_code
 
