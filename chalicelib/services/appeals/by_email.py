@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import clock
 from chalicelib.adapters import crypto
@@ -84,7 +84,9 @@ def relabel_documents(
                 AppealModel.updated_at.set(clock.iso(clock.now())),
             ]
         )
-    except Exception as exc:
+    except UpdateError as exc:  # the version check failed: someone changed it meanwhile
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise  # a storage failure: 503 from the one mapping, not a false «changed»
         raise Conflict("Заявку только что изменили. Обновите страницу.") from exc
     audit.record(staff_account, "documents_relabelled", str(appeal.account_id), target=appeal_id)
     return {"request_id": appeal_id, "documents": full}
