@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock, i18n
 from chalicelib.adapters import crypto
@@ -50,8 +50,10 @@ from chalicelib.storage.accounts import (
     AccountModel,
     IdentifierModel,
     account_pii,
+    claim_marker,
     open_guard_key,
     payment_guard_key,
+    reminder_guard_key,
 )
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.base import sortable_id
@@ -816,17 +818,8 @@ def reminders_due(moment: datetime | None = None) -> int:
 
 
 def _claim_reminder(account_id: str, loan_id: str, due: date, offset: int) -> bool:
-    marker = IdentifierModel(
-        lookup=f"reminder#{loan_id}#{due.isoformat()}#{offset}", account_id=account_id
-    )
-
-    try:
-        marker.save(condition=IdentifierModel.lookup.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    """This reminder's one-time marker; False when an earlier run already sent it."""
+    return claim_marker(reminder_guard_key(loan_id, due.isoformat(), offset), account_id)
 
 
 def _send_reminder(account_id: str, loan_id: str, today: date, offset: int) -> int:

@@ -25,6 +25,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
+from pynamodb.exceptions import PutError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -126,6 +127,28 @@ def payment_guard_key(reference_digest: str) -> str:
 def inbound_guard_key(message_digest: str) -> str:
     """One handling of an inbound e-mail (its keyed SES message id)."""
     return f"inbound#{message_digest}"
+
+
+def reminder_guard_key(loan_id: str, due_iso: str, offset: int) -> str:
+    """One reminder of a loan per due date and offset (days before or after it)."""
+    return f"reminder#{loan_id}#{due_iso}#{offset}"
+
+
+def claim_marker(lookup: str, owner: str) -> bool:
+    """Write the one-time marker item ``lookup``; False when another run wrote it first.
+
+    What makes a job run once although its trigger fires more than once (a schedule
+    retried, a message delivered twice). Any other failure propagates.
+    """
+    try:
+        IdentifierModel(lookup=lookup, account_id=owner).save(
+            condition=IdentifierModel.lookup.does_not_exist()
+        )
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 # --- personal data ------------------------------------------------------------------

@@ -25,8 +25,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pynamodb.exceptions import PutError
-
 from chalicelib import i18n
 from chalicelib.adapters import crypto
 from chalicelib.adapters.aws import client
@@ -37,7 +35,7 @@ from chalicelib.i18n import N_
 from chalicelib.logs import logger
 from chalicelib.services import notices, notifications
 from chalicelib.storage import throttles
-from chalicelib.storage.accounts import IdentifierModel, inbound_guard_key
+from chalicelib.storage.accounts import IdentifierModel, claim_marker, inbound_guard_key
 
 INBOUND_PREFIX = "inbound/"
 NEUTRAL_TEXT = N_(
@@ -96,15 +94,7 @@ def _handled(ses_id: str) -> bool:
 
 def _claim(ses_id: str) -> bool:
     """Write the guard item; False when another delivery of the same message won."""
-
-    item = IdentifierModel(lookup=_guard_key(ses_id), account_id="inbound")
-    try:
-        item.save(condition=IdentifierModel.lookup.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return claim_marker(_guard_key(ses_id), "inbound")
 
 
 def _raw_message(receipt: dict[str, Any], ses_id: str) -> bytes | None:
