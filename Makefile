@@ -21,9 +21,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: venv
 	$(PY) -m devstack
 
-## make test: lint, types and every test (and the 25 slowest, to see where the time goes)
+## make test: lint, types and every test, spread over the machine's cores (pytest-xdist;
+## TEST_WORKERS=0 runs them in this one process), and the 25 slowest durations
+TEST_WORKERS ?= auto
 test: venv lint
-	$(BIN)/pytest -q --durations=25
+	$(BIN)/pytest -q --durations=25 -n $(TEST_WORKERS)
 
 lint: venv
 	$(BIN)/ruff check .
