@@ -134,7 +134,8 @@ $(LAMBDA_STAMP): requirements-dev.txt .chalice/config.json
 	$(LAMBDA_VENV)/bin/pip install --quiet '$(call pin,boto3)'
 	touch $@
 
-lambda-check: package $(LAMBDA_STAMP)
+lambda-check: venv package $(LAMBDA_STAMP)
+	$(BIN)/cfn-lint $(PACKAGE_DIR)/sam.yaml
 	rm -rf build/lambda-task
 	mkdir -p build/lambda-task
 	cd build/lambda-task && unzip -q ../../$(PACKAGE_DIR)/deployment.zip

@@ -111,19 +111,43 @@ def template() -> dict[str, Any]:
     return load(TEMPLATE)
 
 
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`chalice package` of the app merged with the infra template (takes ~20 s when cold)."""
-    out = tmp_path_factory.mktemp("package")
+def template_project(target: Path) -> Path:
+    """The app's sources and Chalice settings with no dependencies to install.
+
+    The SAM template does not depend on what the zip holds, and installing the
+    dependencies took ≈ 95 s of this test. `make lambda-check` (CI, after `make test`)
+    builds the real package on the Lambda runtime, lints its template the same way and
+    imports its zip.
+    """
+    shutil.copy2(ROOT / "app.py", target / "app.py")
+    shutil.copytree(
+        ROOT / "chalicelib", target / "chalicelib", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (target / ".chalice").mkdir()
+    for settings in [ROOT / ".chalice" / "config.json", *POLICY_FILES]:
+        shutil.copy2(settings, target / ".chalice" / settings.name)
+    (target / "requirements.txt").write_text("", encoding="utf-8")
+    return target
+
+
+def chalice_package(project: Path, out: Path) -> Path:
+    """`chalice package --stage dev` of ``project`` merged with the infra template."""
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "eu-central-1")}
     command = [str(BIN / "chalice"), "package", "--stage", "dev", "--merge-template", str(TEMPLATE)]
     result = subprocess.run(
-        [*command, str(out)], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        [*command, str(out)], cwd=project, env=env, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # A YAML merge template makes Chalice write sam.yaml instead of sam.json.
     (sam,) = [p for p in (out / "sam.json", out / "sam.yaml") if p.exists()]
     return sam
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SAM template `chalice package` makes of the app and the infra template."""
+    project = template_project(tmp_path_factory.mktemp("project"))
+    return chalice_package(project, tmp_path_factory.mktemp("package"))
 
 
 def test_resources_template_passes_cfn_lint() -> None:
