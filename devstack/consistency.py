@@ -188,18 +188,16 @@ def _login_value(value: Any) -> Any:
 
 def _open_guard(snap: Snapshot, lookup: str, guard: Any) -> Iterable[Finding]:
     _, request_type, account_id = [*lookup.split("#", 2), "", ""][:3]
-    request = snap.requests.get(guard.account_id)
-    if request is None:
+    appeal = snap.requests.get(guard.account_id)
+    if appeal is None:
         why = f"request {guard.account_id} missing"
-    elif request.status == "cancelled":
-        yield Finding(
-            "cancelled_request_holds_lock", "identifiers", lookup, f"{request.request_id}"
-        )
+    elif appeal.status == "cancelled":
+        yield Finding("cancelled_request_holds_lock", "identifiers", lookup, f"{appeal.request_id}")
         return
-    elif request.status not in OPEN_STATUSES:
-        why = f"request {request.request_id} is {request.status}"
-    elif request.type != request_type or request.account_id != account_id:
-        why = f"request {request.request_id} is another type's or account's"
+    elif appeal.status not in OPEN_STATUSES:
+        why = f"request {appeal.request_id} is {appeal.status}"
+    elif appeal.type != request_type or appeal.account_id != account_id:
+        why = f"request {appeal.request_id} is another type's or account's"
     else:
         return
     yield Finding("open_guard_without_open_request", "identifiers", lookup, why)

@@ -10,7 +10,7 @@ TransactGetItems for the borrowers' names (and one audit entry naming the reques
 shown); the counts per type are one ``Select=COUNT`` Query per type on the same
 index — never a Scan. Staff never see a full IIN: the agent types the IIN read
 from the photo and the desk answers only whether it matches (a few tries per
-request and member, each audited).
+appeal and member, each audited).
 """
 
 from __future__ import annotations
@@ -55,22 +55,22 @@ LOAN_STATUSES = (
 )
 
 PAGE_SIZE = 20
-#: IIN checks one member may make on one request per day, and in all per hour: enough to
+#: IIN checks one member may make on one appeal per day, and in all per hour: enough to
 #: retype a misread digit, far too few to walk the 10^5 IINs of one birth date.
 IIN_CHECKS_PER_REQUEST = 3
 IIN_CHECKS_PER_HOUR = 30
 MSG_IIN = "ИИН — 12 цифр, как на удостоверении."
 
 
-def _overdue(request: AppealModel) -> bool:
-    return request.status == rules.IN_REVIEW and request.due_on < clock.today_kz().isoformat()
+def _overdue(appeal: AppealModel) -> bool:
+    return appeal.status == rules.IN_REVIEW and appeal.due_on < clock.today_kz().isoformat()
 
 
 def queue_page(staff: Principal, request_type: str | None, cursor: str | None) -> dict[str, Any]:
     """One page of requests waiting for review, oldest first: exactly one Query on ``by_queue``.
 
     Each item names its borrower (one TransactGetItems for the page; ``None`` when the
-    request has no live account).
+    appeal has no live account).
     """
 
     if request_type not in ROLE_FOR_TYPE:
@@ -243,7 +243,7 @@ def check_iin(staff: Principal, request_id: str, data: Mapping[str, Any]) -> dic
     """Whether the IIN the agent read from the photo is the borrower's; the IIN is never shown.
 
     Only ``matches`` comes back. Each check is counted before anything is compared
-    (``IIN_CHECKS_PER_REQUEST`` per member and request a day, ``IIN_CHECKS_PER_HOUR``
+    (``IIN_CHECKS_PER_REQUEST`` per member and appeal a day, ``IIN_CHECKS_PER_HOUR``
     per member; 429 beyond) and audited with its outcome, so the check cannot be
     used to find an IIN by trying candidates.
     """
@@ -255,9 +255,9 @@ def check_iin(staff: Principal, request_id: str, data: Mapping[str, Any]) -> dic
         form.fail("iin", MSG_IIN)
     form.raise_if_invalid()
     assert iin is not None
-    request = common.load(request_id)
-    require_role(staff, ROLE_FOR_TYPE[request.type])
-    found = common.live_borrower(request.account_id)
+    appeal = common.load(request_id)
+    require_role(staff, ROLE_FOR_TYPE[appeal.type])
+    found = common.live_borrower(appeal.account_id)
     if found is None:
         raise NotFound("У обращения нет учётной записи заёмщика.")
     throttles.consume(f"iin-check:{staff.account_id}", IIN_CHECKS_PER_HOUR, 3600)
@@ -269,7 +269,7 @@ def check_iin(staff: Principal, request_id: str, data: Mapping[str, Any]) -> dic
     audit.record(
         staff.account_id,
         "iin_checked",
-        request.account_id,
+        appeal.account_id,
         target=request_id,
         reason="совпадает" if matches else "не совпадает",
     )

@@ -2,7 +2,7 @@
 
 For each ``ObjectCreated`` record under ``requests/`` (keys: ``services.documents``):
 
-1. a key no form issues, an upload for an unknown request, for a request no
+1. a key no form issues, an upload for an unknown appeal, for an appeal no
    longer awaiting documents, at a key that is not the slot's current one, or
    a second object at a key already decided on, is deleted at once and logged
    as a ``security_event`` (ids only): nothing a re-posted or forged form puts
@@ -118,11 +118,11 @@ def handle_s3_record(s3_record: dict[str, Any]) -> None:
 def check_object(request_id: str, doc: str, key: str, etag: str) -> None:
     """Decide on the upload ``key`` as notified with ``etag`` (idempotent)."""
     try:
-        request = common.load(request_id)
+        appeal = common.load(request_id)
     except NotFound:
         _discard(key, "unknown_request")
         return
-    current = _document(request, doc)
+    current = _document(appeal, doc)
     decided_here = current.get("source_key") == key and current.get("status") in _DECIDED
     if decided_here and etag and etag == current.get("etag"):
         logger.info("upload already checked", extra={"key": key})
@@ -130,7 +130,7 @@ def check_object(request_id: str, doc: str, key: str, etag: str) -> None:
         _delete(key)
         phone_change.submit_if_ready(request_id)
         return
-    if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
+    if appeal.type != rules.PHONE_CHANGE or appeal.status != rules.AWAITING_DOCUMENTS:
         _discard(key, "not_awaiting_documents")
         return
     if current.get("upload_key") != key:
@@ -193,10 +193,10 @@ def check_copy(parsed: documents.DocumentKey, key: str) -> None:
     if source is None:
         _discard(key, "forged_checked_copy")
         return
-    request, _ = _awaiting(parsed.request_id)
-    if request is None:
-        return  # decided or cancelled since: the copy goes with the request's other objects
-    current = _document(request, parsed.doc)
+    appeal, _ = _awaiting(parsed.request_id)
+    if appeal is None:
+        return  # decided or cancelled since: the copy goes with the appeal's other objects
+    current = _document(appeal, parsed.doc)
     upload_key = parsed.upload_key
     if current.get("upload_key") != upload_key or (
         current.get("source_key") == upload_key and current.get("status") in _DECIDED
@@ -219,7 +219,7 @@ def check_copy(parsed: documents.DocumentKey, key: str) -> None:
 def _finish(request_id: str, doc: str, entry: dict[str, Any]) -> None:
     outcome, recorded = _record(request_id, doc, entry)
     if outcome == "gone":
-        # The request stopped taking documents (or the slot moved on) while this was checked.
+        # The appeal stopped taking documents (or the slot moved on) while this was checked.
         _discard(entry["source_key"], "documents_closed_during_check")
         if entry.get("key"):
             _delete(str(entry["key"]))
@@ -264,18 +264,18 @@ def _entry(
 
 
 def _awaiting(request_id: str) -> tuple[AppealModel | None, str]:
-    """The request if it still takes documents, else None and why."""
+    """The appeal if it still takes documents, else None and why."""
     try:
-        request = common.load(request_id)
+        appeal = common.load(request_id)
     except NotFound:
         return None, "unknown_request"
-    if request.type != rules.PHONE_CHANGE or request.status != rules.AWAITING_DOCUMENTS:
+    if appeal.type != rules.PHONE_CHANGE or appeal.status != rules.AWAITING_DOCUMENTS:
         return None, "not_awaiting_documents"
-    return request, ""
+    return appeal, ""
 
 
-def _document(request: AppealModel, doc: str) -> dict[str, Any]:
-    all_docs = request.documents.as_dict() if request.documents else {}
+def _document(appeal: AppealModel, doc: str) -> dict[str, Any]:
+    all_docs = appeal.documents.as_dict() if appeal.documents else {}
     entry = all_docs.get(doc)
     return dict(entry) if isinstance(entry, dict) else {}
 
@@ -283,14 +283,14 @@ def _document(request: AppealModel, doc: str) -> dict[str, Any]:
 def _record(request_id: str, doc: str, entry: dict[str, Any]) -> tuple[str, AppealModel | None]:
     """Write the verdict with a versioned update.
 
-    ``("written", request)``, ``("done", None)`` when a concurrent attempt wrote
-    it, ``("gone", None)`` when the request or the slot no longer takes this upload.
+    ``("written", appeal)``, ``("done", None)`` when a concurrent attempt wrote
+    it, ``("gone", None)`` when the appeal or the slot no longer takes this upload.
     """
     for _ in range(_UPDATE_ATTEMPTS):
-        request, _why = _awaiting(request_id)
-        if request is None:
+        appeal, _why = _awaiting(request_id)
+        if appeal is None:
             return "gone", None
-        all_docs = request.documents.as_dict() if request.documents else {}
+        all_docs = appeal.documents.as_dict() if appeal.documents else {}
         current = all_docs.get(doc) or {}
         if current.get("upload_key") != entry["source_key"]:
             return "gone", None
@@ -302,7 +302,7 @@ def _record(request_id: str, doc: str, entry: dict[str, Any]) -> tuple[str, Appe
             return "done", None  # a concurrent attempt wrote this verdict
         all_docs[doc] = entry
         try:
-            request.update(
+            appeal.update(
                 actions=[
                     AppealModel.documents.set(all_docs),
                     AppealModel.updated_at.set(clock.iso(clock.now())),
@@ -312,7 +312,7 @@ def _record(request_id: str, doc: str, entry: dict[str, Any]) -> tuple[str, Appe
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
             continue  # changed meanwhile: re-read
-        return "written", request
+        return "written", appeal
     raise ServiceUnavailable()  # still contended: let SQS redeliver
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import appeals as rules
-from tests.api.test_requests import signed_in, start_phone_change
+from tests.api.test_appeals import signed_in, start_phone_change
 from tests.factories import test_phone
 from tests.helpers import Api
 

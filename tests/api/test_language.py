@@ -110,8 +110,8 @@ def test_a_kazakh_account_gets_loan_sms_reminders_and_agreement_in_kazakh(
     from chalicelib import clock, formats
     from chalicelib.services import lending
     from chalicelib.storage.loans import LoanModel
+    from tests.api.test_appeals import after_cooldown
     from tests.api.test_lending import IBAN, account_of, first_loan, loan_path
-    from tests.api.test_requests import after_cooldown
     from tests.helpers import make_staff, staff_login
 
     support = staff_login(api, "kamila.support", make_staff("kamila.support", "support"))

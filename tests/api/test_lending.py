@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib import clock
-from tests.api.test_requests import after_cooldown, signed_in
+from tests.api.test_appeals import after_cooldown, signed_in
 from tests.conftest import FrozenClock
 from tests.helpers import Api, make_staff, staff_login
 

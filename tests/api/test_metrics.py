@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_requests import set_loan_status, signed_in
+from tests.api.test_appeals import set_loan_status, signed_in
 from tests.helpers import PASSWORD, Api, form, make_staff, staff_login
 
 

@@ -17,7 +17,7 @@ from chalicelib import errors
 from chalicelib.api.meta import OPENAPI_PATH
 from chalicelib.api.middleware import ALWAYS_ON, SECURITY_HEADERS
 from chalicelib.api.web_session import ADMIN_PREFIX
-from tests.api.test_requests import (
+from tests.api.test_appeals import (
     accept_documents,
     after_cooldown,
     set_loan_status,
