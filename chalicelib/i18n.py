@@ -24,10 +24,7 @@ import gettext as _gettext
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import gettext as _gettext
+from typing import Any
 
 RU = "ru"
 KK = "kk"
