@@ -54,6 +54,8 @@ DOC_AWAITING = "awaiting_upload"
 DOC_CHECKING = "checking"
 DOC_ACCEPTED = "accepted"
 DOC_REJECTED = "rejected"
+#: A document's statuses once the uploads worker has checked it.
+DOC_DECIDED = (DOC_ACCEPTED, DOC_REJECTED)
 
 #: The state machine as data: per type, from each status, where it may go.
 TRANSITIONS: dict[str, dict[str, tuple[str, ...]]] = {

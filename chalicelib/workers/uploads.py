@@ -15,9 +15,10 @@ For each ``ObjectCreated`` record under ``requests/`` (keys: ``services.document
    ``domain.images.inspect_image``;
 5. accepted → the metadata-free copy is written to ``<upload key>.checked``
    (SSE-KMS, the checked type, a signed marker in its metadata); the verdict
-   is written with a versioned update (re-read and retried on a concurrent
-   change); then the upload itself is deleted (it may carry GPS metadata);
-   a rejection texts the borrower; then ``services.appeals.phone_change.submit_if_ready``.
+   is written by ``services.appeals.phone_change.record_verdict`` (the appeal's
+   state lives with the rest of its flow); then the upload itself is deleted (it
+   may carry GPS metadata); a rejection texts the borrower; then
+   ``phone_change.submit_if_ready``.
 
 The notification of a checked copy is the worker's own write: a copy without a
 valid marker is deleted (security event); a valid one whose verdict a failed
@@ -35,14 +36,13 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock
 from chalicelib.adapters.aws import client
 from chalicelib.config import get_settings
 from chalicelib.domain import appeals as rules
 from chalicelib.domain import images
-from chalicelib.errors import NotFound, ServiceUnavailable
+from chalicelib.errors import NotFound
 from chalicelib.logs import logger
 from chalicelib.services import documents
 from chalicelib.services.appeals import common, phone_change
@@ -53,10 +53,6 @@ from chalicelib.services.documents import (
     etag_of,
     store_checked_copy,
 )
-from chalicelib.storage.appeals import AppealModel
-
-_UPDATE_ATTEMPTS = 4
-_DECIDED = (rules.DOC_ACCEPTED, rules.DOC_REJECTED)
 
 
 def handle_batch(event: Any) -> None:
@@ -122,8 +118,8 @@ def check_object(request_id: str, doc: str, key: str, etag: str) -> None:
     except NotFound:
         _discard(key, "unknown_request")
         return
-    current = _document(appeal, doc)
-    decided_here = current.get("source_key") == key and current.get("status") in _DECIDED
+    current = phone_change.document_slot(appeal, doc)
+    decided_here = current.get("source_key") == key and current.get("status") in rules.DOC_DECIDED
     if decided_here and etag and etag == current.get("etag"):
         logger.info("upload already checked", extra={"key": key})
         # Recovery only: finishes what a failed earlier attempt left undone.
@@ -193,13 +189,13 @@ def check_copy(parsed: documents.DocumentKey, key: str) -> None:
     if source is None:
         _discard(key, "forged_checked_copy")
         return
-    appeal, _ = _awaiting(parsed.request_id)
+    appeal, _ = phone_change.awaiting_documents(parsed.request_id)
     if appeal is None:
         return  # decided or cancelled since: the copy goes with the appeal's other objects
-    current = _document(appeal, parsed.doc)
+    current = phone_change.document_slot(appeal, parsed.doc)
     upload_key = parsed.upload_key
     if current.get("upload_key") != upload_key or (
-        current.get("source_key") == upload_key and current.get("status") in _DECIDED
+        current.get("source_key") == upload_key and current.get("status") in rules.DOC_DECIDED
     ):
         return  # the usual case: the verdict is already recorded
     # Our copy, whose verdict a failed attempt has not written yet.
@@ -217,7 +213,7 @@ def check_copy(parsed: documents.DocumentKey, key: str) -> None:
 
 
 def _finish(request_id: str, doc: str, entry: dict[str, Any]) -> None:
-    outcome, recorded = _record(request_id, doc, entry)
+    outcome, recorded = phone_change.record_verdict(request_id, doc, entry)
     if outcome == "gone":
         # The appeal stopped taking documents (or the slot moved on) while this was checked.
         _discard(entry["source_key"], "documents_closed_during_check")
@@ -261,59 +257,6 @@ def _entry(
     if content_type:
         entry["content_type"] = content_type
     return entry
-
-
-def _awaiting(request_id: str) -> tuple[AppealModel | None, str]:
-    """The appeal if it still takes documents, else None and why."""
-    try:
-        appeal = common.load(request_id)
-    except NotFound:
-        return None, "unknown_request"
-    if appeal.type != rules.PHONE_CHANGE or appeal.status != rules.AWAITING_DOCUMENTS:
-        return None, "not_awaiting_documents"
-    return appeal, ""
-
-
-def _document(appeal: AppealModel, doc: str) -> dict[str, Any]:
-    all_docs = appeal.documents.as_dict() if appeal.documents else {}
-    entry = all_docs.get(doc)
-    return dict(entry) if isinstance(entry, dict) else {}
-
-
-def _record(request_id: str, doc: str, entry: dict[str, Any]) -> tuple[str, AppealModel | None]:
-    """Write the verdict with a versioned update.
-
-    ``("written", appeal)``, ``("done", None)`` when a concurrent attempt wrote
-    it, ``("gone", None)`` when the appeal or the slot no longer takes this upload.
-    """
-    for _ in range(_UPDATE_ATTEMPTS):
-        appeal, _why = _awaiting(request_id)
-        if appeal is None:
-            return "gone", None
-        all_docs = appeal.documents.as_dict() if appeal.documents else {}
-        current = all_docs.get(doc) or {}
-        if current.get("upload_key") != entry["source_key"]:
-            return "gone", None
-        if (
-            current.get("status") in _DECIDED
-            and current.get("source_key") == entry["source_key"]
-            and current.get("etag") == entry["etag"]
-        ):
-            return "done", None  # a concurrent attempt wrote this verdict
-        all_docs[doc] = entry
-        try:
-            appeal.update(
-                actions=[
-                    AppealModel.documents.set(all_docs),
-                    AppealModel.updated_at.set(clock.iso(clock.now())),
-                ]
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
-            continue  # changed meanwhile: re-read
-        return "written", appeal
-    raise ServiceUnavailable()  # still contended: let SQS redeliver
 
 
 def _discard(key: str, why: str) -> None:

@@ -337,7 +337,7 @@ def test_a_rewrite_whose_verdict_was_lost_is_recorded_from_its_signed_marker(
     uploads: Uploads, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib.errors import ServiceUnavailable
-    from chalicelib.workers import uploads as worker
+    from chalicelib.services.appeals import phone_change
 
     request_id = uploads.new_request()
     uploads.put(request_id, "id_front", jpeg_with_gps())
@@ -348,7 +348,7 @@ def test_a_rewrite_whose_verdict_was_lost_is_recorded_from_its_signed_marker(
 
     # GIVEN the clean copy was written but the verdict was not (DynamoDB failed)
     with monkeypatch.context() as patch:
-        patch.setattr(worker, "_record", crash)
+        patch.setattr(phone_change, "record_verdict", crash)
         with pytest.raises(ServiceUnavailable):
             uploads.invoke(original)
     assert uploads.document(request_id, "id_front")["status"] == rules.DOC_AWAITING

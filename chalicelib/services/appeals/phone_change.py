@@ -600,6 +600,65 @@ def on_submitted(appeal: AppealModel) -> None:
     _sms(appeal, Msg(IN_REVIEW_SMS, due=_due(appeal.due_on)))
 
 
+# --- the uploads worker's verdicts -----------------------------------------------
+
+
+def awaiting_documents(appeal_id: str) -> tuple[AppealModel | None, str]:
+    """The appeal if it still takes documents, else None and why."""
+    try:
+        appeal = common.load(appeal_id)
+    except NotFound:
+        return None, "unknown_request"
+    if appeal.type != rules.PHONE_CHANGE or appeal.status != rules.AWAITING_DOCUMENTS:
+        return None, "not_awaiting_documents"
+    return appeal, ""
+
+
+def document_slot(appeal: AppealModel, doc: str) -> dict[str, Any]:
+    """What the appeal records of document ``doc`` (empty before its first upload)."""
+    all_docs = appeal.documents.as_dict() if appeal.documents else {}
+    entry = all_docs.get(doc)
+    return dict(entry) if isinstance(entry, dict) else {}
+
+
+def record_verdict(
+    appeal_id: str, doc: str, entry: dict[str, Any]
+) -> tuple[str, AppealModel | None]:
+    """Write the uploads worker's verdict on document ``doc`` with a versioned update.
+
+    ``("written", appeal)``, ``("done", None)`` when a concurrent attempt wrote
+    it, ``("gone", None)`` when the appeal or the slot no longer takes this upload.
+    """
+    for _ in range(_UPDATE_ATTEMPTS):
+        appeal, _why = awaiting_documents(appeal_id)
+        if appeal is None:
+            return "gone", None
+        all_docs = appeal.documents.as_dict() if appeal.documents else {}
+        current = all_docs.get(doc) or {}
+        if current.get("upload_key") != entry["source_key"]:
+            return "gone", None
+        if (
+            current.get("status") in rules.DOC_DECIDED
+            and current.get("source_key") == entry["source_key"]
+            and current.get("etag") == entry["etag"]
+        ):
+            return "done", None  # a concurrent attempt wrote this verdict
+        all_docs[doc] = entry
+        try:
+            appeal.update(
+                actions=[
+                    AppealModel.documents.set(all_docs),
+                    AppealModel.updated_at.set(clock.iso(clock.now())),
+                ]
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            continue  # changed meanwhile: re-read
+        return "written", appeal
+    raise ServiceUnavailable()  # still contended: let SQS redeliver
+
+
 def on_document_rejected(appeal: AppealModel, doc: str, reason: str) -> None:
     """Tell the borrower which document to upload again (the reason is in the cabinet)."""
     title = rules.DOCUMENT_RU.get(doc, doc)
