@@ -21,6 +21,8 @@ from datetime import date, timedelta
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
+import botocore.exceptions
+
 from tests.factories import test_phone, valid_iin
 from tests.staffing import STAFF_PASSWORD, enrol_staff
 
@@ -206,3 +208,11 @@ def shape(body: Any) -> Any:
     if isinstance(body, list):
         return [shape(v) for v in body]
     return type(body).__name__
+
+
+def throttled(operation: str) -> Any:
+    """The ``ClientError`` DynamoDB answers ``operation`` with when it sheds load."""
+    return botocore.exceptions.ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+        operation,
+    )

@@ -487,18 +487,25 @@ def test_signed_in_compromise_report_ends_sessions_and_the_old_password_opens_no
     assert api.login(data["iin"]).status == 401
 
 
-def test_a_restricted_session_reads_and_changes_nothing(api: Api) -> None:
-    # GIVEN a session opened with a password security declared suspect (legacy or a race)
-    from chalicelib.services.sessions import start_session
+def declare_password_suspect(api: Api, token: str) -> str:
+    """Mark the signed-in account's password suspect, as security does; its account id."""
     from chalicelib.storage.accounts import AccountModel
     from devstack.reindex_logins import reindex_account
 
-    _, token = signed_in(api)
-    account_id = api.get("/v1/me", token=token).body["account_id"]
+    account_id: str = api.get("/v1/me", token=token).body["account_id"]
     AccountModel(account_id=account_id).update(
         actions=[AccountModel.must_change_password.set(True)], add_version_condition=False
     )
     reindex_account(account_id)  # the guards' sign-in copy follows the account
+    return account_id
+
+
+def test_a_restricted_session_reads_and_changes_nothing(api: Api) -> None:
+    # GIVEN a session opened with a password security declared suspect (legacy or a race)
+    from chalicelib.services.sessions import start_session
+
+    _, token = signed_in(api)
+    account_id = declare_password_suspect(api, token)
     restricted = start_session(account_id, None, restricted=True).token
     change = {
         "current_password": PASSWORD,
@@ -524,15 +531,8 @@ def test_a_restricted_session_reads_and_changes_nothing(api: Api) -> None:
 
 def test_the_old_password_changes_nothing_even_in_a_full_session(api: Api) -> None:
     # GIVEN a full session that outlived the report (a sign-in racing it)
-    from chalicelib.storage.accounts import AccountModel
-    from devstack.reindex_logins import reindex_account
-
     data, token = signed_in(api)
-    account_id = api.get("/v1/me", token=token).body["account_id"]
-    AccountModel(account_id=account_id).update(
-        actions=[AccountModel.must_change_password.set(True)], add_version_condition=False
-    )
-    reindex_account(account_id)  # the guards' sign-in copy follows the account
+    declare_password_suspect(api, token)
     new = "новый-длинный-пароль-2026"
     # WHEN it proves itself with the old password THEN nothing changes
     changed = api.post(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 
-import botocore.exceptions
 import pytest
 from pynamodb.exceptions import PutError
 
 from chalicelib.storage.accounts import IdentifierModel, claim_marker, reminder_guard_key
+from tests.helpers import throttled
 
 
 def test_the_first_claim_wins_and_a_second_changes_nothing(aws: object) -> None:
@@ -41,13 +41,9 @@ def test_of_parallel_claims_exactly_one_wins(aws: object) -> None:
 def test_a_storage_failure_propagates_and_is_not_read_as_already_claimed(
     aws: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    throttled = botocore.exceptions.ClientError(
-        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-        "PutItem",
-    )
 
     def fail(self: IdentifierModel, *args: object, **kwargs: object) -> None:
-        raise PutError("Failed to put item", cause=throttled)
+        raise PutError("Failed to put item", cause=throttled("PutItem"))
 
     monkeypatch.setattr(IdentifierModel, "save", fail)
 

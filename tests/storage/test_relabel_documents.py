@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import botocore.exceptions
 import pytest
 from pynamodb.exceptions import UpdateError
 
@@ -10,6 +9,7 @@ from chalicelib import clock
 from chalicelib.errors import Conflict
 from chalicelib.services.appeals import by_email, common
 from chalicelib.storage.appeals import AppealModel
+from tests.helpers import throttled
 
 SLOT = {"status": "accepted", "key": "requests/appeal_relabel/id_front/n.checked"}
 
@@ -53,13 +53,9 @@ def test_a_storage_failure_is_not_reported_as_a_conflict(
     aws: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _appeal()
-    throttled = botocore.exceptions.ClientError(
-        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-        "UpdateItem",
-    )
 
     def fail(self: AppealModel, *args: object, **kwargs: object) -> None:
-        raise UpdateError("Failed to update item", cause=throttled)
+        raise UpdateError("Failed to update item", cause=throttled("UpdateItem"))
 
     monkeypatch.setattr(AppealModel, "update", fail)
 
