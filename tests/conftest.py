@@ -27,6 +27,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from tests.fuzz import report
 from tests.helpers import Api
 
 REGION = "eu-central-1"
@@ -348,3 +349,16 @@ def frozen_clock() -> Iterator[FrozenClock]:
         yield FrozenClock(patch)
     finally:
         patch.undo()
+
+
+# --- the fuzz tier's summary line (here: this conftest is loaded by every run) ------
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """In the pytest-xdist controller: keep the fuzz summary a worker sent."""
+    report.add_from_worker(getattr(node, "workeroutput", {}))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    report.write(terminalreporter)

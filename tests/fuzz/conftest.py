@@ -52,7 +52,6 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -61,6 +60,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import LocalStack, start_local_stack
+from tests.fuzz import report
 from tests.helpers import PASSWORD, form
 
 #: Per-address and global budgets lifted for the fuzzing stack (all from 127.0.0.1).
@@ -420,77 +420,15 @@ def fuzz_config() -> Any:
     )
 
 
-#: Summaries sent back by pytest-xdist workers (``make test`` spreads the tests over cores).
-_WORKER_SUMMARIES: list[dict[str, Any]] = []
-
-
 def pytest_sessionfinish(session: Any) -> None:
-    """In an xdist worker: hand this worker's fuzz summary to the controller."""
-    output = getattr(session.config, "workeroutput", None)
-    if output is not None and _LOG.cases:
-        renewals = _IDENTITIES[0].renewals if _IDENTITIES else Counter()
-        output["fuzz_summary"] = json.dumps(_LOG.summary(renewals), ensure_ascii=False)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: Any) -> None:
-    """In the xdist controller: keep each worker's fuzz summary for the terminal line."""
-    sent = getattr(node, "workeroutput", {}).get("fuzz_summary")
-    if sent:
-        _WORKER_SUMMARIES.append(json.loads(sent))
-
-
-def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """One summary of the cases several processes sent (counts add up, details concatenate)."""
-    statuses: Counter[str] = Counter()
-    renewals: Counter[str] = Counter()
-    by_operation: dict[str, dict[str, Any]] = {}
-    samples: dict[str, str] = {}
-    for part in parts:
-        statuses.update(part["statuses"])
-        renewals.update(part["session_renewals"])
-        for label, seen in part["by_operation"].items():
-            merged = by_operation.setdefault(label, {"cases": 0, "statuses": Counter()})
-            merged["cases"] += seen["cases"]
-            merged["statuses"].update(seen["statuses"])
-        for key, body in part["first_body_per_status"].items():
-            samples.setdefault(key, body)
-    server_errors = [case for part in parts for case in part["server_error_cases"]]
-    failures = [detail for part in parts for detail in part["failure_details"]]
-    return {
-        "cases": sum(part["cases"] for part in parts),
-        "server_errors": sum(part["server_errors"] for part in parts),
-        "failures": len({(f["operation"], f["message"].split("\n")[0]) for f in failures}),
-        "operations": len(by_operation),
-        "examples_per_operation": parts[0]["examples_per_operation"],
-        "seed": parts[0]["seed"],
-        "seconds": max(part["seconds"] for part in parts),
-        "statuses": dict(sorted(statuses.items())),
-        "by_operation": {
-            label: {"cases": seen["cases"], "statuses": dict(sorted(seen["statuses"].items()))}
-            for label, seen in sorted(by_operation.items())
-        },
-        "session_renewals": dict(renewals),
-        "first_body_per_status": dict(sorted(samples.items())),
-        "server_error_cases": server_errors[:50],
-        "failure_details": failures,
-    }
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    parts = list(_WORKER_SUMMARIES)
-    if _LOG.cases:
-        renewals = _IDENTITIES[0].renewals if _IDENTITIES else Counter()
-        parts.append(_LOG.summary(renewals))
-    if not parts:
+    """Hand this process's fuzz summary on: to the xdist controller from a worker, else
+    to ``tests.fuzz.report``, which ``tests/conftest.py`` prints at the end of the run."""
+    if not _LOG.cases:
         return
-    summary = parts[0] if len(parts) == 1 else merge_summaries(parts)
-    terminalreporter.write_line(
-        f"fuzz: {summary['cases']} cases over {summary['operations']} operations in "
-        f"{summary['seconds']} s (seed {summary['seed']}), {summary['server_errors']} 5xx, "
-        f"{summary['failures']} distinct failures; statuses {summary['statuses']}; "
-        f"sessions renewed {summary['session_renewals']}"
-    )
-    target = os.environ.get("HAVA_FUZZ_REPORT")
-    if target:
-        Path(target).write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    renewals = _IDENTITIES[0].renewals if _IDENTITIES else Counter()
+    summary = _LOG.summary(renewals)
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["fuzz_summary"] = json.dumps(summary, ensure_ascii=False)
+    else:
+        report.SUMMARIES.append(summary)
