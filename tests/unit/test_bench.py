@@ -73,3 +73,31 @@ def test_importtime_tree_names_the_importing_line() -> None:
         },
         {"importer": TOP_LEVEL, "module": "argon2", "cumulative_ms": 1.0},
     ]
+
+
+def test_the_test_time_comparison_matches_old_tests_by_module_and_name() -> None:
+    from bench.test_time import match_tests
+
+    report = """<testsuites><testsuite>
+      <testcase classname="tests.service.test_documents" name="test_keys[a]" time="1"/>
+      <testcase classname="tests.api.test_requests" name="test_filing" time="1"/>
+      <testcase classname="tests.api.test_requests" name="test_gone" time="1"/>
+      <testcase classname="tests.api.test_desk" name="test_skipped" time="0"><skipped/></testcase>
+      <testcase classname="tests.unit.test_email" name="test_shared" time="1"/>
+    </testsuite></testsuites>"""
+    collected = [
+        "tests/storage/test_documents.py::test_keys[a]",  # moved to another tier
+        "tests/api/test_appeals.py::test_filing",  # its module renamed, the name unique
+        "tests/unit/test_email.py::test_shared",
+        "tests/unit/test_phone.py::test_shared",  # the same name elsewhere: by module
+    ]
+
+    found = match_tests(report, collected)
+
+    assert found.node_ids == [
+        "tests/api/test_appeals.py::test_filing",
+        "tests/storage/test_documents.py::test_keys[a]",
+        "tests/unit/test_email.py::test_shared",
+    ]
+    assert found.unmatched == ["tests.api.test_requests::test_gone"]
+    assert found.old_tests == 4
