@@ -15,7 +15,11 @@ import os
 import re
 import secrets
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,9 +58,53 @@ class Stack:
         return [json.loads(line) for line in lines if line.strip()]
 
 
+class MotoProcess:
+    """moto's threaded server in a process of its own (``ThreadedMotoServer``'s interface).
+
+    For ``python -m bench.login_steps --moto-process``: whether the emulator's own CPU,
+    under the bench's GIL, is what a sign-in's round trips cost.
+    """
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        code = (
+            "import logging, time\n"
+            "logging.getLogger('werkzeug').setLevel(logging.ERROR)\n"
+            "from moto.server import ThreadedMotoServer\n"
+            f"ThreadedMotoServer(ip_address='127.0.0.1', port={self.port}, verbose=False).start()\n"
+            "while True: time.sleep(3600)\n"
+        )
+        self.process = subprocess.Popen([sys.executable, "-c", code])
+
+    def start(self) -> None:
+        import requests
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{self.port}/moto-api/", timeout=1)
+                return
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("moto did not start in its own process") from None
+                time.sleep(0.05)
+
+    def get_host_and_port(self) -> tuple[str, int]:
+        return "127.0.0.1", self.port
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
 @contextmanager
-def local_stack() -> Iterator[Stack]:
-    """Start and provision moto; set the application's environment in this process."""
+def local_stack(moto_process: bool = False) -> Iterator[Stack]:
+    """Start and provision moto; set the application's environment in this process.
+
+    moto serves from a thread of this process, or with ``moto_process`` from its own.
+    """
     from moto.server import ThreadedMotoServer
 
     from devstack.resources import provision
@@ -64,7 +112,11 @@ def local_stack() -> Iterator[Stack]:
     # moto's werkzeug server logs every request to stderr.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     workdir = Path(tempfile.mkdtemp(prefix="hava-bench-"))
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server: Any = (
+        MotoProcess()
+        if moto_process
+        else ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    )
     server.start()
     saved = dict(os.environ)
     try:

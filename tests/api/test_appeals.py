@@ -56,6 +56,21 @@ def set_loan_status(account_id: str, status: str) -> None:
     loan.save()
 
 
+def repaid_borrower(api: Api) -> tuple[dict[str, Any], str, str]:
+    """A signed-in borrower whose first loan is repaid: the form, the token, the account id."""
+    data, token = signed_in(api)
+    account_id: str = api.get("/v1/me", token=token).body["account_id"]
+    set_loan_status(account_id, "repaid")
+    return data, token, account_id
+
+
+def filed_deletion(api: Api) -> tuple[dict[str, Any], str, str, str]:
+    """``repaid_borrower`` with a deletion appeal under review; its id comes last."""
+    data, token, account_id = repaid_borrower(api)
+    reply = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token)
+    return data, token, account_id, reply.body["request_id"]
+
+
 # --- phone change ---------------------------------------------------------------
 
 
@@ -316,12 +331,7 @@ def test_approved_deletion_erases_personal_data_and_releases_identifiers(
     from chalicelib.storage.accounts import AccountModel
     from chalicelib.storage.loans import LoanModel
 
-    data, token = signed_in(api)
-    account_id = api.get("/v1/me", token=token).body["account_id"]
-    set_loan_status(account_id, "repaid")
-    request_id = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token).body[
-        "request_id"
-    ]
+    data, token, account_id, request_id = filed_deletion(api)
     # The account keeps working until support acts.
     assert api.get("/v1/me/loans", token=token).status == 200
     decisions.decide(
@@ -358,9 +368,7 @@ def test_deletion_needs_the_password_and_wrong_ones_count_as_sign_in_failures(
 
     frozen_clock.at(0)  # the back-off's waits must not run out on a slow machine
 
-    data, token = signed_in(api)
-    account_id = api.get("/v1/me", token=token).body["account_id"]
-    set_loan_status(account_id, "repaid")
+    data, token, _account_id = repaid_borrower(api)
     # WHEN no password or a wrong one is given THEN 400, nothing filed
     missing = api.post("/v1/deletion-requests", {}, token=token)
     assert missing.status == 400 and "password" in missing.error["fields"]
@@ -383,12 +391,7 @@ def test_a_losing_deletion_approval_sends_no_farewell(
     from chalicelib.storage.accounts import AccountModel
 
     # GIVEN a deletion request under review
-    data, token = signed_in(api)
-    account_id = api.get("/v1/me", token=token).body["account_id"]
-    set_loan_status(account_id, "repaid")
-    request_id = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token).body[
-        "request_id"
-    ]
+    data, _token, account_id, request_id = filed_deletion(api)
     real_entry = audit.new_entry
     raced: list[bool] = []
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_appeals import set_loan_status, signed_in
+from tests.api.test_appeals import repaid_borrower
 from tests.helpers import PASSWORD, Api, form, make_staff, staff_login
 
 
@@ -65,9 +65,7 @@ def test_registration_sms_and_sign_in_metrics(
 
 
 def test_request_filed_and_decided_metrics(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
-    _data, token = signed_in(api)
-    account_id = api.get("/v1/me", token=token).body["account_id"]
-    set_loan_status(account_id, "repaid")
+    _data, token, _account_id = repaid_borrower(api)
     emf(capsys)
     reply = api.post("/v1/deletion-requests", {"password": PASSWORD}, token=token)
     assert reply.status in (200, 201, 202)
